@@ -24,10 +24,6 @@ def errors(sql):
     return [f for f in endpoint_findings(sql) if f.severity == "error"]
 
 
-def warnings(sql):
-    return [f for f in endpoint_findings(sql) if f.severity == "warning"]
-
-
 def at(finding):
     return finding.line, finding.column
 
@@ -135,9 +131,11 @@ def test_create_stream_without_into_writes_to_its_name_when_typed():
     assert (info.sinks[0].line, info.sinks[0].column) == (1, 1)
     assert describe("CREATE STREAM alerts AS SELECT a FROM t").sinks == []
     # with INTO, the stream name is not a sink
-    info = describe("CREATE STREAM alerts AS SELECT a FROM t INTO k WITH ('alerts.type' = 'kafka_sink')")
+    info = describe("CREATE STREAM alerts AS SELECT a FROM t INTO k "
+                    "WITH ('alerts.type' = 'kafka_sink')")
     assert [e.name for e in info.sinks] == ["k"]
-    info = describe("START JOB j AS CREATE STREAM s AS SELECT a FROM t WITH ('s.type' = 'stdout_sink')")
+    info = describe("START JOB j AS CREATE STREAM s AS SELECT a FROM t "
+                    "WITH ('s.type' = 'stdout_sink')")
     assert [e.name for e in info.sinks] == ["s"]
 
 
@@ -288,7 +286,8 @@ def test_endpoint_level_failure_strategy_is_checked_too():
 @pytest.mark.xfail(reason="grammar: p_property_key sets no position, so every Property node is at "
                           "1:1 (parser.py needs p.set_lexpos(0, p.lexpos(1)) there)", strict=False)
 def test_property_findings_point_at_the_property():
-    sql = "SELECT * FROM src INTO out WITH (\n  'src.type' = 'kafka_sink',\n  'out.type' = 'kafka_sink')"
+    sql = ("SELECT * FROM src INTO out WITH (\n  'src.type' = 'kafka_sink',\n"
+           "  'out.type' = 'kafka_sink')")
     assert [at(e) for e in errors(sql)] == [(2, 3)]
     sql = with_(*TYPED, ("batch.size", "x")).replace("'batch.size'", "\n    'batch.size'")
     assert [at(e) for e in errors(sql)] == [(2, 5)]

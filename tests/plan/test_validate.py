@@ -1,4 +1,4 @@
-"""plan.validate and plan.functions: every rule with a failing and a passing case, positions checked.
+"""plan.validate and plan.functions: each rule with a failing and a passing case, and positions.
 
 Each failing case asserts the message (what a user reads) and the line/column it points at.
 """
@@ -125,7 +125,8 @@ def test_star_only_in_count():
 
 def test_distinct_only_in_aggregates():
     err = only_error("SELECT UPPER(DISTINCT s) FROM t")
-    assert err.message == "DISTINCT is only allowed in aggregate functions; UPPER is not an aggregate"
+    assert err.message == ("DISTINCT is only allowed in aggregate functions; "
+                           "UPPER is not an aggregate")
     assert at(err) == (1, 8)
     clean("SELECT COUNT(DISTINCT s) AS n, APPROX_COUNT_DISTINCT(s) AS m FROM t")
 
@@ -140,9 +141,11 @@ def test_cast_and_extract_check_their_operands():
 
 @pytest.mark.parametrize("sql, message, pos", [
     ("SELECT a FROM t WHERE SUM(x) > 1", "aggregate function SUM is not allowed in WHERE", (1, 23)),
-    ("SELECT COUNT(*) AS n FROM t GROUP BY MAX(a)", "aggregate function MAX is not allowed in GROUP BY",
+    ("SELECT COUNT(*) AS n FROM t GROUP BY MAX(a)",
+     "aggregate function MAX is not allowed in GROUP BY",
      (1, 38)),
-    ("SELECT a.x FROM a JOIN b ON COUNT(*) > 1", "aggregate function COUNT is not allowed in JOIN ON",
+    ("SELECT a.x FROM a JOIN b ON COUNT(*) > 1",
+     "aggregate function COUNT is not allowed in JOIN ON",
      (1, 29)),
     ("SELECT k, SUM(COUNT(x)) FROM t GROUP BY k",
      "aggregate function calls cannot be nested: COUNT inside SUM", (1, 15)),

@@ -28,10 +28,11 @@ ENDPOINT_TYPES = {
 UNAVAILABLE_TYPES = {"s3_source": SOURCE, "s3_sink": SINK, "iceberg_sink": SINK,
                      "http_sink": SINK}
 
-# First components of dotted keys that are job properties (or generic settings), not endpoints.
+# First components of dotted keys that are job properties (or settings for every endpoint, such
+# as librdkafka's), not endpoint names.
 JOB_PROPERTY_PREFIXES = frozenset("""
     batch dlq state checkpoint late allowed source sink kafka file database schema value key
-    retry job metrics
+    retry job metrics event watermark bootstrap group auto security sasl ssl avro protobuf
 """.split())
 
 
@@ -248,10 +249,10 @@ def validate_endpoints(stmt) -> list[SqlValidationError]:
         node = binding.refs[id(ep)]
         if prop is None:
             if not any(k.lower() == "config_file" for k in ep.properties):
+                example = "kafka_source" if ep.role == SOURCE else "kafka_sink"
                 report(node, f"{ep.role} '{ep.name}' has no '.type'; it must come from a config "
                              "file, a job directive or the command line",
-                       hint=f"add '{ep.name}.type' = '{'kafka_source' if ep.role == SOURCE else 'kafka_sink'}'"
-                            " (or another type) to WITH (…)",
+                       hint=f"add '{ep.name}.type' = '{example}' (or another type) to WITH (…)",
                        severity="warning")
             continue
         _check_type(ep, prop, report)

@@ -25,7 +25,7 @@ WINDOW_PSEUDO_COLUMNS = frozenset({"_window_start", "_window_end"})
 PSEUDO_COLUMNS = frozenset({"_timestamp", "_event_time", "_offset", "_partition", "_key",
                             "_topic"}) | WINDOW_PSEUDO_COLUMNS
 
-# CAST target types: name → (allowed parameter counts, parameter checker or None).
+
 def _check_decimal(params):
     if params and not 1 <= params[0] <= 38:
         return f"precision must be between 1 and 38, got {params[0]}"
@@ -46,6 +46,7 @@ def _check_fraction_digits(params):
     return None
 
 
+# CAST target types: name → (allowed parameter counts, parameter checker or None).
 _CAST_TYPES = {}
 for _names, _counts, _checker in (
         ("BOOLEAN BOOL", (0,), None),
@@ -248,7 +249,8 @@ class _Validator:
                                   f"window function {window.name}")
         if is_window_call:
             if clause in _NO_WINDOW_FUNCTION_CLAUSES:
-                self.report(call, f"window function {name}(…) OVER (…) is not allowed in {clause}",
+                self.report(call,
+                            f"window function {name}(…) OVER (…) is not allowed in {clause}",
                             hint="compute it in a CREATE STREAM and filter the result")
             elif aggregate is not None or window is not None:
                 outer = (aggregate or window).name
