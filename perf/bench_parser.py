@@ -66,5 +66,6 @@ def test_parse_application_file(benchmark):
     path = os.path.join(here, "..", "examples", "quickstart", "app.sql")
     if not os.path.exists(path):
         pytest.skip("examples/quickstart/app.sql not present")
-    text = open(path).read()
+    with open(path) as handle:
+        text = handle.read()
     benchmark(parse_sql, text)

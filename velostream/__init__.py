@@ -6,7 +6,7 @@ This module owns the public import surface; heavy subpackages are imported lazil
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "parse_sql", "VelostreamError", "SqlError"]
+__all__ = ["SqlError", "VelostreamError", "__version__", "parse_sql"]
 
 
 def __getattr__(name):

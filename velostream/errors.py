@@ -65,7 +65,7 @@ class SqlError(VelostreamError):
         self.severity = severity
         self.hint = hint
 
-    def with_source(self, source: str, filename: str | None = None) -> "SqlError":
+    def with_source(self, source: str, filename: str | None = None) -> SqlError:
         """Attach the text (and name) the position refers to; returns self."""
         self.source = source
         if filename:

@@ -1,6 +1,6 @@
 """The shipped LALR tables match the grammar, and the grammar has no conflicts or unused symbols."""
 
-import ply.yacc as yacc
+from ply import yacc
 
 from velostream.grammar import build_tables, parser
 

@@ -53,5 +53,12 @@ def to_sql(node) -> str:
     return _to_sql(node)
 
 
-__all__ = ["ast", "parse_sql", "parse_statement", "parse_window", "parse_expression", "to_sql",
-           "SqlSyntaxError"]
+__all__ = [
+    "SqlSyntaxError",
+    "ast",
+    "parse_expression",
+    "parse_sql",
+    "parse_statement",
+    "parse_window",
+    "to_sql",
+]

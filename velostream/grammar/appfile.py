@@ -25,8 +25,15 @@ from dataclasses import dataclass, field
 from velostream.errors import SqlError, SqlSyntaxError, SqlValidationError
 from velostream.grammar import ast, parse_sql, parse_window
 
-__all__ = ["Directive", "JobDefinition", "Application", "parse_application", "KNOWN_DIRECTIVES",
-           "FORMATS", "LOG_LEVELS"]
+__all__ = [
+    "FORMATS",
+    "KNOWN_DIRECTIVES",
+    "LOG_LEVELS",
+    "Application",
+    "Directive",
+    "JobDefinition",
+    "parse_application",
+]
 
 #: Every directive name an application file may use (upper-case, as written in the file).
 KNOWN_DIRECTIVES = (
@@ -94,7 +101,7 @@ class JobDefinition:
     directives: dict[str, Directive] = field(default_factory=dict)
     window: object | None = None
 
-    def setting(self, key: str, app: "Application | None" = None) -> str | None:
+    def setting(self, key: str, app: Application | None = None) -> str | None:
         """The effective value of ``key``: this job's directive, else the file's global CONFIG.
 
         Keys are matched case-insensitively by name only (``TIMEOUT`` and ``timeout_ms`` are
@@ -314,7 +321,7 @@ class _Reader:
             return None
         rest = raw[key_match.end():]
         eq = len(rest) - len(rest.lstrip())
-        if not rest[eq:eq + 1] == "=":
+        if rest[eq:eq + 1] != "=":
             self.error(f"CONFIG expects 'key = value'; missing '=' after {key_match.group()!r}",
                        line, column + key_match.end() + eq)
             return None
@@ -347,7 +354,7 @@ class _Reader:
         if len(statements) in blocks:
             self.orphans(blocks[len(statements)], None)
 
-        key = lambda e: (e.line, e.column)  # noqa: E731
+        key = lambda e: (e.line, e.column)
         app.errors.sort(key=key)
         app.warnings.sort(key=key)
         return app

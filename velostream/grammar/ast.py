@@ -11,7 +11,8 @@ for binary operators) and statements also carry ``end``; neither takes part in e
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import ClassVar, NamedTuple
 
 
 class Pos(NamedTuple):
@@ -22,7 +23,7 @@ class Pos(NamedTuple):
 class Node:
     """Base of all AST nodes: immutable, positional, structurally comparable."""
 
-    __slots__ = ("pos", "end")
+    __slots__ = ("end", "pos")
     fields: tuple[str, ...] = ()
 
     def __init__(self, *args, pos: Pos | None = None, end: Pos | None = None, **kwargs):
@@ -42,7 +43,7 @@ class Node:
         object.__setattr__(self, "pos", pos)
         object.__setattr__(self, "end", end)
 
-    _defaults: dict = {}
+    _defaults: ClassVar[dict] = {}
 
     def __setattr__(self, name, value):
         raise AttributeError(f"{type(self).__name__} is immutable; use .replace()")
@@ -70,13 +71,13 @@ class Node:
             shown.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
-    def replace(self, **changes) -> "Node":
+    def replace(self, **changes) -> Node:
         """A copy with some fields changed (positions kept)."""
         values = {f: getattr(self, f) for f in self.fields}
         values.update(changes)
         return type(self)(**values, pos=self.pos, end=self.end)
 
-    def children(self) -> Iterator["Node"]:
+    def children(self) -> Iterator[Node]:
         """Direct child nodes, in field order (tuples are flattened one level)."""
         for name in self.fields:
             value = getattr(self, name)
@@ -87,7 +88,7 @@ class Node:
                     if isinstance(item, Node):
                         yield item
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         """This node and all descendants, pre-order."""
         stack = [self]
         while stack:
@@ -200,5 +201,6 @@ def query_of(statement):
     return statement
 
 
-__all__ = ["Node", "Pos", "NODE_CLASSES", "STATEMENT_TYPES", "UNIT_MILLIS", "interval_millis",
-           "query_of", *_CLASSES]
+# The node classes are generated, so their names are added to __all__ at run time.
+__all__ = ["NODE_CLASSES", "STATEMENT_TYPES", "UNIT_MILLIS", "Node", "Pos",  # noqa: PLE0604
+           "interval_millis", "query_of", *_CLASSES]

@@ -11,7 +11,7 @@ import io
 import os
 import sys
 
-import ply.yacc as yacc
+from ply import yacc
 
 
 def grammar_signature() -> str:

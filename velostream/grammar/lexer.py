@@ -12,20 +12,13 @@ from __future__ import annotations
 import bisect
 import re
 
-import ply.lex as lex
+from ply import lex
 
 from velostream.errors import SqlSyntaxError
 
-RESERVED = frozenset("""
-    SELECT DISTINCT FROM WHERE GROUP BY HAVING ORDER ASC DESC LIMIT EMIT INTO WITH AS ON
-    JOIN INNER LEFT RIGHT FULL OUTER CROSS WITHIN WINDOW AND OR NOT IN IS NULL LIKE BETWEEN
-    CASE WHEN THEN ELSE END CAST TRUE FALSE INTERVAL OVER PARTITION CREATE PRIMARY
-""".split())
+RESERVED = frozenset(["SELECT", "DISTINCT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "ORDER", "ASC", "DESC", "LIMIT", "EMIT", "INTO", "WITH", "AS", "ON", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "WITHIN", "WINDOW", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "TRUE", "FALSE", "INTERVAL", "OVER", "PARTITION", "CREATE", "PRIMARY"])
 
-UNRESERVED = frozenset("""
-    STREAM TABLE START STOP PAUSE RESUME JOB JOBS STREAMS TABLES SHOW DESCRIBE CHANGES FINAL
-    KEY ROWS RANGE BUFFER PRECEDING FOLLOWING UNBOUNDED CURRENT ROW NULLS FIRST LAST
-""".split())
+UNRESERVED = frozenset(["STREAM", "TABLE", "START", "STOP", "PAUSE", "RESUME", "JOB", "JOBS", "STREAMS", "TABLES", "SHOW", "DESCRIBE", "CHANGES", "FINAL", "KEY", "ROWS", "RANGE", "BUFFER", "PRECEDING", "FOLLOWING", "UNBOUNDED", "CURRENT", "ROW", "NULLS", "FIRST", "LAST"])
 
 KEYWORDS = RESERVED | UNRESERVED
 
@@ -136,7 +129,7 @@ def t_error(t):
     text = t.value
     char = text[0]
     if char in "'\"":
-        message = "unterminated string literal (missing closing %s)" % char
+        message = f"unterminated string literal (missing closing {char})"
     elif char == "`":
         message = "unterminated quoted identifier (missing closing `)"
     elif char.isdigit():

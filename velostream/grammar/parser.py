@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import sys
 
-import ply.yacc as yacc
+from ply import yacc
 
 from velostream.errors import SqlSyntaxError
 from velostream.grammar import ast as A
-from velostream.grammar.lexer import (  # noqa: F401  (PLY reads `tokens` from this module)
-    KEYWORDS, TOKEN_NAMES, UNRESERVED, QuotedName, make_lexer, tokens,
+from velostream.grammar.lexer import (
+    KEYWORDS,
+    TOKEN_NAMES,
+    UNRESERVED,
+    QuotedName,
+    make_lexer,
+    tokens,
 )
 
 # PostgreSQL's levels: IS binds looser than comparisons, which bind looser than IN/LIKE/BETWEEN.
@@ -454,6 +459,7 @@ def p_property_key(p):
     """property_key : STRING
                     | identifier"""
     p[0] = p[1]
+    p.set_lexpos(0, p.lexpos(1))
 
 
 def p_property_value(p):
