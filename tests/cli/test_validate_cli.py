@@ -120,6 +120,32 @@ def test_multi_validate_sql_lists_jobs():
     assert data["valid"] is True and len(data["files"]) == 2
 
 
+# Statements of the dialect tests that parse but are rejected by validation, with the reason.
+DIALECT_INVALID = {
+    "SELECT DISTINCT a, t.*, *": "'*' in an aggregating query (the statement packs every clause for the parser)",
+}
+
+
+def test_dialect_statements_validate():
+    from tests.grammar.test_parser import DIALECT_STATEMENTS
+
+    for sql in DIALECT_STATEMENTS:
+        report = check_sql_file(sql, "dialect.sql")
+        expected_invalid = any(sql.startswith(prefix) for prefix in DIALECT_INVALID)
+        assert bool(report.errors) == expected_invalid, [e.format() for e in report.errors] or sql
+
+
+def test_window_directive_that_disagrees_with_the_query_is_a_warning():
+    sql = ("-- JOB: j\n-- WINDOW: SLIDING (INTERVAL 5 MINUTES)\n"
+           "START JOB j AS SELECT k, COUNT(*) FROM t GROUP BY k WINDOW SLIDING(5m, 1m);")
+    report = check_sql_file(sql, "w.sql")
+    assert not report.errors
+    (warning,) = [w for w in report.warnings if "WINDOW directive" in w.message]
+    assert (warning.line, warning.column) == (2, 12)
+    same = sql.replace("SLIDING(5m, 1m)", "SLIDING(INTERVAL 5 MINUTES)")
+    assert not [w for w in check_sql_file(same, "w.sql").warnings if "WINDOW directive" in w.message]
+
+
 def test_every_corpus_application_validates():
     if not CORPUS.is_dir():
         pytest.skip("shared corpus not present")

@@ -174,8 +174,8 @@ def test_documented_but_unavailable_types_are_warnings(type_, role):
     props[f"{role}.type"] = type_
     found = endpoint_findings(with_(*props.items()))
     assert [(f.severity, f.message) for f in found] == [
-        ("warning", f"type '{type_}' is documented but not available in this build; "
-                    "the job will not start")]
+        ("warning", (f"type '{type_}' is documented but not available in this build; "
+                    "the job will not start"))]
 
 
 def test_unknown_type_lists_valid_values_and_suggests():
@@ -192,8 +192,8 @@ def test_unknown_type_lists_valid_values_and_suggests():
 def test_missing_type_is_a_warning_at_the_name():
     found = endpoint_findings("SELECT *\nFROM orders\nINTO out WITH ('out.type' = 'stdout_sink')")
     assert [(f.severity, f.message) for f in found] == [
-        ("warning", "source 'orders' has no '.type'; it must come from a config file, a job "
-                    "directive or the command line")]
+        ("warning", ("source 'orders' has no '.type'; it must come from a config file, a job "
+                    "directive or the command line"))]
     assert at(found[0]) == (2, 6)
     found = endpoint_findings("SELECT * FROM src INTO\n  out WITH ('src.type' = 'file')")
     assert found[0].message.startswith("sink 'out' has no '.type'") and at(found[0]) == (2, 3)
@@ -250,13 +250,13 @@ def test_duplicate_property_is_a_warning():
 @pytest.mark.parametrize("key, good, bad, message", [
     ("failure_strategy", ["LogAndContinue", "FailBatch", "RetryWithBackoff", "SendToDLQ",
                           "logandcontinue", "send_to_dlq"], "Retry",
-     "'failure_strategy' must be one of LogAndContinue, FailBatch, RetryWithBackoff, SendToDLQ; "
-     "got 'Retry'"),
+     ("'failure_strategy' must be one of LogAndContinue, FailBatch, RetryWithBackoff, SendToDLQ; "
+     "got 'Retry'")),
     ("batch.strategy", ["fixed_size", "time_window", "adaptive_size", "memory_based",
                         "low_latency", "FixedSize", "LowLatency", "MemoryBased", "AdaptiveSize",
                         "TimeWindow"], "huge",
-     "'batch.strategy' must be one of fixed_size, time_window, adaptive_size, memory_based, "
-     "low_latency; got 'huge'"),
+     ("'batch.strategy' must be one of fixed_size, time_window, adaptive_size, memory_based, "
+     "low_latency; got 'huge'")),
     ("state.backend", ["memory", "rocksdb", "sqlite", "RocksDB"], "redis",
      "'state.backend' must be one of memory, rocksdb, sqlite; got 'redis'"),
     ("use_transactions", ["true", "false", "TRUE"], "yes",
@@ -283,8 +283,6 @@ def test_endpoint_level_failure_strategy_is_checked_too():
     assert err[0].message.startswith("'src.failure_strategy' must be one of LogAndContinue")
 
 
-@pytest.mark.xfail(reason="grammar: p_property_key sets no position, so every Property node is at "
-                          "1:1 (parser.py needs p.set_lexpos(0, p.lexpos(1)) there)", strict=False)
 def test_property_findings_point_at_the_property():
     sql = ("SELECT * FROM src INTO out WITH (\n  'src.type' = 'kafka_sink',\n"
            "  'out.type' = 'kafka_sink')")

@@ -20,5 +20,11 @@ def check(stmt) -> list[SqlValidationError]:
     return sorted(findings, key=lambda f: (f.line, f.column))
 
 
-__all__ = ["check", "validate_statement", "validate_endpoints", "describe_statement",
-           "StatementInfo", "Endpoint"]
+__all__ = [
+    "Endpoint",
+    "StatementInfo",
+    "check",
+    "describe_statement",
+    "validate_endpoints",
+    "validate_statement",
+]

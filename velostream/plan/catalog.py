@@ -321,5 +321,12 @@ def _check_value(prop, key, report):
         report(prop, f"'{prop.key}' {message}", hint=hint)
 
 
-__all__ = ["Endpoint", "StatementInfo", "describe_statement", "validate_endpoints",
-           "ENDPOINT_TYPES", "UNAVAILABLE_TYPES", "JOB_PROPERTY_CHECKS"]
+__all__ = [
+    "ENDPOINT_TYPES",
+    "JOB_PROPERTY_CHECKS",
+    "UNAVAILABLE_TYPES",
+    "Endpoint",
+    "StatementInfo",
+    "describe_statement",
+    "validate_endpoints",
+]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from velostream.errors import SqlError, SqlSyntaxError
+from velostream.errors import SqlError, SqlSyntaxError, SqlValidationError
 
 
 @dataclass
@@ -82,12 +82,29 @@ def check_sql_file(text: str, filename: str = "<sql>") -> FileReport:
             # The -- TOPIC: directive binds the job's source to a Kafka topic, so a source
             # without '.type' in WITH is not missing anything.
             findings = [f for f in findings if not _is_missing_type(f)]
+        findings.extend(_window_disagreement(job, text, filename))
         report.findings.extend(findings)
         window = to_sql(job.window) if job.window is not None else None
         report.jobs.append(JobReport(job.name, job.line, describe_statement(job.statement),
                                      dict(job.directives), window))
     report.findings.sort(key=lambda f: (f.line, f.column))
     return report
+
+
+def _window_disagreement(job, text: str, filename: str) -> list[SqlError]:
+    """A ``-- WINDOW:`` directive and the statement's own WINDOW clause must say the same."""
+    from velostream.grammar import ast, to_sql
+
+    query = ast.query_of(job.statement)
+    directive = job.directives.get("WINDOW")
+    if job.window is None or query is None or query.window is None or directive is None:
+        return []
+    if job.window == query.window:
+        return []
+    return [SqlValidationError(
+        f"WINDOW directive says {to_sql(job.window)} but the query says {to_sql(query.window)}; "
+        "the query's window is used", directive.line, directive.column, severity="warning",
+        source=text, filename=filename)]
 
 
 def _is_missing_type(finding: SqlError) -> bool:

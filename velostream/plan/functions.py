@@ -183,5 +183,14 @@ def names(kind: str | None = None) -> list[str]:
     return sorted(n for n, s in FUNCTIONS.items() if kind is None or s.kind == kind)
 
 
-__all__ = ["FunctionSpec", "FUNCTIONS", "SCALAR", "AGGREGATE", "WINDOW", "WINDOW_BOUND_FUNCTIONS",
-           "lookup", "suggest", "names"]
+__all__ = [
+    "AGGREGATE",
+    "FUNCTIONS",
+    "SCALAR",
+    "WINDOW",
+    "WINDOW_BOUND_FUNCTIONS",
+    "FunctionSpec",
+    "lookup",
+    "names",
+    "suggest",
+]

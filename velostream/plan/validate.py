@@ -412,5 +412,12 @@ def _same(a, b, qualifiers) -> bool:
     return a == b
 
 
-__all__ = ["validate_statement", "is_grouped", "is_aggregate_call", "output_name", "CAST_TYPES",
-           "PSEUDO_COLUMNS", "WINDOW_PSEUDO_COLUMNS"]
+__all__ = [
+    "CAST_TYPES",
+    "PSEUDO_COLUMNS",
+    "WINDOW_PSEUDO_COLUMNS",
+    "is_aggregate_call",
+    "is_grouped",
+    "output_name",
+    "validate_statement",
+]
