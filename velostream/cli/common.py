@@ -84,6 +84,8 @@ def _render_text(report, strict: bool) -> None:
         click.echo("  config: " + ", ".join(f"{k}={v}" for k, v in report.config.items()))
     for job in report.jobs:
         _render_job(job)
+    # Diagnostics go to stderr; flush the report first so "2>&1" keeps them in order.
+    sys.stdout.flush()
     for finding in errors + warnings:
         colour = "red" if finding.severity == "error" else "yellow"
         text = finding.format()

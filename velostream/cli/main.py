@@ -43,5 +43,5 @@ def validate(file, fmt, strict):
     sys.exit(render_reports([check_sql_file(text, name)], fmt.lower(), strict))
 
 
-def main():  # pragma: no cover - console-script entry point
+if __name__ == "__main__":  # python -m velostream.cli.main
     cli()
