@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.corpus import CORPUS, statement_names
 from velostream.cli.main import cli as velo_sql
 from velostream.cli.multi import cli as velo_sql_multi
 from velostream.plan.file_check import check_sql_file
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "examples" / "quickstart" / "app.sql"
-CORPUS = ROOT.parent / "shared" / "corpus" / "seed-sql"
 
 
 def run(cli, args, stdin=None):
@@ -149,12 +149,9 @@ def test_window_directive_that_disagrees_with_the_query_is_a_warning():
 def test_every_corpus_application_validates():
     if not CORPUS.is_dir():
         pytest.skip("shared corpus not present")
-    from tests.grammar.test_corpus import FRAGMENTS
-
     failures = {}
-    for path in sorted(CORPUS.glob("*.sql")):
-        if path.name in FRAGMENTS:
-            continue
+    for name in statement_names():
+        path = CORPUS / name
         report = check_sql_file(path.read_text(), path.name)
         if report.errors:
             failures[path.name] = [e.format() for e in report.errors]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.corpus import CORPUS
 from velostream.errors import SqlSyntaxError
 from velostream.grammar import ast
 from velostream.grammar.appfile import Application, Directive, parse_application
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "seed-sql"
 
 needs_corpus = pytest.mark.skipif(
     not CORPUS.is_dir(), reason=f"corpus folder {CORPUS} not found (shared/ beside the repo)")

@@ -1,27 +1,10 @@
 """Every SQL block of the product documents (shared/corpus/seed-sql) parses and round-trips."""
 
-from pathlib import Path
-
 import pytest
 
+from tests.corpus import CORPUS, FRAGMENTS, corpus_names
 from velostream.errors import SqlSyntaxError
 from velostream.grammar import parse_sql, to_sql
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "seed-sql"
-
-# Files that are not SQL statements in the documents themselves; each must still FAIL to parse,
-# so this list cannot silently outlive its reason.
-FRAGMENTS = {
-    "multi-source-sink-guide-20.sql": "a bare WITH (…) property list shown on its own",
-    "multi-source-sink-guide-21.sql": "a bare WITH (…) property list shown on its own",
-    "multi-source-sink-guide-22.sql": "two bare WITH (…) lists (high-throughput vs low-latency)",
-    "multi-source-sink-guide-23.sql": "a bare WITH (…) property list shown on its own",
-    "multi-source-sink-guide-24.sql": "a bare WITH (…) property list shown on its own",
-    "multi-source-sink-guide-25.sql": "a bare WITH (…) property list shown on its own",
-    "multi-source-sink-guide-26.sql": "a bare WITH (…) property list shown on its own",
-    "multi-source-sink-guide-30.sql": "a right and a wrong query side by side with no ';' between",
-    "multi-source-sink-guide-31.sql": "troubleshooting snippets: bare WITH lists and a WITHIN clause",
-}
 
 
 def corpus_files():
@@ -30,11 +13,7 @@ def corpus_files():
     return sorted(CORPUS.glob("*.sql"))
 
 
-def _ids():
-    return [p.name for p in sorted(CORPUS.glob("*.sql"))] if CORPUS.is_dir() else []
-
-
-@pytest.mark.parametrize("name", _ids())
+@pytest.mark.parametrize("name", corpus_names())
 def test_corpus_file_parses_and_round_trips(name):
     path = CORPUS / name
     text = path.read_text()

@@ -1,15 +1,12 @@
 """plan.catalog: source/sink discovery, WITH property binding, and the endpoint checks."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from velostream.errors import SqlSyntaxError
+from tests.corpus import CORPUS, statement_names
 from velostream.grammar import parse_sql, parse_statement
 from velostream.plan import Endpoint, StatementInfo, check, describe_statement, validate_endpoints
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "seed-sql"
 
 
 def describe(sql) -> StatementInfo:
@@ -301,17 +298,10 @@ def test_check_combines_both_validators_sorted_by_position():
     assert check(parse_statement("SHOW JOBS")) == []
 
 
-def _corpus_ids():
-    return sorted(p.name for p in CORPUS.glob("*.sql")) if CORPUS.is_dir() else []
-
-
-@pytest.mark.parametrize("name", _corpus_ids())
+@pytest.mark.parametrize("name", statement_names())
 def test_corpus_endpoints_have_no_errors(name):
     text = (CORPUS / name).read_text()
-    try:
-        script = parse_sql(text, name)
-    except SqlSyntaxError:
-        pytest.skip("not a statement (a fragment of the documents)")
+    script = parse_sql(text, name)
     for stmt in script.statements:
         describe_statement(stmt).to_dict()
         found = [e.with_source(text, name).format() for e in validate_endpoints(stmt)
