@@ -56,3 +56,12 @@ def test_c_api_is_exported_for_cimport():
     capi = decimal_mod.__pyx_capi__
     for name in ("si_parse", "si_format", "si_box", "si_raise"):
         assert name in capi
+
+
+def test_decimal_overflow_is_a_velostream_error():
+    from velostream._core.decimal import DecimalOverflow
+    from velostream.errors import VelostreamError
+
+    # The CLI prints VelostreamErrors plainly; an overflow must not look like an internal error.
+    assert issubclass(DecimalOverflow, VelostreamError)
+    assert issubclass(DecimalOverflow, OverflowError)

@@ -16,12 +16,14 @@ from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint64_t
 import decimal as _pydecimal
 from fractions import Fraction
 
+from velostream.errors import VelostreamError
+
 __all__ = ["DecimalOverflow", "MAX_SCALE", "ScaledInteger"]
 
 MAX_SCALE = SI_MAX_SCALE
 
 
-class DecimalOverflow(OverflowError):
+class DecimalOverflow(VelostreamError, OverflowError):
     """A DECIMAL value or result does not fit (64-bit mantissa, scale at most 38).
 
     Raised instead of wrapping around or turning the value into a float.
