@@ -1,0 +1,106 @@
+# cython: language_level=3
+"""Typed columns and ``RecordBatch``: the unit every operator consumes and produces.
+
+C-level layout other ``_core`` modules ``cimport`` to run typed loops over a whole batch:
+
+- every column has ``length`` and ``valid``: a ``uint8_t*`` with one byte per row (1 = present),
+  or NULL when every row is present (the common case costs no memory and no test per row);
+- ``Int64Column`` (INTEGER/BIGINT, and TIMESTAMP as epoch milliseconds with ``type == T_TIMESTAMP``),
+  ``Float64Column``, ``BoolColumn`` (``uint8_t`` 0/1), ``DecimalColumn`` (``int64_t`` mantissas at
+  one column ``scale``: a ``si_t`` per row is ``{values[i], scale}``);
+- ``StringColumn``: Arrow layout, the UTF-8 bytes of all values back to back in ``chars`` and
+  ``offs[i] .. offs[i + 1]`` delimiting row ``i``; decoders copy bytes in, encoders copy bytes out,
+  and no Python ``str`` exists unless a function needs one;
+- ``ObjectColumn``: a list of Python objects (nested values, wide decimals, mixed types).
+
+Buffers are ``cpython.array`` objects kept referenced by the column, so a column is immutable once
+built and cheap to share between batches (``select``/``rename`` never copy data).
+"""
+
+from libc.stdint cimport int64_t, uint8_t
+
+cdef enum ColumnType:
+    T_NULL = 0          # every value NULL, type not known yet
+    T_BOOL = 1
+    T_INT64 = 2
+    T_FLOAT64 = 3
+    T_DECIMAL = 4
+    T_STRING = 5
+    T_TIMESTAMP = 6
+    T_OBJECT = 7
+
+
+cdef class Column:
+    cdef readonly int type
+    cdef readonly Py_ssize_t length
+    cdef readonly object validity       # array('B') or None
+    cdef uint8_t* valid                 # into validity, or NULL = all present
+
+    cdef inline bint is_valid(self, Py_ssize_t i) noexcept:
+        return self.valid == NULL or self.valid[i] != 0
+
+    cpdef object get(self, Py_ssize_t i)
+    cpdef Column take(self, const int64_t[::1] rows)
+    cpdef Py_ssize_t null_count(self)
+    cdef object _take_validity(self, const int64_t[::1] rows)
+
+
+cdef class NullColumn(Column):
+    pass
+
+
+cdef class Int64Column(Column):
+    cdef readonly object data           # array('q')
+    cdef int64_t* values
+
+
+cdef class Float64Column(Column):
+    cdef readonly object data           # array('d')
+    cdef double* values
+
+
+cdef class BoolColumn(Column):
+    cdef readonly object data           # array('B'), 0 or 1
+    cdef uint8_t* values
+
+
+cdef class DecimalColumn(Column):
+    cdef readonly object data           # array('q'): mantissas at ``scale``
+    cdef int64_t* values
+    cdef readonly int scale
+
+
+cdef class StringColumn(Column):
+    cdef readonly object buffer         # bytes or bytearray: UTF-8 of all rows back to back
+    cdef readonly object offsets        # array('q'), length + 1
+    cdef const char* chars
+    cdef int64_t* offs
+    cdef object _strings                # cached list of str, built on first Python access
+
+
+cdef class ObjectColumn(Column):
+    cdef readonly list values
+
+
+cdef class RecordBatch:
+    cdef readonly tuple names
+    cdef readonly tuple columns
+    cdef readonly Py_ssize_t length
+    cdef readonly dict meta             # pseudo-columns: "_offset" -> Column, ...
+    cdef dict _index                    # lower-case name -> position
+
+    cpdef int index_of(self, str name)
+    cpdef Column column(self, str name)
+
+
+# Allocation helpers for kernels and decoders (return arrays of n items, uninitialised).
+cdef object new_int64_array(Py_ssize_t n)
+cdef object new_double_array(Py_ssize_t n)
+cdef object new_byte_array(Py_ssize_t n, bint zero)
+
+# Column constructors over already-filled arrays (validity may be None).
+cdef Int64Column make_int64(object data, object validity, Py_ssize_t n, int type)
+cdef Float64Column make_float64(object data, object validity, Py_ssize_t n)
+cdef BoolColumn make_bool(object data, object validity, Py_ssize_t n)
+cdef DecimalColumn make_decimal(object data, object validity, Py_ssize_t n, int scale)
+cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n)

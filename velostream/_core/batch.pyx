@@ -1,0 +1,602 @@
+# cython: language_level=3
+"""Typed columns and RecordBatch (see batch.pxd for the layout and its reasons)."""
+
+cimport cython
+from cpython cimport array
+from libc.stdint cimport int64_t, uint8_t
+from libc.string cimport memcpy
+
+import array as _pyarray
+import datetime as _dt
+from decimal import Decimal as _Decimal
+
+from velostream._core.decimal cimport (
+    SI_OK, ScaledInteger, si_box, si_raise, si_rescale, si_status, si_t,
+)
+
+from velostream._core.decimal import ScaledInteger as _ScaledInteger
+
+cdef array.array _Q = _pyarray.array("q")
+cdef array.array _D = _pyarray.array("d")
+cdef array.array _B = _pyarray.array("B")
+cdef object _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+cdef object _MS = _dt.timedelta(milliseconds=1)
+
+TYPE_NAMES = {
+    T_NULL: "NULL", T_BOOL: "BOOLEAN", T_INT64: "BIGINT", T_FLOAT64: "DOUBLE",
+    T_DECIMAL: "DECIMAL", T_STRING: "STRING", T_TIMESTAMP: "TIMESTAMP", T_OBJECT: "OBJECT",
+}
+NULL_TYPE, BOOL, INT64, FLOAT64, DECIMAL, STRING, TIMESTAMP, OBJECT = range(8)
+
+
+cdef object new_int64_array(Py_ssize_t n):
+    return array.clone(_Q, n, False)
+
+
+cdef object new_double_array(Py_ssize_t n):
+    return array.clone(_D, n, False)
+
+
+cdef object new_byte_array(Py_ssize_t n, bint zero):
+    return array.clone(_B, n, zero)
+
+
+cdef inline uint8_t* _bytes_ptr(object validity):
+    if validity is None:
+        return NULL
+    return <uint8_t*>(<array.array>validity).data.as_voidptr
+
+
+def timestamp_to_datetime(int64_t ms):
+    """An epoch-millisecond TIMESTAMP as an aware UTC datetime."""
+    return _EPOCH + ms * _MS
+
+
+cdef class Column:
+    """Base of all columns; ``get(i)`` gives the Python value (None for NULL)."""
+
+    cpdef object get(self, Py_ssize_t i):
+        raise NotImplementedError
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        raise NotImplementedError
+
+    cpdef Py_ssize_t null_count(self):
+        cdef Py_ssize_t i, n = 0
+        if self.valid == NULL:
+            return 0
+        for i in range(self.length):
+            n += self.valid[i] == 0
+        return n
+
+    def __len__(self):
+        return self.length
+
+    def __getitem__(self, Py_ssize_t i):
+        if i < 0:
+            i += self.length
+        if not 0 <= i < self.length:
+            raise IndexError("column index out of range")
+        return self.get(i)
+
+    def to_pylist(self):
+        return [self.get(i) for i in range(self.length)]
+
+    @property
+    def type_name(self):
+        return TYPE_NAMES[self.type]
+
+    def __repr__(self):
+        shown = self.to_pylist()[:5]
+        more = ", …" if self.length > 5 else ""
+        return f"{type(self).__name__}<{self.type_name}>[{self.length}]({shown!r}{more})"
+
+    cdef object _take_validity(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i, n = rows.shape[0]
+        cdef object out
+        cdef uint8_t* dst
+        if self.valid == NULL:
+            return None
+        out = new_byte_array(n, False)
+        dst = _bytes_ptr(out)
+        for i in range(n):
+            dst[i] = self.valid[rows[i]]
+        return out
+
+
+cdef class NullColumn(Column):
+    """All values NULL; the type is decided by a later batch or a CAST."""
+
+    def __cinit__(self, Py_ssize_t length=0):
+        self.type = T_NULL
+        self.length = length
+        self.validity = new_byte_array(length, True)
+        self.valid = _bytes_ptr(self.validity)
+
+    cpdef object get(self, Py_ssize_t i):
+        return None
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        return NullColumn(rows.shape[0])
+
+
+cdef class Int64Column(Column):
+    cpdef object get(self, Py_ssize_t i):
+        if not self.is_valid(i):
+            return None
+        if self.type == T_TIMESTAMP:
+            return timestamp_to_datetime(self.values[i])
+        return self.values[i]
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i, n = rows.shape[0]
+        cdef object data = new_int64_array(n)
+        cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+        for i in range(n):
+            dst[i] = self.values[rows[i]]
+        return make_int64(data, self._take_validity(rows), n, self.type)
+
+
+cdef class Float64Column(Column):
+    cpdef object get(self, Py_ssize_t i):
+        return self.values[i] if self.is_valid(i) else None
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i, n = rows.shape[0]
+        cdef object data = new_double_array(n)
+        cdef double* dst = <double*>(<array.array>data).data.as_voidptr
+        for i in range(n):
+            dst[i] = self.values[rows[i]]
+        return make_float64(data, self._take_validity(rows), n)
+
+
+cdef class BoolColumn(Column):
+    cpdef object get(self, Py_ssize_t i):
+        return bool(self.values[i]) if self.is_valid(i) else None
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i, n = rows.shape[0]
+        cdef object data = new_byte_array(n, False)
+        cdef uint8_t* dst = _bytes_ptr(data)
+        for i in range(n):
+            dst[i] = self.values[rows[i]]
+        return make_bool(data, self._take_validity(rows), n)
+
+
+cdef class DecimalColumn(Column):
+    cpdef object get(self, Py_ssize_t i):
+        cdef si_t v
+        if not self.is_valid(i):
+            return None
+        v.m = self.values[i]
+        v.s = <uint8_t>self.scale
+        return si_box(v)
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i, n = rows.shape[0]
+        cdef object data = new_int64_array(n)
+        cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+        for i in range(n):
+            dst[i] = self.values[rows[i]]
+        return make_decimal(data, self._take_validity(rows), n, self.scale)
+
+
+cdef class StringColumn(Column):
+    cpdef object get(self, Py_ssize_t i):
+        if not self.is_valid(i):
+            return None
+        if self._strings is not None:
+            return self._strings[i]
+        return self.chars[self.offs[i]:self.offs[i + 1]].decode("utf-8")
+
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        if self._strings is None:
+            self._strings = [
+                self.chars[self.offs[i]:self.offs[i + 1]].decode("utf-8") if self.is_valid(i) else None
+                for i in range(self.length)
+            ]
+        return list(self._strings)
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i, n = rows.shape[0], total = 0, start, size, pos = 0
+        cdef int64_t r
+        for i in range(n):
+            r = rows[i]
+            total += self.offs[r + 1] - self.offs[r]
+        cdef bytearray buf = bytearray(total)
+        cdef char* dst = buf
+        cdef object offsets = new_int64_array(n + 1)
+        cdef int64_t* offs = <int64_t*>(<array.array>offsets).data.as_voidptr
+        offs[0] = 0
+        for i in range(n):
+            r = rows[i]
+            start = self.offs[r]
+            size = self.offs[r + 1] - start
+            if size:
+                memcpy(dst + pos, self.chars + start, size)
+            pos += size
+            offs[i + 1] = pos
+        return make_string(buf, offsets, self._take_validity(rows), n)
+
+
+cdef class ObjectColumn(Column):
+    def __cinit__(self, list values=None, object validity=None):
+        self.type = T_OBJECT
+        self.values = values if values is not None else []
+        self.length = len(self.values)
+        self.validity = validity
+        self.valid = _bytes_ptr(validity)
+
+    cpdef object get(self, Py_ssize_t i):
+        return self.values[i] if self.is_valid(i) else None
+
+    cpdef Column take(self, const int64_t[::1] rows):
+        cdef Py_ssize_t i
+        return ObjectColumn([self.values[rows[i]] for i in range(rows.shape[0])],
+                            self._take_validity(rows))
+
+
+cdef Int64Column make_int64(object data, object validity, Py_ssize_t n, int type):
+    cdef Int64Column c = Int64Column.__new__(Int64Column)
+    c.type = type
+    c.length = n
+    c.data = data
+    c.values = <int64_t*>(<array.array>data).data.as_voidptr
+    c.validity = validity
+    c.valid = _bytes_ptr(validity)
+    return c
+
+
+cdef Float64Column make_float64(object data, object validity, Py_ssize_t n):
+    cdef Float64Column c = Float64Column.__new__(Float64Column)
+    c.type = T_FLOAT64
+    c.length = n
+    c.data = data
+    c.values = <double*>(<array.array>data).data.as_voidptr
+    c.validity = validity
+    c.valid = _bytes_ptr(validity)
+    return c
+
+
+cdef BoolColumn make_bool(object data, object validity, Py_ssize_t n):
+    cdef BoolColumn c = BoolColumn.__new__(BoolColumn)
+    c.type = T_BOOL
+    c.length = n
+    c.data = data
+    c.values = _bytes_ptr(data)
+    c.validity = validity
+    c.valid = _bytes_ptr(validity)
+    return c
+
+
+cdef DecimalColumn make_decimal(object data, object validity, Py_ssize_t n, int scale):
+    cdef DecimalColumn c = DecimalColumn.__new__(DecimalColumn)
+    c.type = T_DECIMAL
+    c.length = n
+    c.data = data
+    c.values = <int64_t*>(<array.array>data).data.as_voidptr
+    c.scale = scale
+    c.validity = validity
+    c.valid = _bytes_ptr(validity)
+    return c
+
+
+cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n):
+    cdef StringColumn c = StringColumn.__new__(StringColumn)
+    c.type = T_STRING
+    c.length = n
+    c.buffer = buffer
+    c.offsets = offsets
+    if isinstance(buffer, bytes):
+        c.chars = <const char*>(<bytes>buffer)
+    else:
+        c.chars = <const char*>(<bytearray>buffer)
+    c.offs = <int64_t*>(<array.array>offsets).data.as_voidptr
+    c.validity = validity
+    c.valid = _bytes_ptr(validity)
+    c._strings = None
+    return c
+
+
+# --------------------------------------------------------------------------- Python builders
+
+def int64_column(values, timestamp=False):
+    """A BIGINT (or TIMESTAMP, epoch ms) column from Python ints / None."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef object data = new_int64_array(n)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    for i in range(n):
+        v = values[i]
+        if v is None:
+            dst[i] = 0
+        else:
+            dst[i] = _to_epoch_ms(v) if timestamp else v
+    return make_int64(data, _validity_for(values), n, T_TIMESTAMP if timestamp else T_INT64)
+
+
+cdef int64_t _to_epoch_ms(object v) except? -1:
+    if isinstance(v, _dt.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=_dt.timezone.utc)
+        return (v - _EPOCH) // _MS
+    return v
+
+
+def _validity_for(values):
+    cdef Py_ssize_t i, n = len(values)
+    if all(v is not None for v in values):
+        return None
+    validity = array.clone(_B, n, False)
+    cdef uint8_t* p = _bytes_ptr(validity)
+    for i in range(n):
+        p[i] = values[i] is not None
+    return validity
+
+
+def float64_column(values):
+    cdef Py_ssize_t i, n = len(values)
+    data = array.clone(_D, n, False)
+    cdef double* dst = <double*>(<array.array>data).data.as_voidptr
+    for i in range(n):
+        v = values[i]
+        dst[i] = 0.0 if v is None else <double>v
+    return make_float64(data, _validity_for(values), n)
+
+
+def bool_column(values):
+    cdef Py_ssize_t i, n = len(values)
+    data = array.clone(_B, n, False)
+    cdef uint8_t* dst = _bytes_ptr(data)
+    for i in range(n):
+        v = values[i]
+        dst[i] = 1 if (v is not None and v) else 0
+    return make_bool(data, _validity_for(values), n)
+
+
+def decimal_column(values, scale=None):
+    """A DECIMAL column from ScaledInteger/Decimal/int/str values at one scale (the largest seen,
+    unless given); a value that cannot be held exactly raises DecimalOverflow."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef ScaledInteger sv
+    converted = [None if v is None else (v if isinstance(v, _ScaledInteger) else _ScaledInteger(v))
+                 for v in values]
+    if scale is None:
+        scale = max([v.scale for v in converted if v is not None], default=0)
+    data = array.clone(_Q, n, False)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef si_t raw
+    cdef si_status st
+    for i in range(n):
+        if converted[i] is None:
+            dst[i] = 0
+            continue
+        sv = converted[i]
+        raw.m = sv.mantissa
+        raw.s = sv.scale
+        st = si_rescale(raw, scale, &raw)
+        if st != SI_OK:
+            si_raise(st)
+        dst[i] = raw.m
+    return make_decimal(data, _validity_for(values), n, scale)
+
+
+def string_column(values):
+    """A STRING column from str / None values."""
+    cdef Py_ssize_t i, n = len(values)
+    encoded = [b"" if v is None else v.encode("utf-8") for v in values]
+    offsets = array.clone(_Q, n + 1, False)
+    cdef int64_t* offs = <int64_t*>(<array.array>offsets).data.as_voidptr
+    cdef int64_t pos = 0
+    offs[0] = 0
+    for i in range(n):
+        pos += len(encoded[i])
+        offs[i + 1] = pos
+    column = make_string(b"".join(encoded), offsets, _validity_for(values), n)
+    return column
+
+
+def object_column(values):
+    values = list(values)
+    return ObjectColumn(values, _validity_for(values))
+
+
+def null_column(n):
+    return NullColumn(n)
+
+
+def _infer_type(values):
+    """The column type a list of Python values needs (DIALECT §3 decoding rules)."""
+    kind = T_NULL
+    for v in values:
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            t = T_BOOL
+        elif isinstance(v, int):
+            t = T_INT64 if -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF else T_DECIMAL
+        elif isinstance(v, float):
+            t = T_FLOAT64
+        elif isinstance(v, (_ScaledInteger, _Decimal)):
+            t = T_DECIMAL
+        elif isinstance(v, str):
+            t = T_STRING
+        elif isinstance(v, _dt.datetime):
+            t = T_TIMESTAMP
+        else:
+            return T_OBJECT
+        if kind == T_NULL or kind == t:
+            kind = t
+        elif {kind, t} == {T_INT64, T_DECIMAL}:
+            kind = T_DECIMAL
+        elif {kind, t} <= {T_INT64, T_FLOAT64, T_DECIMAL}:
+            kind = T_FLOAT64 if T_FLOAT64 in (kind, t) and T_DECIMAL not in (kind, t) else T_OBJECT
+        else:
+            return T_OBJECT
+    return kind
+
+
+def column_from_values(values):
+    """A column of the narrowest type that holds every value exactly."""
+    values = list(values)
+    kind = _infer_type(values)
+    if kind == T_NULL:
+        return NullColumn(len(values))
+    if kind == T_BOOL:
+        return bool_column(values)
+    if kind == T_INT64:
+        return int64_column(values)
+    if kind == T_FLOAT64:
+        return float64_column(values)
+    if kind == T_DECIMAL:
+        try:
+            return decimal_column(values)
+        except OverflowError:
+            return object_column(values)
+    if kind == T_STRING:
+        return string_column(values)
+    if kind == T_TIMESTAMP:
+        return int64_column(values, timestamp=True)
+    return object_column(values)
+
+
+# --------------------------------------------------------------------------- RecordBatch
+
+@cython.final
+cdef class RecordBatch:
+    """Named columns of equal length, plus pseudo-columns (``_offset``, ``_key`` …) in ``meta``.
+
+    Names keep the spelling of the data; lookups are case-insensitive (DIALECT §1).
+    """
+
+    def __init__(self, names, columns, meta=None):
+        names = tuple(names)
+        columns = tuple(columns)
+        if len(names) != len(columns):
+            raise ValueError(f"{len(names)} names for {len(columns)} columns")
+        lengths = {len(c) for c in columns} | {len(c) for c in (meta or {}).values()}
+        if len(lengths) > 1:
+            raise ValueError(f"columns of different lengths: {sorted(lengths)}")
+        self.names = names
+        self.columns = columns
+        self.length = lengths.pop() if lengths else 0
+        self.meta = dict(meta or {})
+        self._index = {}
+        for i, name in enumerate(names):
+            self._index.setdefault(name.lower(), i)
+
+    @staticmethod
+    def from_pylist(rows, names=None, meta=None):
+        """A batch from dicts; columns are typed from the values (see ``column_from_values``)."""
+        rows = list(rows)
+        if names is None:
+            seen = {}
+            for row in rows:
+                for key in row:
+                    seen.setdefault(key, None)
+            names = list(seen)
+        columns = [column_from_values([row.get(name) for row in rows]) for name in names]
+        cdef RecordBatch batch = RecordBatch(names, columns, meta)
+        if not names:
+            batch.length = len(rows)
+        return batch
+
+    @staticmethod
+    def empty(Py_ssize_t length=0):
+        cdef RecordBatch batch = RecordBatch((), ())
+        batch.length = length
+        return batch
+
+    cpdef int index_of(self, str name):
+        """Position of ``name`` (case-insensitive), or -1."""
+        return self._index.get(name.lower(), -1)
+
+    cpdef Column column(self, str name):
+        cdef int i = self.index_of(name)
+        if i >= 0:
+            return self.columns[i]
+        column = self.meta.get(name.lower())
+        if column is None:
+            raise KeyError(name)
+        return column
+
+    def __len__(self):
+        return self.length
+
+    @property
+    def num_columns(self):
+        return len(self.columns)
+
+    def take(self, rows):
+        """The rows at the given positions (an array('q') or any int64 buffer)."""
+        cdef const int64_t[::1] idx = rows
+        columns = [c.take(idx) for c in self.columns]
+        meta = {k: c.take(idx) for k, c in self.meta.items()}
+        cdef RecordBatch out = RecordBatch(self.names, columns, meta)
+        out.length = idx.shape[0]
+        return out
+
+    def filter(self, Column mask):
+        """Rows where ``mask`` (a BOOLEAN column) is TRUE; FALSE and NULL rows are dropped."""
+        cdef BoolColumn m = <BoolColumn?>mask
+        cdef Py_ssize_t i, n = 0
+        if m.length != self.length:
+            raise ValueError("mask length differs from the batch")
+        cdef object rows = new_int64_array(self.length)
+        cdef int64_t* dst = <int64_t*>(<array.array>rows).data.as_voidptr
+        for i in range(self.length):
+            if m.values[i] and (m.valid == NULL or m.valid[i]):
+                dst[n] = i
+                n += 1
+        if n == self.length:
+            return self
+        array.resize(<array.array>rows, n)
+        return self.take(rows)
+
+    def select(self, names_or_positions, new_names=None):
+        """Some of the columns, optionally renamed; shares data, copies nothing."""
+        picked = []
+        for item in names_or_positions:
+            if isinstance(item, int):
+                picked.append(self.columns[item])
+            else:
+                picked.append(self.column(item))
+        names = new_names if new_names is not None else [
+            self.names[i] if isinstance(i, int) else i for i in names_or_positions]
+        cdef RecordBatch out = RecordBatch(names, picked, self.meta)
+        out.length = self.length
+        return out
+
+    def with_columns(self, names, columns):
+        cdef RecordBatch out = RecordBatch(tuple(names), tuple(columns), self.meta)
+        out.length = self.length
+        return out
+
+    def slice_rows(self, Py_ssize_t start, Py_ssize_t stop):
+        """Rows ``start:stop`` (used by LIMIT)."""
+        stop = min(stop, self.length)
+        start = min(max(start, 0), stop)
+        rows = array.clone(_Q, stop - start, False)
+        cdef int64_t* dst = <int64_t*>(<array.array>rows).data.as_voidptr
+        cdef Py_ssize_t i
+        for i in range(stop - start):
+            dst[i] = start + i
+        return self.take(rows)
+
+    def to_pylist(self):
+        """The rows as dicts of Python values (DECIMAL as ScaledInteger, TIMESTAMP as datetime)."""
+        lists = [c.to_pylist() for c in self.columns]
+        names = self.names
+        return [dict(zip(names, values)) for values in zip(*lists)] if lists else [
+            {} for _ in range(self.length)]
+
+    @property
+    def schema(self):
+        """(name, type name[, scale]) per column."""
+        out = []
+        for name, c in zip(self.names, self.columns):
+            out.append((name, c.type_name, c.scale) if c.type == T_DECIMAL else (name, c.type_name))
+        return out
+
+    def __repr__(self):
+        return f"RecordBatch({self.length} rows, {self.schema})"
