@@ -5,7 +5,7 @@ C-level layout other ``_core`` modules ``cimport`` to run typed loops over a who
 
 - every column has ``length`` and ``valid``: a ``uint8_t*`` with one byte per row (1 = present),
   or NULL when every row is present (the common case costs no memory and no test per row);
-- ``Int64Column`` (INTEGER/BIGINT, and TIMESTAMP as epoch milliseconds with ``type == T_TIMESTAMP``),
+- ``Int64Column`` (INTEGER/BIGINT; TIMESTAMP as epoch milliseconds with ``type == T_TIMESTAMP``),
   ``Float64Column``, ``BoolColumn`` (``uint8_t`` 0/1), ``DecimalColumn`` (``int64_t`` mantissas at
   one column ``scale``: a ``si_t`` per row is ``{values[i], scale}``);
 - ``StringColumn``: Arrow layout, the UTF-8 bytes of all values back to back in ``chars`` and

@@ -193,7 +193,8 @@ cdef class StringColumn(Column):
         cdef Py_ssize_t i
         if self._strings is None:
             self._strings = [
-                self.chars[self.offs[i]:self.offs[i + 1]].decode("utf-8") if self.is_valid(i) else None
+                self.chars[self.offs[i]:self.offs[i + 1]].decode("utf-8")
+                if self.is_valid(i) else None
                 for i in range(self.length)
             ]
         return list(self._strings)
