@@ -11,6 +11,10 @@ __all__ = ["SqlError", "VelostreamError", "__version__", "parse_sql"]
 
 def __getattr__(name):
     # Lazy so the CLI's start-up does not pay for modules a command never uses.
+    if name == "StreamApp":
+        from velostream.app import StreamApp
+
+        return StreamApp
     if name == "parse_sql":
         from velostream.grammar import parse_sql
 

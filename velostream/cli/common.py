@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 
 import click
@@ -13,6 +14,24 @@ from velostream.errors import SqlError, VelostreamError
 FORMATS = click.Choice(["text", "json"], case_sensitive=False)
 
 
+class _StderrHandler(logging.Handler):
+    """Writes log records to whatever sys.stderr is at the time (click's test runner swaps it)."""
+
+    def emit(self, record):
+        try:
+            sys.stderr.write(f"{record.levelname.lower()}: {self.format(record)}\n")
+        except Exception:  # noqa: BLE001 - logging's own contract for handler failures
+            self.handleError(record)
+
+
+def setup_logging(debug: bool) -> None:
+    root = logging.getLogger("velostream")
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        root.addHandler(_StderrHandler())
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.propagate = False
+
+
 def friendly_errors(func):
     """Run a command; print velostream errors plainly, and tracebacks only with --debug."""
 
@@ -20,6 +39,7 @@ def friendly_errors(func):
     def wrapper(*args, **kwargs):
         ctx = click.get_current_context()
         debug = bool(ctx.find_root().params.get("debug"))
+        setup_logging(debug)
         try:
             return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):

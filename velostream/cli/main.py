@@ -43,5 +43,143 @@ def validate(file, fmt, strict):
     sys.exit(render_reports([check_sql_file(text, name)], fmt.lower(), strict))
 
 
+OUTPUT_FORMATS = click.Choice(["json", "json-pretty", "json-lines", "csv", "table"],
+                              case_sensitive=False)
+
+
+def _run_options(func):
+    """Options shared by execute and stream."""
+    options = [
+        click.option("--query", "-q", help="The SQL to run."),
+        click.option("--file", "-f", "file", type=click.Path(dir_okay=False),
+                     help="An application file (.sql) with one or more jobs."),
+        click.option("--job", help="Run only this job of the application file."),
+        click.option("--format", "fmt", type=OUTPUT_FORMATS, default=None,
+                     help="Format of results on standard output (or in --output-file). "
+                          "Default: table on a terminal, json-lines otherwise."),
+        click.option("--limit", type=click.IntRange(min=1), default=None,
+                     help="Stop after N result rows."),
+        click.option("--output", type=click.Choice(["stdout", "file"]), default="stdout",
+                     show_default=True, help="Where results of a query without INTO go."),
+        click.option("--output-file", type=click.Path(dir_okay=False),
+                     help="The file for --output file."),
+        click.option("--property", "-p", "properties", multiple=True, metavar="KEY=VALUE",
+                     help="Set or override a property, e.g. -p trades.path=data.jsonl "
+                          "(repeatable; wins over WITH and job comments)."),
+        click.option("--stats/--no-stats", default=None,
+                     help="Print records in/out/failed at the end (default: on a terminal)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _parse_properties(items) -> dict:
+    props = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--property")
+        props[key.strip()] = value.strip()
+    return props
+
+
+@cli.command()
+@_run_options
+@friendly_errors
+def execute(query, file, job, fmt, limit, output, output_file, properties, stats):
+    """Run a query (or an application's jobs) over bounded inputs and exit when they end.
+
+    \b
+    Sources and sinks are bound by WITH properties, e.g.
+      velo-sql execute --query "SELECT symbol, price * quantity AS notional FROM trades
+        WHERE quantity > 500 WITH ('trades.type' = 'file_source',
+        'trades.path' = 'trades.jsonl', 'trades.format' = 'jsonl')"
+    A query without INTO prints its results (see --format) or writes --output-file.
+    """
+    _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous=False)
+
+
+@cli.command()
+@_run_options
+@click.option("--continuous", is_flag=True,
+              help="Keep following the inputs (file sources tail their files) until Ctrl-C.")
+@friendly_errors
+def stream(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):
+    """Run a query continuously: with --continuous, file sources follow their growing files.
+
+    Ctrl-C stops cleanly: the current batch is finished, sinks are flushed, exit code 0.
+    """
+    _run(query, file, job, fmt, limit, output, output_file, properties, stats,
+         continuous=continuous)
+
+
+def _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):
+    import signal
+    import threading
+
+    from velostream.app import StreamApp
+    from velostream.cli.progress import FileProgress
+    from velostream.errors import ConfigError
+    from velostream.grammar import ast as A
+    from velostream.grammar.appfile import parse_application
+    from velostream.plan.bind import EndpointConfig
+    from velostream.runtime.job import Job
+
+    if (query is None) == (file is None):
+        raise click.UsageError("give exactly one of --query and --file")
+    if output == "file" and not output_file:
+        raise click.UsageError("--output file needs --output-file PATH")
+    overrides = _parse_properties(properties)
+    if file is not None:
+        text, name = read_source(file)
+    else:
+        text, name = query, "<query>"
+    application = parse_application(text, name)
+    if application.errors:
+        raise application.errors[0]
+    jobs = [j for j in application.jobs if A.query_of(j.statement) is not None]
+    if job is not None:
+        jobs = [j for j in jobs if j.name.lower() == job.lower()]
+        if not jobs:
+            raise ConfigError(f"no job {job!r} in {name}")
+    if not jobs:
+        raise ConfigError(f"{name} holds no query to run")
+    if continuous and len(jobs) > 1:
+        raise click.UsageError(f"{name} holds {len(jobs)} jobs; pick one with --job to stream it")
+
+    stop = threading.Event()
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted.append(signum)
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for definition in jobs:
+            app = StreamApp(text, properties=overrides, job=definition.name, filename=name)
+            plan = app.plan(default_sink="stdout_sink")
+            if output == "file" and plan.sinks and plan.sinks[0].name == "stdout" and len(plan.sinks) == 1:
+                fmt_file = {"json-lines": "jsonl", "json": "jsonl", "json-pretty": "jsonl"}.get(fmt, fmt)
+                props = {"path": output_file, **({"format": fmt_file} if fmt_file else {})}
+                plan.sinks = [EndpointConfig("output", "sink", "file_sink", props)]
+            terminal_out = any(s.type == "stdout_sink" for s in plan.sinks) and sys.stdout.isatty()
+            progress = FileProgress() if FileProgress.wanted(terminal_out) else None
+            runner = Job(plan, limit=limit, continuous=continuous, sink_format=fmt,
+                         stop_event=stop, progress=progress)
+            metrics = runner.run()
+            if stats or (stats is None and sys.stderr.isatty()):
+                click.echo(f"{plan.name}: {metrics.records_in} records in, {metrics.records_out} "
+                           f"out, {metrics.records_failed} failed, "
+                           f"{metrics.elapsed_seconds:.2f}s", err=True)
+            if stop.is_set():
+                break
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 if __name__ == "__main__":  # python -m velostream.cli.main
     cli()

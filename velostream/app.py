@@ -1,0 +1,265 @@
+"""``StreamApp``: velostream inside a Python service.
+
+Owns the public embedding API: build an app from SQL text or a file (plus property overrides),
+then either run it against its configured sources and sinks (``run``, ``run_async``/``stop``,
+iteration over results, output callbacks) or feed it records directly (``process``), with no
+sources or sinks at all.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+from velostream.errors import ConfigError, SqlError
+
+_END = object()
+
+
+class _CallbackSink:
+    """A sink that hands each output batch, as dicts, to Python callables."""
+
+    name = "callback"
+
+    def __init__(self, callbacks):
+        self.callbacks = callbacks
+
+    def write(self, batch):
+        rows = batch.to_pylist()
+        for callback in self.callbacks:
+            callback(rows)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class StreamApp:
+    """A velostream query you can run, stop, iterate over or feed.
+
+    >>> app = StreamApp("SELECT symbol, price * quantity AS notional FROM trades WHERE quantity > 500")
+    >>> app.process([{"symbol": "AAPL", "price": Decimal("189.25"), "quantity": 600}])
+    [{'symbol': 'AAPL', 'notional': ScaledInteger('113550.00')}]
+    """
+
+    def __init__(self, sql: str | None = None, *, file: str | os.PathLike | None = None,
+                 properties: dict | None = None, job: str | None = None,
+                 filename: str | None = None):
+        if (sql is None) == (file is None):
+            raise ValueError("give either sql or file")
+        if file is not None:
+            filename = os.fspath(file)
+            with open(filename, encoding="utf-8") as handle:
+                text = handle.read()
+        else:
+            text, filename = sql, filename or "<sql>"
+        self.sql = text
+        self.filename = filename
+        self.properties = {str(k): str(v) for k, v in (properties or {}).items()}
+        self.statement, self.job_name = self._pick_statement(text, filename, job)
+        self._callbacks: list = []
+        self._job = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._pipeline = None
+        self._router = None
+        self.metrics = None
+
+    # ------------------------------------------------------------------ construction
+    @staticmethod
+    def _pick_statement(text, filename, job):
+        from velostream.grammar import ast as A
+        from velostream.grammar.appfile import parse_application
+        from velostream.plan import validate_statement
+
+        app = parse_application(text, filename)
+        if app.errors:
+            raise app.errors[0]
+        jobs = [j for j in app.jobs if A.query_of(j.statement) is not None]
+        if job is not None:
+            matches = [j for j in jobs if j.name.lower() == job.lower()]
+            if not matches:
+                raise ConfigError(f"no job {job!r} in {filename}; jobs: "
+                                  f"{', '.join(j.name for j in jobs) or 'none'}")
+            chosen = matches[0]
+        elif len(jobs) == 1:
+            chosen = jobs[0]
+        elif not jobs:
+            raise ConfigError(f"{filename} holds no query to run")
+        else:
+            raise ConfigError(f"{filename} holds {len(jobs)} jobs; pick one with job=: "
+                              f"{', '.join(j.name for j in jobs)}")
+        for finding in validate_statement(chosen.statement):
+            if finding.severity == "error":
+                raise finding.with_source(text, filename)
+        return chosen.statement, chosen.name
+
+    def on_output(self, callback):
+        """Call ``callback(rows)`` with each output batch (a list of dicts); usable as a decorator."""
+        self._callbacks.append(callback)
+        return callback
+
+    def plan(self, default_sink: str | None = None):
+        """The bound JobPlan (sources, sinks, job properties) this app runs."""
+        from velostream.plan.bind import bind_statement
+
+        try:
+            return bind_statement(self.statement, self.properties, name=self.job_name,
+                                  default_sink=default_sink)
+        except SqlError as err:
+            raise err.with_source(self.sql, self.filename) from None
+
+    # ------------------------------------------------------------------ running
+    def _make_job(self, *, limit=None, extra_sinks=(), allow_no_sink=False, continuous=False):
+        from velostream.runtime.job import Job
+
+        plan = self.plan(default_sink=None) if not allow_no_sink else self._plan_allowing_no_sink()
+        return Job(plan, limit=limit, extra_sinks=extra_sinks, continuous=continuous)
+
+    def _plan_allowing_no_sink(self):
+        try:
+            return self.plan()
+        except ConfigError as err:
+            if "writes nowhere" not in str(err):
+                raise
+        plan = self.plan(default_sink="stdout_sink")
+        plan.sinks = []          # results go to callbacks / the iterator only
+        return plan
+
+    def run(self, *, limit: int | None = None, continuous: bool = False):
+        """Run until the inputs end (or LIMIT, or ``stop()``); returns the job's metrics."""
+        sinks = [_CallbackSink(self._callbacks)] if self._callbacks else []
+        self._job = self._make_job(limit=limit, extra_sinks=sinks, allow_no_sink=bool(sinks),
+                                   continuous=continuous)
+        self.metrics = self._job.metrics
+        return self._job.run()
+
+    def run_async(self, *, limit: int | None = None, continuous: bool = False) -> None:
+        """Run in a background thread; ``stop()`` ends it, ``join()`` waits for it."""
+        sinks = [_CallbackSink(self._callbacks)] if self._callbacks else []
+        self._job = self._make_job(limit=limit, extra_sinks=sinks, allow_no_sink=bool(sinks),
+                                   continuous=continuous)
+        self.metrics = self._job.metrics
+
+        def target():
+            try:
+                self._job.run()
+            except BaseException as err:  # noqa: BLE001 - re-raised by join() in the caller
+                self._error = err
+
+        self._thread = threading.Thread(target=target, name=f"velostream-{self.job_name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stop a running job: it finishes its batch, flushes its sinks and returns."""
+        if self._job is not None:
+            self._job.stop()
+        self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a ``run_async`` job; re-raises the error it stopped with, if any."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise TimeoutError(f"job {self.job_name} did not stop within {timeout}s")
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def results(self, *, limit: int | None = None, continuous: bool = False):
+        """Iterate over output rows (dicts) while the job runs; stops it if the loop exits early."""
+        rows: queue.Queue = queue.Queue(maxsize=64)
+
+        class _QueueSink(_CallbackSink):
+            def write(self, batch):
+                rows.put(batch.to_pylist())
+
+        job = self._make_job(limit=limit, extra_sinks=[_QueueSink([])], allow_no_sink=True,
+                             continuous=continuous)
+        self._job = job
+        self.metrics = job.metrics
+        failure: list = []
+
+        def target():
+            try:
+                job.run()
+            except BaseException as err:  # noqa: BLE001 - re-raised after the iteration ends
+                failure.append(err)
+            finally:
+                rows.put(_END)
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = rows.get()
+                if item is _END:
+                    break
+                yield from item
+        finally:
+            job.stop()
+            while thread.is_alive():     # drain so the producer is never blocked on put()
+                try:
+                    rows.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            thread.join()
+        if failure:
+            raise failure[0]
+
+    __iter__ = results
+
+    # ------------------------------------------------------------------ in process
+    def process(self, records, *, source: str | None = None) -> list[dict]:
+        """Run the query over ``records`` (dicts) and return the output rows.
+
+        State carries over between calls (LIMIT, DISTINCT); an ORDER BY sorts each call's rows.
+        Failed records follow the query's failure_strategy (default LogAndContinue).
+        """
+        from velostream._core.batch import RecordBatch
+
+        out = self.process_batch(RecordBatch.from_pylist(list(records)), source=source)
+        return [] if out is None else out.to_pylist()
+
+    def process_batch(self, batch, *, source: str | None = None):
+        """Run the query over a RecordBatch; returns the output RecordBatch (or None)."""
+        from velostream.runtime.failures import FailureRouter
+        from velostream.runtime.job import JobMetrics
+
+        if self._pipeline is None:
+            self._pipeline, self._router, self.metrics = self._in_process(JobMetrics, FailureRouter)
+        out, failures = self._pipeline.process(batch, source)
+        self.metrics.records_in += batch.length
+        self._router.handle(failures, self.job_name)
+        tail = self._pipeline.finish() if self._pipeline.query.order_by else None
+        result = tail if tail is not None else out
+        if result is not None:
+            self.metrics.records_out += result.length
+        return result
+
+    def _in_process(self, metrics_cls, router_cls):
+        from velostream.grammar import ast as A
+        from velostream.plan.bind import JobPlan
+        from velostream.plan.catalog import describe_statement
+        from velostream.runtime.pipeline import QueryPipeline
+
+        query = A.query_of(self.statement)
+        info = describe_statement(self.statement)
+        properties = dict(info.job_properties)
+        properties.update({k: v for k, v in self.properties.items() if "." not in k or
+                           k.split(".", 1)[0] in ("dlq", "distinct")})
+        plan = JobPlan(self.job_name, self.statement, query, [], [], properties)
+        source = info.sources[0] if info.sources else None
+        pipeline = QueryPipeline(query, source_name=source.name if source else None,
+                                 source_alias=source.alias if source else None)
+        metrics = metrics_cls()
+        return pipeline, router_cls(plan, metrics), metrics

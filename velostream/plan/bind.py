@@ -1,0 +1,191 @@
+"""Binds a parsed statement to runnable configuration: a :class:`JobPlan`.
+
+Owns the step between "the SQL is valid" and "the job can start": endpoint types resolved to
+their role (``kafka`` in FROM means ``kafka_source``), command-line/API property overrides
+applied, job properties typed, and the checks that static validation cannot make — a source or
+sink that still has no type is an error here, naming the key to set. It also refuses, with a
+clear message, query shapes this build cannot run yet instead of running them wrongly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from velostream.errors import ConfigError, SqlValidationError
+from velostream.grammar import ast as A
+from velostream.plan.catalog import ENDPOINT_TYPES, SINK, SOURCE, UNAVAILABLE_TYPES
+
+# What this build can run; the other valid types parse and validate but refuse to start.
+RUNNABLE_TYPES = {
+    SOURCE: ("file_source",),
+    SINK: ("file_sink", "stdout_sink"),
+}
+
+FAILURE_STRATEGIES = {
+    "logandcontinue": "LogAndContinue", "failbatch": "FailBatch",
+    "retrywithbackoff": "RetryWithBackoff", "sendtodlq": "SendToDLQ",
+}
+
+
+@dataclass
+class EndpointConfig:
+    """A named source or sink with its resolved type and its own properties (prefix removed)."""
+
+    name: str
+    role: str
+    type: str
+    properties: dict
+    alias: str | None = None
+
+    def get(self, key: str, default=None):
+        return self.properties.get(key, default)
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.properties.get(key)
+        if value is None:
+            return default
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"must be true or false; got {value!r}", key=f"{self.name}.{key}")
+
+
+@dataclass
+class JobPlan:
+    name: str
+    statement: object
+    query: A.Select
+    sources: list[EndpointConfig]
+    sinks: list[EndpointConfig]
+    properties: dict = field(default_factory=dict)
+
+    @property
+    def failure_strategy(self) -> str:
+        raw = str(self.properties.get("failure_strategy", "LogAndContinue"))
+        strategy = FAILURE_STRATEGIES.get(raw.replace("_", "").lower())
+        if strategy is None:
+            raise ConfigError(f"must be one of {', '.join(FAILURE_STRATEGIES.values())}; got {raw!r}",
+                              key="failure_strategy")
+        return strategy
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        raw = self.properties.get(key)
+        if raw is None:
+            return default
+        text = str(raw).strip().lower()
+        for suffix, factor in (("ms", 1), ("s", 1000)):
+            # durations such as retry_backoff = '2000ms' or '2s' are milliseconds
+            if text.endswith(suffix) and text[: -len(suffix)].isdigit():
+                return int(text[: -len(suffix)]) * factor
+        if not text.lstrip("-").isdigit() or int(text) < minimum:
+            raise ConfigError(f"must be an integer ≥ {minimum}; got {raw!r}", key=key)
+        return int(text)
+
+    def flag(self, key: str, default: bool) -> bool:
+        raw = self.properties.get(key)
+        if raw is None:
+            return default
+        text = str(raw).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"must be true or false; got {raw!r}", key=key)
+
+
+def _resolve_type(name: str, role: str, raw: str | None) -> str:
+    if raw is None:
+        raise ConfigError(
+            f"{role} {name!r} has no type; set '{name}.type' to one of "
+            f"{', '.join(t for t, r in ENDPOINT_TYPES.items() if r == role)}",
+            key=f"{name}.type")
+    value = raw.strip().lower()
+    if value in ENDPOINT_TYPES and ENDPOINT_TYPES[value] is None:
+        value = f"{value}_{role}"
+    if value == "stdout":
+        value = "stdout_sink"
+    if value in UNAVAILABLE_TYPES:
+        raise ConfigError(f"type {raw!r} is not available in this build", key=f"{name}.type")
+    if ENDPOINT_TYPES.get(value, role) != role:
+        raise ConfigError(f"{raw!r} cannot be used as a {role}", key=f"{name}.type")
+    if value not in ENDPOINT_TYPES:
+        raise ConfigError(f"unknown type {raw!r}", key=f"{name}.type")
+    if value not in RUNNABLE_TYPES[role]:
+        raise ConfigError(f"{value} is not supported by this build yet (runnable {role}s: "
+                          f"{', '.join(RUNNABLE_TYPES[role])})", key=f"{name}.type")
+    return value
+
+
+def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
+    """Query shapes the engine cannot run yet: each with the node to point at."""
+    from velostream.plan.validate import is_aggregate_call
+
+    found = []
+    if isinstance(query.from_, A.Join):
+        found.append(("JOIN", query.from_))
+    if query.group_by:
+        found.append(("GROUP BY", query.group_by[0]))
+    if query.window is not None:
+        found.append(("WINDOW", query.window))
+    for node in query.walk():
+        if isinstance(node, A.FunctionCall):
+            if node.over is not None:
+                found.append((f"{node.name}(…) OVER (…)", node))
+            elif is_aggregate_call(node):
+                found.append((f"the aggregate {node.name}", node))
+    return found
+
+
+def bind_statement(statement, overrides: dict | None = None, *, name: str | None = None,
+                   default_sink: str | None = None) -> JobPlan:
+    """A runnable plan for ``statement`` with ``overrides`` (``{'trades.path': 'x.jsonl'}``).
+
+    ``default_sink``: the sink type to use when the query names none (the CLI passes
+    ``stdout_sink``); without it a query with no sink is an error.
+    """
+    from velostream.plan.catalog import describe_statement
+
+    query = A.query_of(statement)
+    if query is None:
+        raise ConfigError(f"{type(statement).__name__} is a command, not a query to run")
+    for what, node in _unsupported(query):
+        pos = node.pos or statement.pos
+        raise SqlValidationError(
+            f"{what} is not supported by this build yet (stateless queries only: "
+            "filter, project, CASE, functions, DISTINCT, ORDER BY, LIMIT)",
+            pos.line if pos else 0, pos.column if pos else 0)
+    info = describe_statement(statement)
+    overrides = dict(overrides or {})
+
+    def endpoint(ep, role):
+        props = dict(ep.properties)
+        props.pop("type", None)
+        prefix = ep.name.lower() + "."
+        raw_type = ep.type
+        for key, value in overrides.items():
+            if key.lower().startswith(prefix):
+                sub = key[len(prefix):]
+                if sub == "type":
+                    raw_type = value
+                else:
+                    props[sub] = value
+        return EndpointConfig(ep.name, role, _resolve_type(ep.name, role, raw_type), props, ep.alias)
+
+    sources = [endpoint(ep, SOURCE) for ep in info.sources]
+    sinks = [endpoint(ep, SINK) for ep in info.sinks]
+    if not sinks:
+        if default_sink is None:
+            raise ConfigError("the query writes nowhere: add INTO <sink> with '<sink>.type'")
+        sinks = [EndpointConfig("stdout", SINK, default_sink, {})]
+    if len(sources) > 1:
+        raise SqlValidationError("more than one source needs a JOIN, which this build cannot run yet",
+                                 statement.pos.line, statement.pos.column)
+    names = {ep.name.lower() for ep in sources + sinks}
+    properties = dict(info.job_properties)
+    for key, value in overrides.items():
+        if key.split(".", 1)[0].lower() not in names or "." not in key:
+            properties[key] = value
+    job_name = name or info.name or (sources[0].name if sources else "query")
+    return JobPlan(job_name, statement, query, sources, sinks, properties)

@@ -1,0 +1,1 @@
+"""The job loop: sources → pipeline → sinks, failure strategies, metrics (one query = one job)."""

@@ -1,0 +1,236 @@
+"""The job loop: read a batch from the source, run the pipeline, write every sink, repeat.
+
+Owns one running query: opening its connectors, the loop, stopping (LIMIT reached, end of a
+bounded input, or ``stop()`` — which a Ctrl-C handler calls), failure routing, sink-write retries
+and the metrics counters. ``RetryWithBackoff`` retries what a retry can fix — writing to a sink;
+a record that cannot be decoded or computed fails the same way every time, so under that strategy
+it stops the job like ``FailBatch``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+from velostream.connectors import open_sink, open_source
+from velostream.errors import ConfigError
+from velostream.grammar import ast as A
+from velostream.runtime.failures import FailureRouter, JobFailed
+from velostream.runtime.pipeline import DEFAULT_DISTINCT_MAX_KEYS, QueryPipeline, RowFailure
+
+log = logging.getLogger("velostream.job")
+
+EVENT_TIME_FORMATS = ("epoch_millis", "epoch_seconds", "iso8601")
+
+
+@dataclass
+class JobMetrics:
+    records_in: int = 0
+    records_out: int = 0
+    records_failed: int = 0
+    records_dead_lettered: int = 0
+    records_failed_logged: int = 0
+    batches: int = 0
+    sink_retries: int = 0
+    started_at: float = field(default_factory=time.time)
+    elapsed_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("records_failed_logged")
+        return data
+
+
+def needed_fields(query: A.Select):
+    """Source fields the query reads (for projection push-down), or None when it needs all."""
+    names = set()
+    for node in query.walk():
+        if isinstance(node, A.Star):
+            return None
+        if isinstance(node, A.Column) and not node.parts[-1].startswith("_"):
+            names.add(node.parts[-1])
+            names.add(node.parts[0])    # s.field on a nested value reads the field s
+    return sorted(names)
+
+
+class Job:
+    def __init__(self, plan, *, limit=None, continuous=False, sink_format=None, extra_sinks=(),
+                 stop_event=None, progress=None):
+        self.plan = plan
+        self.limit = limit
+        self.continuous = continuous
+        self.sink_format = sink_format
+        self.extra_sinks = list(extra_sinks)
+        self.stop_event = stop_event or threading.Event()
+        self.progress = progress
+        self.metrics = JobMetrics()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the current batch, flush the sinks and return."""
+        self.stop_event.set()
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> JobMetrics:
+        plan = self.plan
+        source_ep = plan.sources[0] if plan.sources else None
+        pipeline = QueryPipeline(
+            plan.query, source_name=source_ep.name if source_ep else None,
+            source_alias=source_ep.alias if source_ep else None, limit=self.limit,
+            bounded=not self.continuous,
+            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1))
+        router = FailureRouter(plan, self.metrics)
+        sinks = []
+        started = time.perf_counter()
+        try:
+            sinks = [open_sink(ep, plan, format_override=self._format_for(ep)) for ep in plan.sinks]
+            sinks.extend(self.extra_sinks)
+            if source_ep is None:
+                self._run_without_source(pipeline, router, sinks)
+            else:
+                self._run_source(source_ep, pipeline, router, sinks)
+            self._write(sinks, pipeline.finish(), router)
+        finally:
+            self.metrics.elapsed_seconds = time.perf_counter() - started
+            router.close()
+            errors = []
+            for sink in sinks:
+                try:
+                    sink.close()
+                except Exception as err:  # noqa: BLE001 - close every sink even if one fails
+                    errors.append(err)
+            if errors and not isinstance(errors[0], JobFailed):
+                raise errors[0]
+        if pipeline.distinct_evictions:
+            log.warning("DISTINCT forgot %d old rows (distinct.max_keys = %d); duplicates of "
+                        "those may have been emitted again", pipeline.distinct_evictions,
+                        pipeline.distinct_max_keys)
+        return self.metrics
+
+    def _format_for(self, endpoint):
+        return self.sink_format if endpoint.type == "stdout_sink" else None
+
+    def _run_without_source(self, pipeline, router, sinks):
+        # SELECT 1 AS x: one row, no input (as every SQL engine answers it).
+        from velostream._core.batch import RecordBatch
+
+        out, failures = pipeline.process(RecordBatch.empty(1))
+        router.handle(failures, self.plan.name)
+        self._write(sinks, out, router)
+
+    def _run_source(self, endpoint, pipeline, router, sinks):
+        source = open_source(endpoint, self.plan, fields=needed_fields(self.plan.query),
+                             watch=True if self.continuous else None, stop_event=self.stop_event,
+                             on_progress=self.progress.update if self.progress else None)
+        if self.progress:
+            self.progress.start(source.size, endpoint.name)
+        event_time = self._event_time_reader(endpoint)
+        try:
+            for result in source.batches():
+                self.metrics.batches += 1
+                self.metrics.records_in += result.batch.length + len(result.errors)
+                failures = [RowFailure(e.message, endpoint.name, e.line, raw=e.raw)
+                            for e in result.errors]
+                batch = result.batch
+                if batch.length:
+                    batch = event_time(batch, failures)
+                out, row_failures = pipeline.process(batch, endpoint.name)
+                failures.extend(row_failures)
+                router.handle(failures, self.plan.name)
+                self._write(sinks, out, router)
+                if self.continuous:
+                    # A follower's output must appear as records arrive, not when a buffer fills.
+                    for sink in sinks:
+                        sink.flush()
+                if pipeline.done or self.stop_event.is_set():
+                    break
+        finally:
+            if self.progress:
+                self.progress.finish()
+
+    def _write(self, sinks, batch, router):
+        if batch is None or batch.length == 0:
+            return
+        for sink in sinks:
+            attempt = 0
+            while True:
+                try:
+                    sink.write(batch)
+                    break
+                except OSError as err:
+                    if not router.retries or attempt >= router.max_retries:
+                        raise JobFailed(f"job {self.plan.name}: writing to sink {sink.name} "
+                                        f"failed: {err}") from err
+                    self.metrics.sink_retries += 1
+                    delay = router.backoff_seconds(attempt)
+                    log.warning("writing to %s failed (%s); retry %d/%d in %.1fs", sink.name, err,
+                                attempt + 1, router.max_retries, delay)
+                    self.stop_event.wait(delay)
+                    attempt += 1
+        self.metrics.records_out += batch.length
+
+    # ------------------------------------------------------------------ event time
+    def _event_time_reader(self, endpoint):
+        """Fills ``_event_time`` from ``'<source>.event.time.field'`` (else it is ``_timestamp``)."""
+        field_name = endpoint.get("event.time.field")
+        if not field_name:
+            return self._processing_time
+        fmt = str(endpoint.get("event.time.format", "epoch_millis"))
+        key = f"{endpoint.name}.event.time.format"
+        if fmt.lower() not in EVENT_TIME_FORMATS and "%" not in fmt:
+            raise ConfigError(f"must be epoch_millis, epoch_seconds, iso8601 or a strftime "
+                              f"pattern; got {fmt!r}", key=key)
+        return lambda batch, failures: _fill_event_time(batch, field_name, fmt, endpoint.name,
+                                                        failures)
+
+    @staticmethod
+    def _processing_time(batch, failures):
+        stamp = batch.meta.get("_timestamp")
+        if stamp is not None:
+            batch.meta.setdefault("_event_time", stamp)
+        return batch
+
+
+def _fill_event_time(batch, field_name, fmt, source, failures):
+    import datetime as dt
+
+    from velostream._core import batch as B
+
+    try:
+        column = batch.column(field_name)
+    except KeyError:
+        column = None
+    values = column.to_pylist() if column is not None else [None] * batch.length
+    lines = batch.meta.get("_line")
+    out = []
+    bad = []
+    for i, value in enumerate(values):
+        try:
+            if value is None:
+                out.append(None)
+            elif isinstance(value, dt.datetime):
+                out.append(value)
+            elif fmt == "epoch_millis":
+                out.append(int(value))
+            elif fmt == "epoch_seconds":
+                out.append(int(float(str(value)) * 1000))
+            elif fmt == "iso8601":
+                parsed = dt.datetime.fromisoformat(str(value))
+                out.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC))
+            else:
+                out.append(dt.datetime.strptime(str(value), fmt).replace(tzinfo=dt.UTC))
+        except (TypeError, ValueError) as err:
+            out.append(None)
+            bad.append(i)
+            line = lines.get(i) if lines is not None else None
+            record = {n: c.get(i) for n, c in zip(batch.names, batch.columns)}
+            failures.append(RowFailure(f"event time {field_name}={value!r} is not {fmt}: {err}",
+                                       source, line, record))
+    batch.meta["_event_time"] = B.int64_column(out, timestamp=True)
+    if not bad:
+        return batch
+    # A record without a readable event time is malformed: routed above, not processed.
+    skipped = set(bad)
+    keep = [i not in skipped for i in range(batch.length)]
+    return batch.filter(B.bool_column(keep))
