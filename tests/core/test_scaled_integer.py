@@ -10,6 +10,7 @@ import copy
 import decimal
 import math
 import pickle
+from array import array
 from decimal import Decimal
 from fractions import Fraction
 
@@ -25,6 +26,7 @@ from velostream._core.decimal import (
     DecimalDivisionByZero,
     DecimalOverflow,
     ScaledInteger,
+    dot_scaled,
 )
 from velostream.errors import VelostreamError
 
@@ -938,3 +940,41 @@ def test_immutable_and_copyable():
         assert copy.deepcopy(x) == x
         assert parts(pickle.loads(pickle.dumps(x, protocol=2))) == p
 
+
+# --- dot_scaled: the typed batch kernel --------------------------------------------------------------
+
+
+def test_dot_scaled_examples():
+    prices = array("q", [1999, 250, -5])  # 19.99, 2.50, -0.05
+    quantities = array("q", [3, 4, 7])
+    total = dot_scaled(prices, 2, quantities, 0)
+    assert type(total) is S
+    assert parts(total) == (1999 * 3 + 250 * 4 - 35, 2)
+    assert parts(dot_scaled(array("q"), 4, array("q"), 2)) == (0, 6)
+    # Sums past int64 come back wide, past int128 through the Python fallback; both exact.
+    big = array("q", [INT64_MIN] * 3)
+    assert parts(dot_scaled(big, 0, big, 0)) == (3 * 2**126, 0)
+    mixed = array("q", [INT64_MAX, INT64_MIN, INT64_MAX])
+    back_in_range = dot_scaled(mixed, 1, array("q", [2, 1, -1]), 1)
+    assert parts(back_in_range) == (INT64_MAX + INT64_MIN, 2)
+    assert not back_in_range.is_wide
+    with pytest.raises(ValueError):
+        dot_scaled(prices, 2, array("q", [1]), 0)
+    with pytest.raises(DecimalOverflow):
+        dot_scaled(prices, 20, quantities, 19)
+    with pytest.raises(ValueError):
+        dot_scaled(prices, -1, quantities, 0)
+
+
+@PROPERTY
+@given(st.lists(st.tuples(mantissas, mantissas), max_size=40), st.integers(0, 19),
+       st.integers(0, 19))
+def test_dot_scaled_is_exact(pairs, s1, s2):
+    a = array("q", [p for p, _ in pairs])
+    b = array("q", [q for _, q in pairs])
+    expected = sum(p * q for p, q in pairs)
+    result = dot_scaled(a, s1, b, s2)
+    assert parts(result) == (expected, s1 + s2)
+    assert result.is_wide == (not fits(expected))
+    assert result == sum((S.from_parts(p, s1) * S.from_parts(q, s2) for p, q in pairs),
+                         S.from_parts(0, s1 + s2))

@@ -44,6 +44,7 @@ cdef extern from *:
     #ifndef VELOSTREAM_DECIMAL_C_H
     #define VELOSTREAM_DECIMAL_C_H
     #include <stdint.h>
+    #include <stddef.h>
 
     /* 10**k for k = 0..19; 10**19 fits uint64 (not int64), 10**20 fits neither. */
     static const uint64_t vs_upow10[20] = {
@@ -173,6 +174,20 @@ cdef extern from *:
         }
         return vs_signed_i64(r, a < 0);
     }
+
+    /* sum(a[i] * b[i]) exactly in 128 bits: *hi:*lo is the two's complement sum. Returns 1
+       when a partial sum leaves int128 (each product fits: |a*b| <= 2**126). */
+    static inline int vs_dot_i64(const int64_t *a, const int64_t *b, ptrdiff_t n,
+                                 int64_t *hi, uint64_t *lo) {
+        __int128 acc = 0;
+        ptrdiff_t i;
+        for (i = 0; i < n; i++) {
+            if (__builtin_add_overflow(acc, (__int128)a[i] * (__int128)b[i], &acc)) return 1;
+        }
+        *hi = (int64_t)(acc >> 64);
+        *lo = (uint64_t)acc;
+        return 0;
+    }
     #endif
     """
     const uint64_t vs_upow10[20]
@@ -186,6 +201,8 @@ cdef extern from *:
     bint vs_round_away(int mode, bint neg, bint odd, int cmp, bint inexact) noexcept nogil
     bint vs_div_scaled(int64_t a, int e, int64_t b, int64_t* r) noexcept nogil
     int64_t vs_mod_scaled(int64_t a, int ea, int64_t b, int eb) noexcept nogil
+    bint vs_dot_i64(const int64_t* a, const int64_t* b, Py_ssize_t n,
+                    int64_t* hi, uint64_t* lo) noexcept nogil
 
 
 cdef enum:

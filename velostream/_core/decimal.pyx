@@ -2,8 +2,8 @@
 """``ScaledInteger``, velostream's exact DECIMAL value: a mantissa and a uint8 scale.
 
 This module owns the Python-facing class, its exceptions ``DecimalOverflow`` and
-``DecimalDivisionByZero``, and the exported C functions declared in ``decimal.pxd`` (parse,
-format, box, raise). The int64 arithmetic itself lives in the
+``DecimalDivisionByZero``, the exported C functions declared in ``decimal.pxd`` (parse, format,
+box, raise) and ``dot_scaled``, a typed batch kernel. The int64 arithmetic itself lives in the
 ``.pxd`` as inline ``nogil`` functions so that operator modules compile it into their loops.
 
 Two representations, one value type:
@@ -33,7 +33,7 @@ from velostream.errors import VelostreamError
 
 __all__ = [
     "DecimalDivisionByZero", "DecimalOverflow", "MAX_DIGITS", "MAX_SCALE", "ROUNDING_MODES",
-    "ScaledInteger",
+    "ScaledInteger", "dot_scaled",
 ]
 
 MAX_SCALE = SI_MAX_SCALE
@@ -762,3 +762,34 @@ cdef class ScaledInteger:
         if self._big is None:
             return -self if self._m < 0 else self
         return -self if self._big < 0 else self
+
+
+# --- batch kernels --------------------------------------------------------------------------------
+
+def dot_scaled(const int64_t[::1] m1, int s1, const int64_t[::1] m2, int s2):
+    """``sum(m1[i] * m2[i]) / 10**(s1 + s2)`` exactly: the SUM(price * quantity) of two DECIMAL
+    columns held as int64 mantissas at scales ``s1`` and ``s2`` (any buffer of int64, e.g.
+    ``array('q')``). One typed loop with a 128-bit accumulator and no Python objects; if even
+    that overflows it finishes with Python ints. The result has scale ``s1 + s2``."""
+    cdef Py_ssize_t i, n = m1.shape[0]
+    cdef int64_t hi
+    cdef uint64_t lo
+    cdef bint over = False
+    if m2.shape[0] != n:
+        raise ValueError(f"dot_scaled: lengths differ ({n} and {m2.shape[0]})")
+    _check_scale(s1, "s1")
+    _check_scale(s2, "s2")
+    if s1 + s2 > SI_MAX_SCALE:
+        raise DecimalOverflow(f"DECIMAL product scale {s1 + s2} exceeds {SI_MAX_SCALE}")
+    if n == 0:
+        return si_box_parts(0, s1 + s2)
+    with nogil:
+        over = vs_dot_i64(&m1[0], &m2[0], n, &hi, &lo)
+    if not over:
+        if (hi == 0 and lo <= <uint64_t>INT64_MAX) or (hi == -1 and lo > <uint64_t>INT64_MAX):
+            return si_box(si_t(<int64_t>lo, <uint8_t>(s1 + s2)))
+        return si_box_parts((<object>hi << 64) | <object>lo, s1 + s2)
+    total = 0
+    for i in range(n):
+        total += <object>m1[i] * <object>m2[i]
+    return si_box_parts(total, s1 + s2)
