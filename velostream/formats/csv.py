@@ -1,0 +1,86 @@
+"""CSV codec (RFC 4180): bytes <-> ``RecordBatch`` with typed columns.
+
+Decoding (``velostream._core.csvcodec``, one pass over the bytes, no Python object per field):
+
+- The first record is the header when ``has_headers`` and no ``header`` is passed; after a call,
+  ``decoder.header`` holds the header so a streaming reader can pass it with later chunks.
+  Without a header, ``names`` (or ``column0``, ``column1``, …) name the columns.
+- Quoted fields may hold the delimiter, ``""`` (a quote) and line breaks; a quoted line break
+  continues the record, and line numbers count physical lines (``batch.meta["_line"]`` is the
+  line where each record starts). ``\\r\\n`` and ``\\n`` both end records; blank lines are skipped.
+- An empty unquoted field is NULL; ``""`` is the empty string.
+- Field texts are typed by the JSON text rules of DIALECT §3, quoted or not: a strict JSON
+  integer → BIGINT, a number with a fraction → DECIMAL exactly from the text (DOUBLE without
+  ``financial_precision``), an exponent → DOUBLE, ``true``/``false`` (any case) → BOOLEAN,
+  anything else → STRING (so ``007`` and ``+5`` stay strings). A column whose texts disagree
+  (numbers and words, booleans and numbers) becomes a STRING column of the original texts;
+  decimals mixed with exponent forms are all read exactly as DECIMAL; integers beyond 64 bits →
+  an OBJECT column of exact ints. ``declared`` forces a type as for JSON.
+- A record with the wrong number of fields, an unterminated quote or a character after a
+  closing quote is a ``RecordError`` (line, column, bytes); the other records still decode.
+  With ``final=False``, a last record whose quote is still open (a chunk boundary inside a
+  quoted field) is left in ``decoder.remainder`` (starting at ``decoder.remainder_line``) to be
+  prepended to the next chunk.
+
+Encoding: a header row of names, then one line per row ending in ``\\n``: DECIMAL as plain text
+with its scale, DOUBLE as repr, BOOLEAN ``true``/``false``, TIMESTAMP ISO-8601 UTC, NULL as an
+empty field, the empty string as ``""``; fields holding the delimiter, a quote, CR or LF are
+quoted with quotes doubled. OBJECT cells: nested values as compact JSON, others as ``str``.
+"""
+
+from __future__ import annotations
+
+from velostream._core.csvcodec import CsvScanner, CsvWriter
+from velostream.formats.errors import DecodeResult, as_bytes, make_result
+
+__all__ = ["CsvDecoder", "CsvEncoder"]
+
+
+class CsvDecoder:
+    """Decodes CSV into a ``RecordBatch`` (see the module docstring).
+
+    ``fields``: the columns to decode (case-insensitive, output order); others are skipped.
+    """
+
+    def __init__(self, delimiter=",", has_headers=True, fields=None, financial_precision=True,
+                 declared=None, names=None):
+        self.delimiter = delimiter
+        self.has_headers = bool(has_headers)
+        self.fields = None if fields is None else list(fields)
+        self.financial_precision = bool(financial_precision)
+        self.declared = dict(declared or {})
+        self.names = None if names is None else list(names)
+        self._scanner = CsvScanner(delimiter, self.has_headers, self.fields,
+                                   self.financial_precision, self.declared, self.names)
+
+    @property
+    def header(self) -> list[str] | None:
+        """The header (or column names) of the last ``decode``."""
+        return self._scanner.header
+
+    @property
+    def remainder(self) -> bytes:
+        """With ``final=False``: the unfinished last record, to prepend to the next chunk."""
+        return self._scanner.remainder
+
+    @property
+    def remainder_line(self) -> int:
+        return self._scanner.remainder_line
+
+    def decode(self, data: bytes, first_line: int = 1, header: list[str] | None = None,
+               final: bool = True) -> DecodeResult:
+        """Whole lines of CSV. ``first_line``: line number of ``data``'s first line."""
+        return make_result(*self._scanner.decode(as_bytes(data), first_line, header, final))
+
+
+class CsvEncoder:
+    """Encodes a ``RecordBatch`` as CSV (see the module docstring)."""
+
+    def __init__(self, delimiter=",", header=True):
+        self.delimiter = delimiter
+        self.header = bool(header)
+        self._writer = CsvWriter(delimiter)
+
+    def encode(self, batch, write_header: bool | None = None) -> bytes:
+        """The rows, preceded by the header row when ``write_header`` (default: ``header``)."""
+        return self._writer.encode(batch, self.header if write_header is None else write_header)
