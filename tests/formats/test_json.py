@@ -256,6 +256,8 @@ def test_unicode_escapes_and_surrogate_pairs_decode_to_utf8():
 BAD_LINES = [
     ('{"a": 1,}', "expected a string key"),
     ('{"a": 1', "truncated record"),
+    ('{"a": "abc', "truncated record: unterminated string"),
+    ('{"a": [1, ', "truncated record: expected a value"),
     ('{"a": 01}', "invalid number"),
     ('{"a": .5}', "expected a value"),
     ('{"a": NaN}', "expected a value"),

@@ -71,6 +71,21 @@ cdef inline Py_ssize_t _line_break(const unsigned char* p, Py_ssize_t pos,
     return 0
 
 
+cdef Py_ssize_t _estimate_rows(const unsigned char* p, Py_ssize_t pos,
+                               Py_ssize_t n) noexcept nogil:
+    """Rows to allocate for: data length over the first line's, plus a margin (columns grow
+    geometrically when the guess is short)."""
+    cdef const unsigned char* nl
+    cdef Py_ssize_t first
+    if n - pos <= 0:
+        return 16
+    nl = <const unsigned char*>memchr(p + pos, C_NL, n - pos)
+    first = ((nl - p) if nl != NULL else n) - pos + 1
+    if first < 4:
+        first = 4
+    return (n - pos) // first + (n - pos) // first // 4 + 16
+
+
 cdef Py_ssize_t _char_column(const unsigned char* p, Py_ssize_t pos) noexcept nogil:
     cdef Py_ssize_t i = pos, col = 1
     while i > 0 and p[i - 1] != C_NL:
@@ -198,7 +213,7 @@ cdef class CsvScanner:
                             Py_ssize_t row, Py_ssize_t* pline, bint put) except -2:
         """Scans one record from *ppos; returns its field count, R_ERROR or R_INCOMPLETE.
         *ppos ends after the record's line break; *pline counts the line breaks passed."""
-        cdef Py_ssize_t pos = ppos[0], f = 0, ci, q, k, start, seg, nn
+        cdef Py_ssize_t pos = ppos[0], f = 0, ci, q, k, start = 0, seg, nn
         cdef colbuf_t* c
         cdef const unsigned char* hit
         cdef int st
@@ -417,7 +432,7 @@ cdef class CsvScanner:
             first = self._header_fields(p, &tmp, n, &tmpline) if pos < n else []
             in_names = [f"column{i}" for i in range(len(first or []))]
         self.header = list(header) if header is not None else in_names
-        out_names = self._setup(in_names, _count_lines(p, pos, n) + 1)
+        out_names = self._setup(in_names, _estimate_rows(p, pos, n))
         lines = new_int64_array(self.cap)
         lp = <int64_t*>(<array.array>lines).data.as_voidptr
         try:

@@ -13,6 +13,7 @@ bits). The writer formats rows from the typed buffers into one byte buffer.
 Python-facing wrappers and documentation: ``velostream.formats.json``.
 """
 
+cimport cython
 from cpython cimport array
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free
@@ -291,10 +292,18 @@ cdef inline int _commit_text(colbuf_t* c, Py_ssize_t row, Py_ssize_t n) except -
 
 # =============================================================================== numbers and text
 
+cdef inline uint64_t _acc_digit(uint64_t mag, unsigned int d, bint* ovf) noexcept nogil:
+    """mag * 10 + d while it stays <= 2**63 (an int64 magnitude), else sets *ovf."""
+    # 2**63 = 922337203685477580 * 10 + 8: no division per digit.
+    if ovf[0] or mag > 922337203685477580ULL or (mag == 922337203685477580ULL and d > 8):
+        ovf[0] = True
+        return mag
+    return mag * 10 + d
+
+
 cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
                             numinfo_t* ni) noexcept nogil:
-    cdef uint64_t mag = 0, limit = (<uint64_t>1) << 63
-    cdef unsigned int d
+    cdef uint64_t mag = 0
     cdef bint ovf = False
     ni.neg = False
     ni.has_frac = False
@@ -311,11 +320,7 @@ cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t pos, Py_ssize_t e
             return -1           # leading zeros are not JSON
     elif C_0 < p[pos] <= C_9:
         while pos < end and C_0 <= p[pos] <= C_9:
-            d = p[pos] - C_0
-            if ovf or mag > (limit - d) // 10:
-                ovf = True
-            else:
-                mag = mag * 10 + d
+            mag = _acc_digit(mag, p[pos] - C_0, &ovf)
             pos += 1
     else:
         return -1
@@ -325,11 +330,7 @@ cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t pos, Py_ssize_t e
             return -1
         ni.has_frac = True
         while pos < end and C_0 <= p[pos] <= C_9:
-            d = p[pos] - C_0
-            if ovf or mag > (limit - d) // 10:
-                ovf = True
-            else:
-                mag = mag * 10 + d
+            mag = _acc_digit(mag, p[pos] - C_0, &ovf)
             ni.frac += 1
             pos += 1
     if pos < end and (p[pos] == 101 or p[pos] == 69):   # e E
@@ -1004,6 +1005,21 @@ cdef inline Py_ssize_t _ws(const unsigned char* p, Py_ssize_t pos, Py_ssize_t en
     return pos
 
 
+cdef uint8_t _WS_DOC[256]      # JSON whitespace
+cdef uint8_t _WS_LINE[256]     # JSON Lines: a line feed ends the record, it is not whitespace
+memset(_WS_DOC, 0, 256)
+memset(_WS_LINE, 0, 256)
+_WS_DOC[C_SPACE] = _WS_DOC[C_TAB] = _WS_DOC[C_CR] = _WS_DOC[C_NL] = 1
+_WS_LINE[C_SPACE] = _WS_LINE[C_TAB] = _WS_LINE[C_CR] = 1
+
+
+cdef inline Py_ssize_t _wst(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
+                            const uint8_t* table) noexcept nogil:
+    while pos < end and table[p[pos]]:
+        pos += 1
+    return pos
+
+
 cdef inline int _hex4(const unsigned char* p, Py_ssize_t i, Py_ssize_t end) noexcept nogil:
     cdef int a, b, c, d
     if i + 4 > end:
@@ -1160,6 +1176,26 @@ cdef Py_ssize_t unescape(const unsigned char* s, Py_ssize_t n, char* dst) noexce
     return k
 
 
+cdef inline bint _same(const char* a, const char* b, Py_ssize_t n) noexcept nogil:
+    """a[0:n] == b[0:n] for short keys, without a libc call."""
+    cdef uint64_t x, y
+    while n >= 8:
+        memcpy(&x, a, 8)
+        memcpy(&y, b, 8)
+        if x != y:
+            return False
+        a += 8
+        b += 8
+        n -= 8
+    while n > 0:
+        if a[0] != b[0]:
+            return False
+        a += 1
+        b += 1
+        n -= 1
+    return True
+
+
 cdef inline bint _lit(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, const char* word,
                       Py_ssize_t n) noexcept nogil:
     return pos + n <= end and memcmp(p + pos, word, n) == 0
@@ -1175,19 +1211,22 @@ cdef Py_ssize_t char_column(const unsigned char* p, Py_ssize_t line_start,
     return col
 
 
-cdef Py_ssize_t count_lines(const unsigned char* p, Py_ssize_t start,
-                            Py_ssize_t end) noexcept nogil:
-    cdef Py_ssize_t k = 0
-    cdef const unsigned char* q
-    while start < end:
-        q = <const unsigned char*>memchr(p + start, C_NL, end - start)
-        if q == NULL:
-            break
-        k += 1
-        start = (q - p) + 1
-    return k
+cdef Py_ssize_t _estimate_rows(const unsigned char* p, Py_ssize_t pos,
+                               Py_ssize_t n) noexcept nogil:
+    """Rows to allocate for: data length over the first line's, plus a margin (columns grow
+    geometrically when the guess is short)."""
+    cdef const unsigned char* nl
+    cdef Py_ssize_t first
+    if n - pos <= 0:
+        return 16
+    nl = <const unsigned char*>memchr(p + pos, C_NL, n - pos)
+    first = ((nl - p) if nl != NULL else n) - pos + 1
+    if first < 8:
+        first = 8
+    return (n - pos) // first + (n - pos) // first // 4 + 16
 
 
+@cython.final
 cdef class JsonScanner:
     """The decoding engine behind ``velostream.formats.json.JsonDecoder``.
 
@@ -1210,6 +1249,7 @@ cdef class JsonScanner:
     cdef Py_ssize_t kcap
     cdef set misses           # non-ASCII keys known not to be wanted (projection)
     cdef bint busy            # decoding state lives here: one call at a time
+    cdef const uint8_t* wst   # whitespace table: _WS_LINE or _WS_DOC
 
     def __cinit__(self):
         self.cols = NULL
@@ -1217,6 +1257,7 @@ cdef class JsonScanner:
         self.capcols = 0
         self.kbuf = NULL
         self.kcap = 0
+        self.wst = _WS_DOC
 
     def __init__(self, fields=None, financial_precision=True, declared=None):
         self.financial = bool(financial_precision)
@@ -1300,6 +1341,9 @@ cdef class JsonScanner:
             cb_free(&self.cols[self.ncols])
             del self.objs[self.ncols]
 
+    cdef Py_ssize_t _string_fail(self, Py_ssize_t code, Py_ssize_t errpos) except -2:
+        return self._fail(_STRING_ERRORS[-code], errpos)
+
     cdef Py_ssize_t _fail(self, str message, Py_ssize_t pos) except -2:
         self.err = message
         self.err_pos = pos
@@ -1312,12 +1356,12 @@ cdef class JsonScanner:
         cdef bint ascii = True
         if g < self.ncols:
             c = &self.cols[g]
-            if c.name_len == kl and memcmp(c.name, k, kl) == 0:
+            if c.name_len == kl and _same(c.name, k, kl):
                 c.named = True
                 return g
         for i in range(self.ncols):
             c = &self.cols[i]
-            if c.name_len == kl and memcmp(c.name, k, kl) == 0:
+            if c.name_len == kl and _same(c.name, k, kl):
                 c.named = True
                 return i
         for i in range(self.ncols):
@@ -1332,6 +1376,15 @@ cdef class JsonScanner:
             if <uint8_t>k[j] >= 0x80:
                 ascii = False
                 break
+        if not ascii or not self.project:
+            return self._find_slow(k, kl, row, ascii)
+        return -1
+
+    cdef Py_ssize_t _find_slow(self, const char* k, Py_ssize_t kl, Py_ssize_t row,
+                               bint ascii) except -2:
+        """Keys with non-ASCII characters (Unicode case folding), and new columns."""
+        cdef Py_ssize_t i
+        cdef colbuf_t* c
         if not ascii:
             key = k[:kl]
             if key in self.misses:
@@ -1380,7 +1433,7 @@ cdef class JsonScanner:
         if ch == C_LBRACE or ch == C_LBRACK:
             if depth >= MAX_DEPTH:
                 return self._fail("nesting too deep", pos)
-            pos = _ws(p, pos + 1, end)
+            pos = _wst(p, pos + 1, end, self.wst)
             if pos < end and p[pos] == (C_RBRACE if ch == C_LBRACE else C_RBRACK):
                 return pos + 1
             while True:
@@ -1390,16 +1443,16 @@ cdef class JsonScanner:
                     q = scan_string(p, pos, end, &esc, &errpos)
                     if q < 0:
                         return self._fail(_STRING_ERRORS[-q], errpos)
-                    pos = _ws(p, q, end)
+                    pos = _wst(p, q, end, self.wst)
                     if pos >= end or p[pos] != C_COLON:
                         return self._fail("expected ':' after a key", pos)
-                    pos = _ws(p, pos + 1, end)
+                    pos = _wst(p, pos + 1, end, self.wst)
                 pos = self._skip(p, pos, end, depth + 1)
                 if pos < 0:
                     return -1
-                pos = _ws(p, pos, end)
+                pos = _wst(p, pos, end, self.wst)
                 if pos < end and p[pos] == C_COMMA:
-                    pos = _ws(p, pos + 1, end)
+                    pos = _wst(p, pos + 1, end, self.wst)
                     continue
                 if ch == C_LBRACE:
                     if pos < end and p[pos] == C_RBRACE:
@@ -1454,7 +1507,7 @@ cdef class JsonScanner:
         if ch == C_QUOTE:
             q = scan_string(p, pos, end, &esc, &errpos)
             if q < 0:
-                return self._fail(_STRING_ERRORS[-q], errpos)
+                return self._string_fail(q, errpos)
             cb_begin(c, row)
             n = q - pos - 2
             cb_reserve(c, n)
@@ -1492,16 +1545,19 @@ cdef class JsonScanner:
         else:
             return self._fail("expected a value", pos)
         if st != P_OK:
-            c = &self.cols[ci]
-            c.tags[row] = TG_NULL
-            name = c.name[:c.name_len].decode("utf-8")
-            text = (<const char*>p)[pos:q].decode("utf-8", "replace")
-            kind = DECLARED_NAMES[c.declared]
-            if c.declared == D_DECIMAL and c.dprec >= 0:
-                kind = f"DECIMAL({c.dprec},{c.dscale})"
-            what = "does not fit" if st == P_RANGE else "is not a valid"
-            return self._fail(f"field {name!r}: {text} {what} {kind}", pos)
+            return self._declared_fail(ci, st, p, pos, q)
         return q
+
+    cdef Py_ssize_t _declared_fail(self, Py_ssize_t ci, int st, const unsigned char* p,
+                                   Py_ssize_t pos, Py_ssize_t q) except -2:
+        cdef colbuf_t* c = &self.cols[ci]
+        name = c.name[:c.name_len].decode("utf-8")
+        text = (<const char*>p)[pos:q].decode("utf-8", "replace")
+        kind = DECLARED_NAMES[c.declared]
+        if c.declared == D_DECIMAL and c.dprec >= 0:
+            kind = f"DECIMAL({c.dprec},{c.dscale})"
+        what = "does not fit" if st == P_RANGE else "is not a valid"
+        return self._fail(f"field {name!r}: {text} {what} {kind}", pos)
 
     cdef Py_ssize_t _object(self, const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
                             Py_ssize_t row) except -2:
@@ -1510,7 +1566,7 @@ cdef class JsonScanner:
         cdef const char* kp
         cdef bint esc
         cdef char* nk
-        pos = _ws(p, pos + 1, end)
+        pos = _wst(p, pos + 1, end, self.wst)
         self.guess = 0
         if pos < end and p[pos] == C_RBRACE:
             return pos + 1
@@ -1522,7 +1578,7 @@ cdef class JsonScanner:
             esc = False
             q = scan_string(p, pos, end, &esc, &errpos)
             if q < 0:
-                return self._fail(_STRING_ERRORS[-q], errpos)
+                return self._string_fail(q, errpos)
             kl = q - pos - 2
             if esc:
                 if kl > self.kcap:
@@ -1535,10 +1591,10 @@ cdef class JsonScanner:
                 kp = self.kbuf
             else:
                 kp = <const char*>p + pos + 1
-            pos = _ws(p, q, end)
+            pos = _wst(p, q, end, self.wst)
             if pos >= end or p[pos] != C_COLON:
                 return self._fail("expected ':' after a key", pos)
-            pos = _ws(p, pos + 1, end)
+            pos = _wst(p, pos + 1, end, self.wst)
             if pos >= end:
                 return self._fail("truncated record: expected a value", pos)
             ci = self._find(kp, kl, row)
@@ -1549,10 +1605,10 @@ cdef class JsonScanner:
                 pos = self._skip(p, pos, end, 1)
             if pos < 0:
                 return -1
-            pos = _ws(p, pos, end)
+            pos = _wst(p, pos, end, self.wst)
             if pos < end:
                 if p[pos] == C_COMMA:
-                    pos = _ws(p, pos + 1, end)
+                    pos = _wst(p, pos + 1, end, self.wst)
                     continue
                 if p[pos] == C_RBRACE:
                     return pos + 1
@@ -1611,46 +1667,69 @@ cdef class JsonScanner:
 
     def _decode_lines(self, data, Py_ssize_t first_line=1):
         cdef const unsigned char[::1] view = data
-        cdef Py_ssize_t n = view.shape[0], pos = 0, e, le, s, q, row = 0, line = first_line
+        cdef Py_ssize_t n = view.shape[0], pos = 0, le, s, q, row = 0, line = first_line
         cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
         cdef const unsigned char* nl
         cdef int64_t* lp
         cdef object lines
         cdef list errors = []
-        self._reset(count_lines(p, 0, n) + 1)
-        lines = new_int64_array(self.cap)
-        lp = <int64_t*>(<array.array>lines).data.as_voidptr
         if first_line == 1 and n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
             pos = 3
+        self._reset(_estimate_rows(p, pos, n))
+        self.wst = _WS_LINE
+        lines = new_int64_array(self.cap)
+        lp = <int64_t*>(<array.array>lines).data.as_voidptr
+        # A record never spans a line feed (JSON strings cannot hold one raw, and the scanner
+        # does not take it for whitespace), so records are parsed straight from the buffer and
+        # the end of a line is only looked for when a record is malformed.
         while pos < n:
+            s = _wst(p, pos, n, _WS_LINE)
+            if s >= n:
+                break
+            if p[s] == C_NL:                # a blank line
+                pos = s + 1
+                line += 1
+                continue
+            if row >= self.cap:
+                self._grow_rows(row + 1)
+                array.resize(<array.array>lines, self.cap)
+                lp = <int64_t*>(<array.array>lines).data.as_voidptr
+            if p[s] == C_LBRACE:
+                q = self._object(p, s, n, row)
+                if q >= 0:
+                    q = _wst(p, q, n, _WS_LINE)
+                    if q < n and p[q] != C_NL:
+                        q = self._fail("unexpected data after the object", q)
+            else:
+                q = self._fail("expected a JSON object", s)
+            if q >= 0:
+                lp[row] = line
+                row += 1
+                pos = q + 1
+                line += 1
+                continue
+            self._undo(row)
             nl = <const unsigned char*>memchr(p + pos, C_NL, n - pos)
-            e = (nl - p) if nl != NULL else n
-            le = e
+            le = (nl - p) if nl != NULL else n
+            if self.err_pos >= le:
+                # The line ended inside the record.
+                self.err_pos = le
+                if self.err == _STRING_ERRORS[E_CONTROL]:
+                    self.err = "truncated record: unterminated string"
+                elif not self.err.startswith("truncated"):
+                    self.err = "truncated record: " + self.err
+            q = le
             if le > pos and p[le - 1] == C_CR:
                 le -= 1
-            s = _ws(p, pos, le)
-            if s < le:
-                if p[s] == C_LBRACE:
-                    q = self._object(p, s, le, row)
-                    if q >= 0:
-                        q = _ws(p, q, le)
-                        if q < le:
-                            q = self._fail("unexpected data after the object", q)
-                else:
-                    q = self._fail("expected a JSON object", s)
-                if q >= 0:
-                    lp[row] = line
-                    row += 1
-                else:
-                    self._undo(row)
-                    errors.append((line, char_column(p, pos, self.err_pos),
-                                   self._message(p, pos), bytes(view[pos:le])))
-            pos = e + 1
+            errors.append((line, char_column(p, pos, self.err_pos), self._message(p, pos),
+                           bytes(view[pos:le])))
+            pos = q + 1
             line += 1
         names, columns, line_col = self._finish(row, lines)
         return names, columns, line_col, errors
 
     def _decode_document(self, data):
+        self.wst = _WS_DOC
         cdef const unsigned char[::1] view = data
         cdef Py_ssize_t n = view.shape[0], pos = 0, q, row = 0, k, rec_line
         cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
@@ -1659,7 +1738,7 @@ cdef class JsonScanner:
         cdef object lines
         cdef list errors = []
         cdef bint array_mode, fatal
-        self._reset(count_lines(p, 0, n) + 1)
+        self._reset(_estimate_rows(p, 0, n))
         lines = new_int64_array(self.cap)
         if n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
             pos = 3
