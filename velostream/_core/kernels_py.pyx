@@ -1,0 +1,695 @@
+# cython: language_level=3
+"""Per-row Python functions behind ``expr.PyFunc`` and the slow paths of ``expr.Cast``.
+
+String, JSON, header, nested-value (OBJECT) and formatting functions work on Python values one
+row at a time; this module holds them, compiled by Cython, so the kernels module stays about
+typed loops. Values arrive as the kernels hand them over: int (BIGINT, and TIMESTAMP as epoch
+milliseconds), float, bool, ``ScaledInteger`` (DECIMAL), str, and anything for OBJECT columns.
+
+Factories (``substring()``, ``json_value(path)`` …) take the compile-time constants of a call
+and return the per-row function, so a pattern or a JSON path is compiled once per query.
+A row that cannot be computed raises :class:`RowError`.
+"""
+
+import datetime as _dt
+import math
+import re
+import unicodedata
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+
+import orjson
+
+from velostream._core.decimal import DecimalOverflow, ScaledInteger
+
+T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
+_INT64_MIN = -0x8000000000000000
+_INT64_MAX = 0x7FFFFFFFFFFFFFFF
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_MS = _dt.timedelta(milliseconds=1)
+_CTX = Context(prec=80, rounding=ROUND_HALF_EVEN)
+_MISSING = object()
+
+
+class RowError(ValueError):
+    """The value of one row cannot be computed; the message says why."""
+
+
+# --------------------------------------------------------------------------- value helpers
+
+def format_timestamp(ms):
+    """ISO-8601 UTC text of an epoch-millisecond TIMESTAMP: ``2024-01-15T10:30:00.000Z``."""
+    try:
+        t = _EPOCH + ms * _MS
+    except OverflowError:
+        raise RowError(f"TIMESTAMP {ms} ms is outside years 1..9999") from None
+    return f"{t:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def _time_text(ms):
+    t = ms % 86_400_000
+    return f"{t // 3_600_000:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}"
+
+
+def to_datetime(ms):
+    try:
+        return _EPOCH + ms * _MS
+    except OverflowError:
+        raise RowError(f"TIMESTAMP {ms} ms is outside years 1..9999") from None
+
+
+def _datetime_ms(value):
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.timezone.utc)
+    return (value - _EPOCH) // _MS
+
+
+def double_text(x):
+    """DOUBLE as text: the shortest repr that reads back (``0.1``, ``1e+20``, ``inf``)."""
+    return repr(x)
+
+
+def _json_default(value):
+    if isinstance(value, (ScaledInteger, Decimal)):
+        return format(value, "f") if isinstance(value, Decimal) else str(value)
+    if isinstance(value, _dt.datetime):
+        return format_timestamp(_datetime_ms(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def json_text(value):
+    """JSON text of a nested value (DECIMAL values as strings, keeping their digits)."""
+    return orjson.dumps(value, default=_json_default).decode("utf-8")
+
+
+def text_of(value, int src=T_OBJECT):
+    """A value as STRING (CAST … AS VARCHAR)."""
+    if value is None:
+        return None
+    if src == T_TIMESTAMP:
+        return format_timestamp(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return double_text(value)
+    if isinstance(value, ScaledInteger):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, _dt.datetime):
+        return format_timestamp(_datetime_ms(value))
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, (dict, list, tuple)):
+        return json_text(value)
+    return str(value)
+
+
+def _number(value):
+    """A Python number for exact arithmetic: int, float or Decimal (bool is not a number)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return value
+    if isinstance(value, ScaledInteger):
+        return value.to_decimal()
+    return None
+
+
+def _half_away(d):
+    return int(d.to_integral_value(rounding="ROUND_HALF_UP"))
+
+
+def _int64(value, what="BIGINT"):
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise RowError(f"{value} is out of range for {what}")
+    return value
+
+
+_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z")
+_DEC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
+_FLOAT_TEXT = re.compile(
+    r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------- casts
+
+def _to_bigint(value):
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return _int64(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise RowError(f"cannot CAST {value!r} to BIGINT")
+        return _int64(round(value))
+    if isinstance(value, (ScaledInteger, Decimal)):
+        return _int64(_half_away(Decimal(str(value))))
+    if isinstance(value, str):
+        if _INT_TEXT.match(value):
+            return _int64(int(value))
+        if _DEC_TEXT.match(value):
+            return _int64(_half_away(Decimal(value.strip())))
+        raise RowError(f"cannot CAST {value!r} to BIGINT")
+    if isinstance(value, _dt.datetime):
+        return _datetime_ms(value)
+    raise RowError(f"cannot CAST a {type(value).__name__} to BIGINT")
+
+
+def _to_double(value):
+    if isinstance(value, (bool, int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            raise RowError(f"{value} is out of range for DOUBLE") from None
+    if isinstance(value, (ScaledInteger, Decimal)):
+        return float(value)
+    if isinstance(value, str):
+        if _FLOAT_TEXT.match(value):
+            return float(value)
+        raise RowError(f"cannot CAST {value!r} to DOUBLE")
+    if isinstance(value, _dt.datetime):
+        return float(_datetime_ms(value))
+    raise RowError(f"cannot CAST a {type(value).__name__} to DOUBLE")
+
+
+def _to_decimal(value, int scale, precision):
+    if isinstance(value, bool):
+        value = int(value)
+    try:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise RowError(f"cannot CAST {value!r} to DECIMAL")
+            result = ScaledInteger(Decimal(value), scale)
+        elif isinstance(value, (int, ScaledInteger, Decimal)):
+            result = ScaledInteger(value, scale)
+        elif isinstance(value, str):
+            if not _DEC_TEXT.match(value):
+                raise RowError(f"cannot CAST {value!r} to DECIMAL")
+            result = ScaledInteger(value.strip(), scale)
+        else:
+            raise RowError(f"cannot CAST a {type(value).__name__} to DECIMAL")
+    except (DecimalOverflow, OverflowError):
+        raise RowError(f"{text_of(value)} is out of range for DECIMAL(18,{scale})") from None
+    if precision is not None and precision <= 18 and abs(result.mantissa) >= 10 ** precision:
+        raise RowError(f"{text_of(value)} is out of range for DECIMAL({precision},{scale})")
+    return result
+
+
+def _to_bool(value):
+    from velostream.plan.types import parse_boolean_text
+
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return value != 0
+    if isinstance(value, ScaledInteger):
+        return value.mantissa != 0
+    if isinstance(value, str):
+        parsed = parse_boolean_text(value)
+        if parsed is None:
+            raise RowError(f"cannot CAST {value!r} to BOOLEAN")
+        return parsed
+    raise RowError(f"cannot CAST a {type(value).__name__} to BOOLEAN")
+
+
+def _to_timestamp(value):
+    from velostream.plan.types import parse_timestamp_text
+
+    if isinstance(value, _dt.datetime):
+        return _datetime_ms(value)
+    if isinstance(value, str):
+        if _INT_TEXT.match(value):
+            return _int64(int(value), "TIMESTAMP")
+        ms = parse_timestamp_text(value)
+        if ms is None:
+            raise RowError(f"cannot CAST {value!r} to TIMESTAMP")
+        return ms
+    return _to_bigint(value)
+
+
+def converter(int src, int dst, int scale=0, precision=None, length=None, bint date=False,
+              bint time=False):
+    """The per-row function of ``CAST`` from physical type ``src`` to ``dst``."""
+    if dst == T_INT64:
+        return _to_bigint
+    if dst == T_FLOAT64:
+        return _to_double
+    if dst == T_BOOL:
+        return _to_bool
+    if dst == T_DECIMAL:
+        return lambda v: _to_decimal(v, scale, precision)
+    if dst == T_TIMESTAMP:
+        if date:
+            return lambda v: _to_timestamp(v) // 86_400_000 * 86_400_000
+        return _to_timestamp
+    if dst == T_STRING:
+        if time:
+            if src == T_TIMESTAMP:
+                return _time_text
+            return lambda v: _time_text(_to_timestamp(v))
+        if length is not None:
+            return lambda v: text_of(v, src)[:length]
+        return lambda v: text_of(v, src)
+    return lambda v: v
+
+
+# --------------------------------------------------------------------------- OBJECT operators
+
+def _kind(value):
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, (int, float, Decimal, ScaledInteger)):
+        return "number"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, _dt.datetime):
+        return "TIMESTAMP"
+    return type(value).__name__
+
+
+def _comparable(value):
+    if isinstance(value, ScaledInteger):
+        return value.to_decimal()
+    if isinstance(value, _dt.datetime):
+        return _datetime_ms(value)
+    return value
+
+
+def compare_values(int op, a, b):
+    """``a op b`` for two Python values (OBJECT columns): numbers with numbers (exactly), text
+    with text, BOOLEAN with BOOLEAN, timestamps with timestamps; any other pair is a row error."""
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb and not ({ka, kb} <= {"number", "TIMESTAMP"}):
+        raise RowError(f"cannot compare {ka} with {kb}")
+    x, y = _comparable(a), _comparable(b)
+    if isinstance(x, (list, dict)) or isinstance(y, (list, dict)):
+        if op == 0:
+            return x == y
+        if op == 1:
+            return x != y
+        raise RowError(f"cannot order {ka} values")
+    c = (x > y) - (x < y)
+    return (c == 0, c != 0, c < 0, c <= 0, c > 0, c >= 0)[op]
+
+
+def comparer(int op):
+    return lambda a, b: compare_values(op, a, b)
+
+
+def _dec_scale(value):
+    if isinstance(value, ScaledInteger):
+        return value.scale
+    if isinstance(value, Decimal):
+        return max(-value.as_tuple().exponent, 0)
+    return 0
+
+
+def arith_values(int op, a, b):
+    """``a op b`` (+ - * / %) for two Python values by DIALECT §3: BIGINT overflow and division
+    by zero are row errors, DECIMAL stays exact with the scale rules, DOUBLE wins."""
+    x, y = _number(a), _number(b)
+    if x is None or y is None:
+        raise RowError(f"cannot apply {'+-*/%'[op]} to {_kind(a)} and {_kind(b)}")
+    if isinstance(x, float) or isinstance(y, float):
+        x, y = float(x), float(y)
+        if op >= 3 and y == 0:
+            raise RowError("division by zero")
+        if op == 3:
+            r = x / y
+        elif op == 4:
+            r = math.fmod(x, y)
+        else:
+            r = (x + y, x - y, x * y)[op]
+        if not math.isfinite(r) and math.isfinite(x) and math.isfinite(y):
+            raise RowError("DOUBLE overflow")
+        return r
+    if isinstance(x, int) and isinstance(y, int):
+        if op == 3:
+            if y == 0:
+                raise RowError("division by zero")
+            return x / y
+        if op == 4:
+            if y == 0:
+                raise RowError("division by zero")
+            r = abs(x) % abs(y)
+            return -r if x < 0 else r
+        r = (x + y, x - y, x * y)[op]
+        return _int64(r)
+    sa, sb = _dec_scale(a), _dec_scale(b)
+    dx, dy = Decimal(x), Decimal(y)
+    if op == 0:
+        r, s = _CTX.add(dx, dy), max(sa, sb)
+    elif op == 1:
+        r, s = _CTX.subtract(dx, dy), max(sa, sb)
+    elif op == 2:
+        r, s = _CTX.multiply(dx, dy), sa + sb
+    else:
+        if dy == 0:
+            raise RowError("division by zero")
+        if op == 3:
+            r, s = _CTX.divide(dx, dy), max(sa, sb) + 4
+        else:
+            r, s = _CTX.remainder(dx, dy), max(sa, sb)
+    try:
+        return ScaledInteger(r, s)
+    except (DecimalOverflow, OverflowError, ValueError):
+        raise RowError(f"DECIMAL overflow: {a} {'+-*/%'[op]} {b}") from None
+
+
+def arithmetic(int op):
+    return lambda a, b: arith_values(op, a, b)
+
+
+# --------------------------------------------------------------------------- strings
+
+def upper(s):
+    return s.upper()
+
+
+def lower(s):
+    return s.lower()
+
+
+def substring(s, start, length=None):
+    """SUBSTRING with DuckDB's rules: 1-based; start 0 begins one before the first character;
+    a negative start counts from the end; a negative length takes characters before start."""
+    size = len(s)
+    if length is None:
+        length = 1 << 32
+    if length == 0:
+        return ""
+    if start > 0:
+        first = min(size, start - 1)
+    elif start < 0:
+        first = max(size + start, 0)
+    else:
+        first = 0
+        length -= 1
+        if length <= 0:
+            return ""
+    if length > 0:
+        last = min(size, first + length)
+    else:
+        last = first
+        first = max(0, first + length)
+    return s[first:last] if first < last else ""
+
+
+def concat(*parts):
+    """CONCAT: NULL arguments are skipped (DuckDB's concat)."""
+    return "".join(p for p in parts if p is not None)
+
+
+def concat_ws(sep, *parts):
+    if sep is None:
+        return None
+    return sep.join(p for p in parts if p is not None)
+
+
+def concat2(a, b):
+    return a + b
+
+
+# Unicode space separators (category Zs): what DuckDB's TRIM removes by default.
+_SPACES = "".join(chr(c) for c in range(0x3001) if unicodedata.category(chr(c)) == "Zs")
+
+
+def trimmer(int which):
+    """TRIM (0), LTRIM (1), RTRIM (2) of spaces or of the characters given."""
+    def trim(s, chars=_SPACES):
+        if which == 0:
+            return s.strip(chars)
+        if which == 1:
+            return s.lstrip(chars)
+        return s.rstrip(chars)
+    return trim
+
+
+def replace(s, old, new):
+    if old == "":
+        return s
+    return s.replace(old, new)
+
+
+def padder(bint left):
+    def pad(s, count, fill=" "):
+        if count <= 0:
+            return ""
+        if len(s) >= count:
+            return s[:count]
+        need = count - len(s)
+        if fill == "":
+            raise RowError(f"insufficient padding in {'LPAD' if left else 'RPAD'}")
+        padding = (fill * (need // len(fill) + 1))[:need]
+        return padding + s if left else s + padding
+    return pad
+
+
+def split_part(s, delim, index):
+    parts = s.split(delim) if delim else list(s)
+    if index > 0 and index <= len(parts):
+        return parts[index - 1]
+    if index < 0 and -index <= len(parts):
+        return parts[index]
+    return ""
+
+
+def position(needle, s):
+    return s.find(needle) + 1
+
+
+def left(s, n):
+    return s[:n] if n >= 0 else s[:max(len(s) + n, 0)]
+
+
+def right(s, n):
+    if n >= 0:
+        return s[len(s) - n:] if n else ""
+    return s[-n:]
+
+
+_GROUP_REF = re.compile(r"\\(\d)")
+
+
+def _parse_replacement(repl):
+    """RE2-style replacement text: ``\\0``..``\\9`` are groups, other text literal."""
+    pieces, pos = [], 0
+    for m in _GROUP_REF.finditer(repl):
+        if m.start() > pos:
+            pieces.append(repl[pos:m.start()])
+        pieces.append(int(m.group(1)))
+        pos = m.end()
+    if pos < len(repl):
+        pieces.append(repl[pos:])
+    return pieces
+
+
+def _expand(pieces, m):
+    return "".join(p if isinstance(p, str) else (m.group(p) or "") for p in pieces)
+
+
+def regexp_replacer(pattern=None, repl=None):
+    """REGEXP_REPLACE(s, pattern, replacement): the first match only (DuckDB without 'g'),
+    ``\\1`` in the replacement for a group. Constant pattern/replacement are compiled once."""
+    compiled = re.compile(pattern) if pattern is not None else None
+    pieces = _parse_replacement(repl) if repl is not None else None
+
+    def regexp_replace(s, *rest):
+        rx, rp, k = compiled, pieces, 0
+        if rx is None:
+            try:
+                rx = re.compile(rest[k])
+            except re.error as exc:
+                raise RowError(f"invalid regular expression {rest[k]!r}: {exc}") from None
+            k += 1
+        if rp is None:
+            rp = _parse_replacement(rest[k])
+        return rx.sub(lambda m: _expand(rp, m), s, count=1)
+    return regexp_replace
+
+
+# --------------------------------------------------------------------------- time
+
+def date_format(ms, fmt):
+    """DATE_FORMAT(ts, fmt) with strftime directives, in UTC."""
+    return to_datetime(ms).strftime(fmt)
+
+
+# --------------------------------------------------------------------------- JSON
+
+_PATH_KEY = re.compile(r"[^.\[\]]+")
+
+
+def parse_json_path(path):
+    """``$.a.b[0]['c d']`` into steps (str keys, int array positions, 0-based)."""
+    if not path.startswith("$"):
+        raise ValueError(f"JSON path {path!r} must start with '$'")
+    steps, i, n = [], 1, len(path)
+    while i < n:
+        c = path[i]
+        if c == ".":
+            i += 1
+            if i < n and path[i] in "\"'":
+                end = path.find(path[i], i + 1)
+                if end < 0:
+                    raise ValueError(f"unterminated quoted key in JSON path {path!r}")
+                steps.append(path[i + 1:end])
+                i = end + 1
+                continue
+            m = _PATH_KEY.match(path, i)
+            if m is None or m.group() == "*":
+                raise ValueError(f"bad key at position {i + 1} of JSON path {path!r}")
+            steps.append(m.group())
+            i = m.end()
+        elif c == "[":
+            end = path.find("]", i)
+            if end < 0:
+                raise ValueError(f"unterminated '[' in JSON path {path!r}")
+            inner = path[i + 1:end].strip()
+            if inner[:1] in ("'", '"') and inner[-1:] == inner[:1] and len(inner) >= 2:
+                steps.append(inner[1:-1])
+            else:
+                try:
+                    steps.append(int(inner))
+                except ValueError:
+                    raise ValueError(f"bad array index {inner!r} in JSON path {path!r}") from None
+            i = end + 1
+        else:
+            raise ValueError(f"unexpected {c!r} at position {i + 1} of JSON path {path!r}")
+    return steps
+
+
+def _json_root(doc):
+    if isinstance(doc, (str, bytes)):
+        try:
+            return orjson.loads(doc)
+        except orjson.JSONDecodeError:
+            return _MISSING
+    return doc
+
+
+def _walk(value, steps):
+    for step in steps:
+        if isinstance(step, int):
+            if isinstance(value, (list, tuple)) and -len(value) <= step < len(value):
+                value = value[step]
+            else:
+                return _MISSING
+        elif isinstance(value, dict):
+            value = value.get(step, _MISSING)
+            if value is _MISSING:
+                return _MISSING
+        else:
+            return _MISSING
+    return value
+
+
+def json_value(path):
+    """JSON_VALUE(doc, path): the scalar at ``path`` as text; NULL for a missing path, an
+    object or array, JSON null, or a document that is not JSON (NULL ON ERROR)."""
+    steps = parse_json_path(path)
+
+    def fn(doc):
+        value = _walk(_json_root(doc), steps)
+        if value is _MISSING or value is None or isinstance(value, (dict, list, tuple)):
+            return None
+        return text_of(value)
+    return fn
+
+
+def json_extract(path):
+    """JSON_EXTRACT / JSON_QUERY(doc, path): the JSON text of the value at ``path``."""
+    steps = parse_json_path(path)
+
+    def fn(doc):
+        value = _walk(_json_root(doc), steps)
+        if value is _MISSING:
+            return None
+        return json_text(value)
+    return fn
+
+
+def json_exists(path):
+    steps = parse_json_path(path)
+
+    def fn(doc):
+        return _walk(_json_root(doc), steps) is not _MISSING
+    return fn
+
+
+# --------------------------------------------------------------------------- Kafka, nested
+
+def header_value(headers, key):
+    """HEADER('k'): the (last) value of header ``k`` as text, or None."""
+    if headers is None:
+        return None
+    found = None
+    if isinstance(headers, dict):
+        found = headers.get(key)
+    else:
+        for item in headers:
+            if item[0] == key:
+                found = item[1]
+    if found is None:
+        return None
+    if isinstance(found, (bytes, bytearray, memoryview)):
+        return bytes(found).decode("utf-8", "replace")
+    return text_of(found)
+
+
+def subscript(container, index):
+    """``a[i]`` (1-based; negative counts from the end) on arrays and text, ``m['k']`` on maps."""
+    if isinstance(container, dict):
+        if index in container:
+            return container[index]
+        return container.get(str(index)) if not isinstance(index, str) else None
+    if isinstance(container, (list, tuple, str)):
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise RowError(f"array index must be an integer, not {_kind(index)}")
+        size = len(container)
+        if 1 <= index <= size:
+            return container[index - 1]
+        if -size <= index <= -1:
+            return container[index]
+        return None
+    raise RowError(f"cannot subscript a {_kind(container)} value")
+
+
+def field(name):
+    """``s.field`` on a map/struct value: exact key, else a case-insensitive match; NULL when
+    absent or when the value is not a map."""
+    lowered = name.lower()
+
+    def fn(container):
+        if not isinstance(container, dict):
+            return None
+        if name in container:
+            return container[name]
+        for key, value in container.items():
+            if isinstance(key, str) and key.lower() == lowered:
+                return value
+        return None
+    return fn
+
+
+def identity(value):
+    return value
+
+
+__all__ = [
+    "RowError",
+    "arith_values",
+    "compare_values",
+    "converter",
+    "format_timestamp",
+    "parse_json_path",
+    "text_of",
+]
