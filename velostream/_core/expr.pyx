@@ -156,6 +156,8 @@ cdef enum:
     A_MOD = 4
 
 cdef str _OPS = "+-*/%"
+# Exact powers of ten as Python ints for the slow DECIMAL paths.
+cdef list _POW10 = [10 ** _k for _k in range(80)]
 cdef int64_t MS_PER_DAY = 86400000
 # 10.0**k for k <= 22 are exact doubles.
 cdef double _DPOW10[23]
@@ -1189,8 +1191,9 @@ cdef si_status _dec_div(si_t x, si_t y, int scale, si_t* out):
     """x / y at ``scale``, rounded half-even (y != 0). Exact Python-int slow path until
     decimal.pxd grows ``si_div``."""
     cdef int e = scale - x.s + y.s
-    num = <object>x.m * 10 ** e if e >= 0 else <object>x.m
-    den = <object>y.m if e >= 0 else <object>y.m * 10 ** (-e)
+    # Python ints: ``10 ** e`` with a C int exponent would compile to C pow() on doubles.
+    num = <object>x.m * _POW10[e] if e >= 0 else <object>x.m
+    den = <object>y.m if e >= 0 else <object>y.m * _POW10[-e]
     q, r = divmod(abs(num), abs(den))
     twice = 2 * r
     if twice > abs(den) or (twice == abs(den) and q & 1):
@@ -1205,12 +1208,22 @@ cdef si_status _dec_div(si_t x, si_t y, int scale, si_t* out):
 
 
 @cython.cdivision(True)
-cdef si_status _dec_mod(si_t x, si_t y, int scale, si_t* out) noexcept:
-    """x % y (sign of x) at ``scale`` = max(x.s, y.s), y != 0."""
+cdef si_status _dec_mod(si_t x, si_t y, int scale, si_t* out):
+    """x % y (sign of x) at ``scale`` = max(x.s, y.s), y != 0; exact (the remainder fits
+    whenever y does, even when aligning x's scale would not)."""
     cdef si_t a, c
-    if si_rescale(x, scale, &a) != SI_OK or si_rescale(y, scale, &c) != SI_OK:
+    if si_rescale(x, scale, &a) == SI_OK and si_rescale(y, scale, &c) == SI_OK:
+        out.m = 0 if c.m == -1 else a.m % c.m
+        out.s = <uint8_t>scale
+        return SI_OK
+    ax = <object>x.m * _POW10[scale - x.s]
+    cy = <object>y.m * _POW10[scale - y.s]
+    r = abs(ax) % abs(cy)
+    if ax < 0:
+        r = -r
+    if not -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
         return SI_OVERFLOW
-    out.m = 0 if c.m == -1 else a.m % c.m
+    out.m = r
     out.s = <uint8_t>scale
     return SI_OK
 

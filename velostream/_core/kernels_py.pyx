@@ -472,7 +472,7 @@ def left(s, n):
 
 def right(s, n):
     if n >= 0:
-        return s[len(s) - n:] if n else ""
+        return s[max(len(s) - n, 0):] if n else ""
     return s[-n:]
 
 

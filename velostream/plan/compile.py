@@ -386,9 +386,13 @@ class _Binder:
         elif right.is_string_literal and lt.name not in ("STRING", "NULL", "OBJECT"):
             right = self.literal_as(right, lt, "compared with")
         lt, rt = left.type, right.type
+        if lt.is_null and rt.is_null:
+            return self.null_of(BOOLEAN, node)
         if lt.is_null or rt.is_null:
-            kernel = E.null_constant(T_BOOL)
-            return _Bound(kernel, BOOLEAN, node, const=left.const and right.const)
+            # Still evaluated: the other side's row errors count (``1 / x = NULL``).
+            left = self.null_of(rt, left.node) if lt.is_null else left
+            right = self.null_of(lt, right.node) if rt.is_null else right
+            lt, rt = left.type, right.type
         target = T.comparable(lt, rt)
         if target is None:
             raise self.error(node, f"cannot compare {lt} with {rt}",
