@@ -43,7 +43,7 @@ class Fail(Exception):
 BIG, DBL, STR, BOOL, NUL = ("BIGINT", 0), ("DOUBLE", 0), ("STRING", 0), ("BOOLEAN", 0), ("NULL", 0)
 
 
-def DEC(s):  # noqa: N802
+def DEC(s):
     return ("DECIMAL", s)
 
 
@@ -581,7 +581,7 @@ def exprs(draw, kind, depth=3):
         if leaf:
             return draw(st.sampled_from([("i1", BIG), ("i2", BIG)])) if draw(
                 st.booleans()) else _lit_int(draw)
-        sub = lambda k="BIGINT": draw(exprs(k, depth - 1))  # noqa: E731
+        sub = lambda k="BIGINT": draw(exprs(k, depth - 1))
         choice = draw(st.integers(0, 13))
         if choice <= 2:
             (a, _), (b, _) = sub(), sub()
@@ -613,7 +613,7 @@ def exprs(draw, kind, depth=3):
             return draw(st.sampled_from([("d2", DEC(2)), ("d4", DEC(4)), ("12.34", DEC(2)),
                                          ("(-0.05)", DEC(2)), ("0.0001", DEC(4)),
                                          ("3.5", DEC(1))]))
-        sub = lambda k="DECIMAL": draw(exprs(k, depth - 1))  # noqa: E731
+        sub = lambda k="DECIMAL": draw(exprs(k, depth - 1))
         choice = draw(st.integers(0, 9))
         if choice <= 2:
             a, at = sub()
@@ -655,7 +655,7 @@ def exprs(draw, kind, depth=3):
         if leaf:
             return draw(st.sampled_from([("f1", DBL), ("1.5e0", DBL), ("2e-1", DBL),
                                          ("(-0.25e1)", DBL)]))
-        sub = lambda k="DOUBLE": draw(exprs(k, depth - 1))  # noqa: E731
+        sub = lambda k="DOUBLE": draw(exprs(k, depth - 1))
         choice = draw(st.integers(0, 6))
         if choice <= 2:
             a = sub()[0]
@@ -674,7 +674,7 @@ def exprs(draw, kind, depth=3):
         if leaf:
             return draw(st.sampled_from([("s1", STR), ("s2", STR), ("'ab'", STR),
                                          ("'é%x'", STR), ("''", STR)]))
-        sub = lambda k="STRING": draw(exprs(k, depth - 1))  # noqa: E731
+        sub = lambda k="STRING": draw(exprs(k, depth - 1))
         choice = draw(st.integers(0, 11))
         if choice == 0:
             return f"UPPER({sub()[0]})", STR
@@ -711,7 +711,7 @@ def exprs(draw, kind, depth=3):
     if leaf:
         return draw(st.sampled_from([("b1", BOOL), ("TRUE", BOOL), ("FALSE", BOOL),
                                      ("(i1 > 0)", BOOL)]))
-    sub = lambda k="BOOLEAN": draw(exprs(k, depth - 1))  # noqa: E731
+    sub = lambda k="BOOLEAN": draw(exprs(k, depth - 1))
     choice = draw(st.integers(0, 9))
     if choice <= 2:
         family = draw(st.sampled_from(["BIGINT", "DECIMAL", "DOUBLE", "STRING", "NUMBER"]))

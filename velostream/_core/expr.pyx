@@ -24,8 +24,8 @@ from velostream._core.batch cimport (
     new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
-    SI_FORMAT_BUFSIZE, SI_OK, SI_OVERFLOW, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp,
-    si_format, si_mul, si_parse, si_rescale, si_status, si_sub, si_t, vs_mag_i64,
+    SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
+    si_mod, si_mul, si_parse, si_rescale, si_status, si_sub, si_t, si_unbox_checked, vs_mag_i64,
     vs_upow10,
 )
 
@@ -156,8 +156,6 @@ cdef enum:
     A_MOD = 4
 
 cdef str _OPS = "+-*/%"
-# Exact powers of ten as Python ints for the slow DECIMAL paths.
-cdef list _POW10 = [10 ** _k for _k in range(80)]
 cdef int64_t MS_PER_DAY = 86400000
 # 10.0**k for k <= 22 are exact doubles.
 cdef double _DPOW10[23]
@@ -232,7 +230,7 @@ cdef inline int _stride(Column c, Py_ssize_t n) except -1:
     raise RuntimeError(f"kernel column of {c.length} rows in a batch of {n}")
 
 
-cdef inline const int64_t* _ivals(Column c) except NULL:
+cdef inline const int64_t* _ivals(Column c) except? NULL:
     if c.type == T_DECIMAL:
         return (<DecimalColumn?>c).values
     return (<Int64Column?>c).values
@@ -345,9 +343,8 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
                 iv[i] = 0
             elif type == T_DECIMAL:
                 box = v if isinstance(v, _ScaledInteger) else _ScaledInteger(v)
-                sv.m = box.mantissa
-                sv.s = box.scale
-                if sv.s != scale and si_rescale(sv, scale, &sv) != SI_OK:
+                if si_unbox_checked(box, &sv) != SI_OK or (
+                        sv.s != scale and si_rescale(sv, scale, &sv) != SI_OK):
                     raise OverflowError(f"{v} does not fit DECIMAL scale {scale}")
                 iv[i] = sv.m
             else:
@@ -1127,8 +1124,8 @@ cdef class ArithFloat(_Binary):
 cdef class ArithDec(_Binary):
     """DECIMAL ``+ - * / %`` over two DECIMAL columns (BIGINT operands arrive as DECIMAL at
     scale 0, a free view). The result scale is fixed by the types: ``+ - %`` the larger scale,
-    ``*`` the sum, ``/`` the larger + 4 rounded half-even. A result beyond the 64-bit mantissa
-    is a row error."""
+    ``*`` the sum, ``/`` the larger + 4 (at most 38) rounded half-even (decimal.pxd's si_div).
+    A result beyond the 64-bit mantissa is a row error (the column holds int64 mantissas)."""
     cdef int ls, rs
 
     def __init__(self, int op, Kernel left, Kernel right, int scale):
@@ -1174,9 +1171,9 @@ cdef class ArithDec(_Binary):
                 ok = o.ok
                 continue
             elif op == A_DIV:
-                st = _dec_div(x, y, self.scale, &r)
+                st = si_div(x, y, &r)
             else:
-                st = _dec_mod(x, y, self.scale, &r)
+                st = si_mod(x, y, &r)
             if st != SI_OK or r.s != self.scale:
                 o.fail(i, errors, f"DECIMAL overflow: {_si_text(x.m, x.s)} {_OPS[op]} "
                                   f"{_si_text(y.m, y.s)} does not fit 18 digits at scale "
@@ -1185,47 +1182,6 @@ cdef class ArithDec(_Binary):
                 continue
             out[i] = r.m
         return make_decimal(data, o.validity, n, self.scale)
-
-
-cdef si_status _dec_div(si_t x, si_t y, int scale, si_t* out):
-    """x / y at ``scale``, rounded half-even (y != 0). Exact Python-int slow path until
-    decimal.pxd grows ``si_div``."""
-    cdef int e = scale - x.s + y.s
-    # Python ints: ``10 ** e`` with a C int exponent would compile to C pow() on doubles.
-    num = <object>x.m * _POW10[e] if e >= 0 else <object>x.m
-    den = <object>y.m if e >= 0 else <object>y.m * _POW10[-e]
-    q, r = divmod(abs(num), abs(den))
-    twice = 2 * r
-    if twice > abs(den) or (twice == abs(den) and q & 1):
-        q += 1
-    if (num < 0) != (den < 0):
-        q = -q
-    if not -0x8000000000000000 <= q <= 0x7FFFFFFFFFFFFFFF:
-        return SI_OVERFLOW
-    out.m = q
-    out.s = <uint8_t>scale
-    return SI_OK
-
-
-@cython.cdivision(True)
-cdef si_status _dec_mod(si_t x, si_t y, int scale, si_t* out):
-    """x % y (sign of x) at ``scale`` = max(x.s, y.s), y != 0; exact (the remainder fits
-    whenever y does, even when aligning x's scale would not)."""
-    cdef si_t a, c
-    if si_rescale(x, scale, &a) == SI_OK and si_rescale(y, scale, &c) == SI_OK:
-        out.m = 0 if c.m == -1 else a.m % c.m
-        out.s = <uint8_t>scale
-        return SI_OK
-    ax = <object>x.m * _POW10[scale - x.s]
-    cy = <object>y.m * _POW10[scale - y.s]
-    r = abs(ax) % abs(cy)
-    if ax < 0:
-        r = -r
-    if not -0x8000000000000000 <= r <= 0x7FFFFFFFFFFFFFFF:
-        return SI_OVERFLOW
-    out.m = r
-    out.s = <uint8_t>scale
-    return SI_OK
 
 
 cdef class Negate(Kernel):

@@ -198,6 +198,8 @@ def _to_decimal(value, int scale, precision):
             raise RowError(f"cannot CAST a {type(value).__name__} to DECIMAL")
     except (DecimalOverflow, OverflowError):
         raise RowError(f"{text_of(value)} is out of range for DECIMAL(18,{scale})") from None
+    if not _INT64_MIN <= result.mantissa <= _INT64_MAX:
+        raise RowError(f"{text_of(value)} does not fit DECIMAL(18,{scale})")
     if precision is not None and precision <= 18 and abs(result.mantissa) >= 10 ** precision:
         raise RowError(f"{text_of(value)} is out of range for DECIMAL({precision},{scale})")
     return result

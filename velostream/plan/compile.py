@@ -116,8 +116,11 @@ def compile_expression(node, schema, *, params=None) -> CompiledExpression:
     batch) and build its kernels.
 
     ``params`` (optional dict): ``clock`` — a function returning processing time in epoch
-    milliseconds (default: the system clock), read once per batch; ``source`` and ``filename``
-    — the SQL text the node positions refer to, attached to errors for a caret display.
+    milliseconds (default: the system clock), read once per batch; ``qualifiers`` — source
+    names and aliases of the query, so ``o.col`` is read as column ``col`` of source ``o`` even
+    when the input has a column ``o`` (else a nested ``o.col`` wins when ``o`` is an OBJECT
+    column); ``source`` and ``filename`` — the SQL text the node positions refer to, attached to
+    errors for a caret display.
     """
     params = params or {}
     binder = _Binder(schema, params)
@@ -178,6 +181,7 @@ class _Binder:
         for i, (name, _) in enumerate(self.schema):
             self.by_name.setdefault(name.lower(), []).append(i)
         self.clock = params.get("clock") or _clock_ms
+        self.qualifiers = frozenset(q.lower() for q in params.get("qualifiers") or ())
         self.source = params.get("source")
 
     # --- errors --------------------------------------------------------------------------------
@@ -269,6 +273,8 @@ class _Binder:
 
         try:
             value = ScaledInteger(node.text)
+            if not -2 ** 63 <= value.mantissa < 2 ** 63:
+                raise OverflowError(node.text)
         except (ValueError, OverflowError):
             raise self.error(node, f"DECIMAL literal {node.text} does not fit 18 digits",
                              hint="write it with an exponent (1.5e30) for a DOUBLE") from None
@@ -296,11 +302,15 @@ class _Binder:
         if len(parts) > 1 and dotted in self.by_name:
             return self.column_ref(dotted, node, ".".join(parts))
         head = lowered[0]
+        if len(parts) > 1 and head in self.qualifiers and lowered[1] in self.by_name:
+            return self.qualified(parts, lowered, node)
         if head in self.by_name:
             ref = self.column_ref(head, node, parts[0])
             if len(parts) == 1:
                 return ref
-            if ref.type.name in ("OBJECT", "NULL"):
+            # x.a: a field of column x, unless x has no value here (an all-NULL column of the
+            # same name as a source alias) and a is a column.
+            if ref.type.name == "OBJECT" or (ref.type.is_null and lowered[1] not in self.by_name):
                 return self.fields(ref, parts[1:], node)
             if lowered[1] in self.by_name:
                 return self.qualified(parts, lowered, node)

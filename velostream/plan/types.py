@@ -154,7 +154,7 @@ def arithmetic_type(op: str, left: SqlType, right: SqlType) -> SqlType | None:
 
     BIGINT op BIGINT is BIGINT, except ``/`` which is DOUBLE; DECIMAL with BIGINT or DECIMAL is
     DECIMAL (``+ - %`` keep the larger scale, ``*`` adds the scales, ``/`` gives the larger
-    scale + 4); anything with DOUBLE is DOUBLE. NULL takes the other side's part.
+    scale + 4, at most 38); anything with DOUBLE is DOUBLE. NULL takes the other side's part.
     """
     if left.is_null and right.is_null:
         return NULL
@@ -172,7 +172,7 @@ def arithmetic_type(op: str, left: SqlType, right: SqlType) -> SqlType | None:
     if op == "*":
         scale = ls + rs
     elif op == "/":
-        scale = max(ls, rs) + 4
+        scale = min(max(ls, rs) + 4, MAX_DECIMAL_SCALE)
     else:
         scale = max(ls, rs)
     return SqlType("DECIMAL", scale) if scale <= MAX_DECIMAL_SCALE else None
