@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.expr import batch_of, ev, values
+from tests.expr import batch_of, ev
 from velostream._core import batch as B
 from velostream._core import expr as E
 from velostream._core.decimal import ScaledInteger

@@ -1,7 +1,7 @@
 """DIALECT §4 functions: math, strings, LIKE, time, JSON, HEADER, nested values, pseudo-columns."""
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from velostream._core.decimal import ScaledInteger
 from velostream.plan import types as T
 
 S = ScaledInteger
-TS = datetime(2024, 3, 5, 14, 7, 9, 123000, tzinfo=timezone.utc)   # a Tuesday, ISO week 10
+TS = datetime(2024, 3, 5, 14, 7, 9, 123000, tzinfo=UTC)   # a Tuesday, ISO week 10
 
 
 # --------------------------------------------------------------------------- math
@@ -115,7 +115,7 @@ def test_extract(field, want):
     (datetime(2020, 12, 31), 53), (datetime(1969, 12, 31), 1), (datetime(1900, 3, 1), 9),
 ])
 def test_extract_iso_week_and_dates_before_1970(day, week):
-    ts = day.replace(tzinfo=timezone.utc)
+    ts = day.replace(tzinfo=UTC)
     assert one("EXTRACT(WEEK FROM ts)", {"ts": ts}) == ts.isocalendar()[1] == week
     assert one("EXTRACT(DOY FROM ts)", {"ts": ts}) == ts.timetuple().tm_yday
     assert one("EXTRACT(DAY FROM ts)", {"ts": ts}) == ts.day
@@ -130,7 +130,7 @@ def test_extract_iso_week_and_dates_before_1970(day, week):
     ("decade", datetime(2020, 1, 1)), ("century", datetime(2001, 1, 1)),
 ])
 def test_date_trunc(unit, want):
-    assert one(f"DATE_TRUNC('{unit}', ts)", {"ts": TS}) == want.replace(tzinfo=timezone.utc)
+    assert one(f"DATE_TRUNC('{unit}', ts)", {"ts": TS}) == want.replace(tzinfo=UTC)
 
 
 def test_time_functions():
@@ -156,7 +156,7 @@ def test_processing_time_is_read_once_per_batch():
     assert t == T.TIMESTAMP and len(set(got)) == 1 and len(calls) == 1
     assert one("CURRENT_TIMESTAMP = TIMESTAMP()", params={"clock": clock}) is True
     assert one("CURRENT_DATE", params={"clock": clock}) == datetime(2024, 3, 5,
-                                                                     tzinfo=timezone.utc)
+                                                                     tzinfo=UTC)
     assert one("CURRENT_TIME", params={"clock": clock}) == "14:07:09.123"
 
 

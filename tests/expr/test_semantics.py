@@ -1,6 +1,6 @@
 """DIALECT §3 semantics: three-valued logic, coercion, arithmetic result types, row errors."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -225,7 +225,7 @@ def test_string_literal_compared_with_number_is_numeric():
 def test_string_literal_that_is_not_a_number_is_a_validation_error(sql, column):
     from velostream.errors import SqlValidationError
 
-    rows = [{"price": S("1.00"), "q": 1, "ts": datetime(2024, 1, 1, tzinfo=timezone.utc),
+    rows = [{"price": S("1.00"), "q": 1, "ts": datetime(2024, 1, 1, tzinfo=UTC),
              "b": True}]
     with pytest.raises(SqlValidationError) as info:
         ev(sql, rows)
@@ -234,7 +234,7 @@ def test_string_literal_that_is_not_a_number_is_a_validation_error(sql, column):
 
 
 def test_timestamp_compares_with_integers_as_epoch_millis():
-    ts = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    ts = datetime(2024, 1, 1, tzinfo=UTC)
     ms = 1704067200000
     rows = [{"ts": ts}]
     assert values(f"ts = {ms}", rows) == [True]
@@ -244,7 +244,7 @@ def test_timestamp_compares_with_integers_as_epoch_millis():
     assert values("ts + 1000 > ts", rows) == [True]
     assert values("ts - ts", rows) == [0]
     assert values("ts + INTERVAL '1' MINUTE", rows) == [datetime(2024, 1, 1, 0, 1,
-                                                                 tzinfo=timezone.utc)]
+                                                                 tzinfo=UTC)]
 
 
 def test_case_branches_are_unified():
@@ -286,11 +286,11 @@ def test_case_branches_are_unified():
     ("CAST('f' AS BOOLEAN)", False),
     ("CAST(0 AS BOOLEAN)", False),
     ("CAST(TRUE AS BIGINT)", 1),
-    ("CAST(1704067200000 AS TIMESTAMP)", datetime(2024, 1, 1, tzinfo=timezone.utc)),
+    ("CAST(1704067200000 AS TIMESTAMP)", datetime(2024, 1, 1, tzinfo=UTC)),
     ("CAST('2024-01-01T10:00:00+02:00' AS TIMESTAMP)",
-     datetime(2024, 1, 1, 8, tzinfo=timezone.utc)),
+     datetime(2024, 1, 1, 8, tzinfo=UTC)),
     ("CAST(CAST('2024-03-05 10:11:12' AS TIMESTAMP) AS DATE)",
-     datetime(2024, 3, 5, tzinfo=timezone.utc)),
+     datetime(2024, 3, 5, tzinfo=UTC)),
     ("CAST(CAST('2024-03-05 10:11:12.5' AS TIMESTAMP) AS VARCHAR)", "2024-03-05T10:11:12.500Z"),
     ("CAST(CAST('2024-03-05 10:11:12.5' AS TIMESTAMP) AS TIME)", "10:11:12.500"),
     ("CAST(NULL AS BIGINT)", None),
