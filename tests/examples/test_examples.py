@@ -757,21 +757,7 @@ def read_json_lines(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-# Engine bugs these examples found, each with a minimal reproduction; strict, so the fix shows.
-KNOWN_BUGS = {
-    ("multi_source", "valid_orders"): (
-        "qualified columns read NULL: SELECT x.a FROM t x WHERE x.a > 0 over {\"a\": 1} gives "
-        "no row (and SELECT x.a gives {\"a\": null}); unqualified a works"),
-}
-
-
-def jobs_with_known_bugs():
-    return [pytest.param(app, name, marks=pytest.mark.xfail(strict=True,
-                                                            reason=KNOWN_BUGS[(app, name)]))
-            if (app, name) in KNOWN_BUGS else (app, name) for app, name in all_jobs()]
-
-
-@pytest.mark.parametrize("app,name", jobs_with_known_bugs())
+@pytest.mark.parametrize("app,name", all_jobs())
 def test_job_runs_from_files_and_matches_its_oracle(app, name, generated, tmp_path):
     data_dir = generated(app)
     result, rows = run_job(app, name, data_dir, tmp_path)
