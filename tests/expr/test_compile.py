@@ -199,3 +199,16 @@ def test_filter_mask_drives_record_batch_filter():
     batch = batch_of([{"q": 1}, {"q": None}, {"q": 700}])
     compiled = compile_expression(parse_expression("q > 500"), schema_of(batch))
     assert batch.filter(compiled.evaluate(batch, [])).to_pylist() == [{"q": 700}]
+
+
+def test_every_scalar_function_of_the_catalog_compiles():
+    from velostream.plan import functions as F
+    from velostream.plan.compile import _FUNCTIONS
+
+    assert sorted(set(F.names(F.SCALAR)) - set(_FUNCTIONS)) == []
+
+
+def test_window_bound_functions_read_the_window_pseudo_columns():
+    meta = {"_window_start": B.int64_column([60_000], timestamp=True)}
+    got, _, t = ev("TUMBLE_START(ts, INTERVAL '1' MINUTE)", [{"ts": 1}], meta=meta)
+    assert t == T.TIMESTAMP and got[0].timestamp() == 60

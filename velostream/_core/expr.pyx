@@ -1635,6 +1635,7 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
     cdef double* fout
     cdef uint8_t* bout
     cdef int64_t* offs
+    cdef const int64_t** soffs
     cdef char* dst
     cdef StringColumn sc
     cdef Column c
@@ -1667,7 +1668,7 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
             elif type == T_BOOL:
                 ptrs[i] = (<BoolColumn?>c).values
             elif type == T_STRING:
-                ptrs[i] = <void*>c
+                ptrs[i] = NULL      # filled below, with the offsets
             else:
                 ptrs[i] = _ivals(c)
         for i in range(n):
@@ -1688,26 +1689,36 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
                 bout[i] = (<const uint8_t*>ptrs[j])[i * sts[j]] if ok[i] else 0
             return make_bool(data, _all_or_none(validity, n), n)
         if type == T_STRING:
-            for i in range(n):
-                if ok[i]:
-                    sc = <StringColumn>cols[branch[i]]
-                    j = i * sts[branch[i]]
-                    total += sc.offs[j + 1] - sc.offs[j]
-            data = bytearray(total)
-            dst = data
-            offsets = new_int64_array(n + 1)
-            offs = _i64(offsets)
-            offs[0] = 0
-            for i in range(n):
-                if ok[i]:
-                    sc = <StringColumn>cols[branch[i]]
-                    j = i * sts[branch[i]]
-                    start = sc.offs[j]
-                    size = sc.offs[j + 1] - start
-                    if size:
-                        memcpy(dst + pos, sc.chars + start, size)
-                    pos += size
-                offs[i + 1] = pos
+            # ptrs[k] holds column k's chars; its offsets go in soffs[k].
+            soffs = <const int64_t**>malloc(k * sizeof(int64_t*) + 1)
+            if soffs == NULL:
+                raise MemoryError()
+            try:
+                for i in range(k):
+                    sc = <StringColumn>cols[i]
+                    ptrs[i] = sc.chars
+                    soffs[i] = sc.offs
+                for i in range(n):
+                    if ok[i]:
+                        j = branch[i]
+                        start = i * sts[j]
+                        total += soffs[j][start + 1] - soffs[j][start]
+                data = bytearray(total)
+                dst = data
+                offsets = new_int64_array(n + 1)
+                offs = _i64(offsets)
+                offs[0] = 0
+                for i in range(n):
+                    if ok[i]:
+                        j = branch[i]
+                        start = soffs[j][i * sts[j]]
+                        size = soffs[j][i * sts[j] + 1] - start
+                        if size:
+                            memcpy(dst + pos, <const char*>ptrs[j] + start, size)
+                        pos += size
+                    offs[i + 1] = pos
+            finally:
+                free(soffs)
             return make_string(data, offsets, _all_or_none(validity, n), n)
         data = new_int64_array(n)
         iout = _i64(data)
@@ -1748,7 +1759,8 @@ cdef class Case(Kernel):
         cdef int sc
         cdef list local, cols = []
         cdef Py_ssize_t j
-        cdef object counts = [0] * (k + 1)
+        cdef object count_array = _zeros64(k + 1)
+        cdef int64_t* counts = _i64(count_array)
         for i in range(n):
             branch[i] = -1
         for j in range(k):
