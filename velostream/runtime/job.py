@@ -43,15 +43,19 @@ class JobMetrics:
         return data
 
 
-def needed_fields(query: A.Select):
+def needed_fields(query: A.Select, qualifiers=()):
     """Source fields the query reads (for projection push-down), or None when it needs all."""
+    qualifiers = {q.lower() for q in qualifiers if q}
     names = set()
     for node in query.walk():
         if isinstance(node, A.Star):
             return None
         if isinstance(node, A.Column) and not node.parts[-1].startswith("_"):
-            names.add(node.parts[-1])
-            names.add(node.parts[0])    # s.field on a nested value reads the field s
+            parts = list(node.parts)
+            if len(parts) > 1 and parts[0].lower() in qualifiers:
+                parts = parts[1:]          # o.col: the source's field col
+            names.add(parts[0])            # s.field on a nested value reads the field s
+            names.add(parts[-1])
     return sorted(names)
 
 
@@ -120,22 +124,24 @@ class Job:
         self._write(sinks, out, router)
 
     def _run_source(self, endpoint, pipeline, router, sinks):
-        source = open_source(endpoint, self.plan, fields=needed_fields(self.plan.query),
+        source = open_source(endpoint, self.plan, fields=needed_fields(self.plan.query, (endpoint.name, endpoint.alias)),
                              watch=True if self.continuous else None, stop_event=self.stop_event,
                              on_progress=self.progress.update if self.progress else None)
         if self.progress:
             self.progress.start(source.size, endpoint.name)
         event_time = self._event_time_reader(endpoint)
+        # Failures point at what a user can open: the file and line, else the source's name.
+        where = getattr(source, "path", None) or endpoint.name
         try:
             for result in source.batches():
                 self.metrics.batches += 1
                 self.metrics.records_in += result.batch.length + len(result.errors)
-                failures = [RowFailure(e.message, endpoint.name, e.line, raw=e.raw)
+                failures = [RowFailure(e.message, where, e.line, raw=e.raw)
                             for e in result.errors]
                 batch = result.batch
                 if batch.length:
-                    batch = event_time(batch, failures)
-                out, row_failures = pipeline.process(batch, endpoint.name)
+                    batch = event_time(batch, failures, where)
+                out, row_failures = pipeline.process(batch, where)
                 failures.extend(row_failures)
                 router.handle(failures, self.plan.name)
                 self._write(sinks, out, router)
@@ -181,11 +187,11 @@ class Job:
         if fmt.lower() not in EVENT_TIME_FORMATS and "%" not in fmt:
             raise ConfigError(f"must be epoch_millis, epoch_seconds, iso8601 or a strftime "
                               f"pattern; got {fmt!r}", key=key)
-        return lambda batch, failures: _fill_event_time(batch, field_name, fmt, endpoint.name,
-                                                        failures)
+        return lambda batch, failures, where: _fill_event_time(batch, field_name, fmt, where,
+                                                               failures)
 
     @staticmethod
-    def _processing_time(batch, failures):
+    def _processing_time(batch, failures, where):
         stamp = batch.meta.get("_timestamp")
         if stamp is not None:
             batch.meta.setdefault("_event_time", stamp)

@@ -93,7 +93,9 @@ class QueryPipeline:
         if compiled is not None:
             return compiled
         query = self.query
-        where = compile_expression(query.where, schema) if query.where is not None else None
+        # o.col names column col of source o (not a field o), whatever the data holds.
+        params = {"qualifiers": sorted(self.source_names)}
+        where = compile_expression(query.where, schema, params=params) if query.where is not None else None
         items = []
         for item in query.items:
             if isinstance(item, A.Star):
@@ -103,7 +105,7 @@ class QueryPipeline:
                                              f"{'.'.join(item.qualifier)}.*", pos.line, pos.column)
                 items.extend((name, position) for position, name in enumerate(batch.names))
             else:
-                items.append((output_name(item), compile_expression(item.expr, schema)))
+                items.append((output_name(item), compile_expression(item.expr, schema, params=params)))
         names = [name.lower() for name, _ in items]
         order = []
         for entry in query.order_by:
@@ -118,7 +120,7 @@ class QueryPipeline:
                 raise SqlValidationError(
                     "with SELECT DISTINCT, ORDER BY must name output columns", pos.line, pos.column)
             else:
-                target = compile_expression(expr, schema)
+                target = compile_expression(expr, schema, params=params)
             order.append((target, entry.descending, entry.nulls))
         compiled = _Compiled(where, items, order)
         self._cache[key] = compiled

@@ -1,0 +1,188 @@
+"""velo-sql execute end to end over files: W1 exact, formats, LIMIT, failures, pseudo-columns."""
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tests.runtime.conftest import W1, make_trades, read_jsonl, source, w1_oracle, write_jsonl
+from velostream.cli.main import cli
+
+
+def execute(*args, stdin=None):
+    return CliRunner().invoke(cli, ["execute", *args], input=stdin, catch_exceptions=False)
+
+
+def test_w1_file_to_file_is_exact(trades, tmp_path):
+    path, rows = trades
+    out = tmp_path / "out.jsonl"
+    result = execute("--query", W1 + source(path), "--output", "file", "--output-file", str(out),
+                     "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    assert read_jsonl(out) == w1_oracle(rows)
+
+
+def test_w1_to_stdout_json_lines(trades):
+    path, rows = trades
+    result = execute("--query", W1 + source(path), "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in result.stdout.splitlines()]
+    assert got == w1_oracle(rows)
+
+
+@pytest.mark.parametrize("fmt", ["json", "json-pretty", "json-lines", "csv", "table"])
+def test_every_output_format(trades, fmt):
+    path, rows = trades
+    result = execute("--query", W1 + source(path), "--format", fmt, "--limit", "3")
+    assert result.exit_code == 0, result.output
+    expected = w1_oracle(rows)[:3]
+    text = result.stdout
+    if fmt in ("json", "json-pretty"):
+        assert json.loads(text) == expected
+    elif fmt == "json-lines":
+        assert [json.loads(x) for x in text.splitlines()] == expected
+    elif fmt == "csv":
+        parsed = list(csv.DictReader(io.StringIO(text)))
+        assert [r["notional"] for r in parsed] == [e["notional"] for e in expected]
+        assert [int(r["trade_id"]) for r in parsed] == [e["trade_id"] for e in expected]
+    else:
+        for name in ("trade_id", "symbol", "notional"):
+            assert name in text
+        assert expected[0]["notional"] in text
+
+
+def test_limit_stops_the_job_early(tmp_path):
+    rows = make_trades(300_000)
+    path = tmp_path / "big.jsonl"
+    write_jsonl(path, rows)
+    result = CliRunner().invoke(cli, ["execute", "--stats", "--format", "json-lines", "--limit", "5",
+                                      "--query", W1 + source(path)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 5
+    records_in = int(result.stderr.split(":")[1].split("records in")[0])
+    assert records_in < len(rows)        # it stopped reading once the LIMIT was reached
+
+
+def test_select_without_from():
+    result = execute("--query", "SELECT 1 AS test_value LIMIT 1", "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"test_value": 1}
+
+
+def test_distinct_and_order_by(trades):
+    path, rows = trades
+    sql = ("SELECT DISTINCT symbol FROM trades ORDER BY symbol DESC " + source(path))
+    result = execute("--query", sql, "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    got = [json.loads(x)["symbol"] for x in result.stdout.splitlines()]
+    assert got == sorted({r["symbol"] for r in rows}, reverse=True)
+
+
+def test_case_and_string_functions(trades):
+    path, rows = trades
+    sql = ("SELECT trade_id, CASE WHEN quantity >= 1000 THEN 'LARGE' ELSE 'SMALL' END AS size, "
+           "LOWER(symbol) AS sym FROM trades WHERE side = 'BUY' LIMIT 50 " + source(path))
+    result = execute("--query", sql, "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    got = [json.loads(x) for x in result.stdout.splitlines()]
+    expected = [{"trade_id": r["trade_id"], "size": "LARGE" if r["quantity"] >= 1000 else "SMALL",
+                 "sym": r["symbol"].lower()} for r in rows if r["side"] == "BUY"][:50]
+    assert got == expected
+
+
+def test_pseudo_columns_of_files(trades):
+    path, _ = trades
+    sql = "SELECT _offset, _partition, trade_id FROM trades LIMIT 3 " + source(path)
+    result = execute("--query", sql, "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    got = [json.loads(x) for x in result.stdout.splitlines()]
+    assert got == [{"_offset": i, "_partition": 0, "trade_id": i} for i in (1, 2, 3)]
+
+
+def _with_bad_lines(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"a": 1, "b": 2}\n{"a": 2, "b": \n{"a": 3, "b": 0}\nnot json\n{"a": 4, "b": 4}\n')
+    return path
+
+
+def test_malformed_lines_are_counted_and_skipped_with_log_and_continue(tmp_path):
+    path = _with_bad_lines(tmp_path)
+    sql = "SELECT a, a / b AS q FROM s " + source(path, "s")
+    result = CliRunner().invoke(cli, ["execute", "--stats", "--format", "json-lines", "--query", sql])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r["a"] for r in rows] == [1, 4]          # line 3 divides by zero, 2 and 4 are not JSON
+    assert "3 failed" in result.stderr
+    assert "mixed.jsonl:2" in result.stderr and "mixed.jsonl:3" in result.stderr
+
+
+def test_fail_batch_stops_with_the_location(tmp_path):
+    path = _with_bad_lines(tmp_path)
+    sql = "SELECT a FROM s " + source(path, "s", extra=", 'failure_strategy' = 'FailBatch'")
+    result = CliRunner().invoke(cli, ["execute", "--format", "json-lines", "--query", sql])
+    assert result.exit_code == 1
+    assert "mixed.jsonl:2" in result.stderr and "FailBatch" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_send_to_dlq_writes_the_record_and_the_reason(tmp_path):
+    path = _with_bad_lines(tmp_path)
+    dlq = tmp_path / "dlq" / "bad.jsonl"
+    sql = ("SELECT a, a / b AS q FROM s " +
+           source(path, "s", extra=f", 'failure_strategy' = 'SendToDLQ', 'dlq.path' = '{dlq}'"))
+    result = CliRunner().invoke(cli, ["execute", "--format", "json-lines", "--query", sql])
+    assert result.exit_code == 0, result.output
+    entries = read_jsonl(dlq)
+    assert sorted(e["line"] for e in entries) == [2, 3, 4]
+    by_line = {e["line"]: e for e in entries}
+    assert by_line[4]["raw"] == "not json"
+    assert by_line[3]["record"] == {"a": 3, "b": 0}
+    assert all(e["error"] for e in entries)
+
+
+def test_csv_source(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('id,name,price\n1,"Smith, J",10.50\n2,"say ""hi""",3\n3,,0.25\n')
+    sql = "SELECT id, name, price * 2 AS double_price FROM t " + source(path, "t", "csv")
+    result = execute("--query", sql, "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    got = [json.loads(x) for x in result.stdout.splitlines()]
+    assert got == [{"id": 1, "name": "Smith, J", "double_price": "21.00"},
+                   {"id": 2, "name": 'say "hi"', "double_price": "6.00"},
+                   {"id": 3, "name": None, "double_price": "0.50"}]
+
+
+def test_missing_type_names_the_key():
+    result = CliRunner().invoke(cli, ["execute", "--query", "SELECT * FROM orders"])
+    assert result.exit_code == 1
+    assert "orders.type" in result.stderr and "Traceback" not in result.output
+
+
+def test_unsupported_query_shapes_say_so():
+    sql = "SELECT k, COUNT(*) FROM t GROUP BY k WITH ('t.type' = 'file_source', 't.path' = 'x.jsonl')"
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert result.exit_code == 1
+    assert "not supported by this build yet" in result.stderr
+    assert "<query>:1:" in result.stderr
+
+
+def test_quickstart_runs(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / "examples" / "quickstart").mkdir(parents=True)
+    for name in ("app.sql", "trades.jsonl"):
+        shutil.copy(root / "examples" / "quickstart" / name, tmp_path / "examples" / "quickstart" / name)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["execute", "--file", "examples/quickstart/app.sql",
+                                      "--format", "json-lines"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    printed = [json.loads(x) for x in result.stdout.splitlines()]
+    written = read_jsonl(tmp_path / "large_trades.jsonl")
+    assert printed == written and printed
+    source_rows = read_jsonl(tmp_path / "examples" / "quickstart" / "trades.jsonl")
+    assert len(printed) == sum(1 for r in source_rows if r["quantity"] > 500)
+    assert all(r["size_class"] in ("BLOCK", "LARGE", "NORMAL") for r in printed)
