@@ -107,17 +107,24 @@ class StreamApp:
         from velostream.plan.bind import bind_statement
 
         try:
-            return bind_statement(self.statement, self.properties, name=self.job_name,
+            plan = bind_statement(self.statement, self.properties, name=self.job_name,
                                   default_sink=default_sink)
         except SqlError as err:
             raise err.with_source(self.sql, self.filename) from None
+        plan.sql, plan.filename = self.sql, self.filename
+        return plan
 
     # ------------------------------------------------------------------ running
-    def _make_job(self, *, limit=None, extra_sinks=(), allow_no_sink=False, continuous=False):
+    def make_job(self, plan, **options):
+        """A :class:`~velostream.runtime.job.Job` for ``plan`` (from :meth:`plan`); ``options`` go
+        to Job."""
         from velostream.runtime.job import Job
 
+        return Job(plan, **options)
+
+    def _make_job(self, *, limit=None, extra_sinks=(), allow_no_sink=False, continuous=False):
         plan = self.plan(default_sink=None) if not allow_no_sink else self._plan_allowing_no_sink()
-        return Job(plan, limit=limit, extra_sinks=extra_sinks, continuous=continuous)
+        return self.make_job(plan, limit=limit, extra_sinks=extra_sinks, continuous=continuous)
 
     def _plan_allowing_no_sink(self):
         try:

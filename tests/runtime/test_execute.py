@@ -186,3 +186,35 @@ def test_quickstart_runs(tmp_path, monkeypatch):
     source_rows = read_jsonl(tmp_path / "examples" / "quickstart" / "trades.jsonl")
     assert len(printed) == sum(1 for r in source_rows if r["quantity"] > 500)
     assert all(r["size_class"] in ("BLOCK", "LARGE", "NORMAL") for r in printed)
+
+
+def test_sources_and_sinks_from_yaml_config_files(trades, tmp_path, monkeypatch):
+    """DIALECT §7: '<name>.config_file' YAML with extends and ${VAR}; inline WITH keys win."""
+    path, rows = trades
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "base.yaml").write_text("format: jsonl\nappend: false\n")
+    (configs / "prod_trades.yaml").write_text(f"extends: base.yaml\npath: {path}\n")
+    (configs / "out.yaml").write_text("extends: base.yaml\npath: ${OUT_DIR}/from-yaml.jsonl\n")
+    monkeypatch.setenv("ENVIRONMENT", "prod")
+    monkeypatch.setenv("OUT_DIR", str(tmp_path))
+    sql = (W1 + "INTO out" +
+           f" WITH ('trades.type' = 'file_source', "
+           f"'trades.config_file' = '{configs}/${{ENVIRONMENT:-dev}}_trades.yaml', "
+           f"'out.type' = 'file_sink', 'out.config_file' = '{configs}/out.yaml', "
+           f"'out.path' = '{tmp_path}/inline-wins.jsonl')")
+    result = execute("--query", sql)
+    assert result.exit_code == 0, result.output
+    assert read_jsonl(tmp_path / "inline-wins.jsonl") == w1_oracle(rows)
+    assert not (tmp_path / "from-yaml.jsonl").exists()
+
+
+def test_yaml_config_error_names_the_file_key_and_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATA_DIR", raising=False)
+    config = tmp_path / "t.yaml"
+    config.write_text("format: jsonl\npath: ${DATA_DIR}/t.jsonl\n")
+    sql = f"SELECT * FROM t WITH ('t.type' = 'file_source', 't.config_file' = '{config}')"
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert result.exit_code == 1
+    assert f"{config}:2: path: environment variable DATA_DIR is not set" in result.stderr
+    assert "Traceback" not in result.output

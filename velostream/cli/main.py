@@ -124,7 +124,6 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
     from velostream.grammar import ast as A
     from velostream.grammar.appfile import parse_application
     from velostream.plan.bind import EndpointConfig
-    from velostream.runtime.job import Job
 
     if (query is None) == (file is None):
         raise click.UsageError("give exactly one of --query and --file")
@@ -168,8 +167,8 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
                 plan.sinks = [EndpointConfig("output", "sink", "file_sink", props)]
             terminal_out = any(s.type == "stdout_sink" for s in plan.sinks) and sys.stdout.isatty()
             progress = FileProgress() if FileProgress.wanted(terminal_out) else None
-            runner = Job(plan, limit=limit, continuous=continuous, sink_format=fmt,
-                         stop_event=stop, progress=progress)
+            runner = app.make_job(plan, limit=limit, continuous=continuous, sink_format=fmt,
+                                  stop_event=stop, progress=progress)
             metrics = runner.run()
             if stats or (stats is None and sys.stderr.isatty()):
                 click.echo(f"{plan.name}: {metrics.records_in} records in, {metrics.records_out} "

@@ -60,6 +60,9 @@ class JobPlan:
     sources: list[EndpointConfig]
     sinks: list[EndpointConfig]
     properties: dict = field(default_factory=dict)
+    # The text the statement came from, so errors found while running point into it.
+    sql: str | None = None
+    filename: str | None = None
 
     @property
     def failure_strategy(self) -> str:
@@ -118,6 +121,19 @@ def _resolve_type(name: str, role: str, raw: str | None) -> str:
     return value
 
 
+def _with_config_file(name: str, props: dict, raw_type):
+    """``props`` over the YAML file named by ``config_file`` (inline and command-line keys win)."""
+    from velostream.config import load_properties, substitute
+
+    key = next((k for k in props if k.lower() == "config_file"), None)
+    if key is None:
+        return props, raw_type
+    path = substitute(str(props.pop(key)), key=f"{name}.{key}")
+    loaded = load_properties(path)
+    file_type = loaded.pop("type", None)
+    return {**loaded, **props}, raw_type if raw_type is not None else file_type
+
+
 def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
     """Query shapes the engine cannot run yet: each with the node to point at."""
     from velostream.plan.validate import is_aggregate_call
@@ -171,6 +187,7 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
                     raw_type = value
                 else:
                     props[sub] = value
+        props, raw_type = _with_config_file(ep.name, props, raw_type)
         return EndpointConfig(ep.name, role, _resolve_type(ep.name, role, raw_type), props, ep.alias)
 
     sources = [endpoint(ep, SOURCE) for ep in info.sources]

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from velostream.connectors import open_sink, open_source
-from velostream.errors import ConfigError
+from velostream.errors import ConfigError, SqlError
 from velostream.grammar import ast as A
 from velostream.runtime.failures import FailureRouter, JobFailed
 from velostream.runtime.pipeline import DEFAULT_DISTINCT_MAX_KEYS, QueryPipeline, RowFailure
@@ -77,6 +77,16 @@ class Job:
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> JobMetrics:
+        try:
+            return self._run()
+        except SqlError as err:
+            # Expressions compile once the first batch shows the column types; their type errors
+            # must still point into the SQL the job came from.
+            if err.source is None and self.plan.sql is not None:
+                err.with_source(self.plan.sql, self.plan.filename)
+            raise
+
+    def _run(self) -> JobMetrics:
         plan = self.plan
         source_ep = plan.sources[0] if plan.sources else None
         pipeline = QueryPipeline(
