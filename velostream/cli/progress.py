@@ -11,7 +11,8 @@ MIN_BYTES = 8 << 20
 class FileProgress:
     """rich progress on stderr, fed with bytes read by the job's file source."""
 
-    def __init__(self):
+    def __init__(self, console=None):
+        self._console = console  # a rich Console; default: standard error
         self._progress = None
         self._task = None
 
@@ -23,6 +24,7 @@ class FileProgress:
     def start(self, total: int, name: str) -> None:
         if total < MIN_BYTES:
             return
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -32,8 +34,11 @@ class FileProgress:
             TransferSpeedColumn,
         )
 
+        # stderr: standard output may be the query's results, piped elsewhere.
+        console = self._console or Console(stderr=True)
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), TimeRemainingColumn(), transient=True)
+                                  TransferSpeedColumn(), TimeRemainingColumn(), transient=True,
+                                  console=console)
         self._progress.start()
         self._task = self._progress.add_task(name, total=total)
 

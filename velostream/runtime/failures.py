@@ -79,12 +79,13 @@ class FailureRouter:
             self._dlq.write(b"\n".join(lines) + b"\n")
             self._dlq.flush()
             self.metrics.records_dead_lettered += len(failures)
-        for failure in failures:
+        before = self.metrics.records_failed - len(failures)
+        for i, failure in enumerate(failures, 1):
             n = self.metrics.records_failed_logged = self.metrics.records_failed_logged + 1
             if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
                 action = "sent to the dead-letter file" if self._dlq else "skipped"
                 log.warning("%s: %s (%s; %d failed so far)", failure.location(), failure.message,
-                            action, self.metrics.records_failed)
+                            action, before + i)
 
     def close(self) -> None:
         if self._dlq is not None:
