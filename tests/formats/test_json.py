@@ -183,6 +183,16 @@ def test_nested_values_are_objects():
     assert schema(r)["tags"] == ("OBJECT",)
 
 
+def test_nested_fractions_are_exact_decimals_with_financial_precision():
+    r = decode('{"o": {"price": 0.10, "legs": [2.50, 3, 1e2], "note": "a.b"}}')
+    (value,) = column(r, "o")
+    assert value == {"price": ScaledInteger("0.10"), "legs": [ScaledInteger("2.50"), 3, 100.0],
+                     "note": "a.b"}
+    assert str(value["price"]) == "0.10" and type(value["legs"][2]) is float
+    floats = JsonDecoder(financial_precision=False).decode_lines(b'{"o": {"price": 0.10}}\n')
+    assert type(floats.batch.to_pylist()[0]["o"]["price"]) is float
+
+
 def test_nested_big_integers_stay_exact():
     r = decode('{"m": {"big": 123456789012345678901234567890}}')
     assert column(r, "m") == [{"big": 123456789012345678901234567890}]

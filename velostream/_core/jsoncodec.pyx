@@ -428,6 +428,12 @@ cdef int _num_inferred(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
     return TG_DEC
 
 
+def _nested_fraction(str text):
+    if "e" in text or "E" in text:
+        return float(text)          # an exponent makes a FLOAT (DIALECT §1)
+    return _ScaledInteger(text)
+
+
 cdef int _put_decimal(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n) except -1:
     cdef si_t v
     cdef si_status st = si_parse(text, n, &v)
@@ -1482,7 +1488,10 @@ cdef class JsonScanner:
         if c.declared != D_NONE:
             return P_BAD
         text = PyBytes_FromStringAndSize(<const char*>p + pos, q - pos)
-        if self.saw_bigint:
+        if self.financial and b"." in text:
+            # DIALECT §3 holds inside nesting too: fractions are exact decimals from their text.
+            value = _json.loads(text, parse_float=_nested_fraction)
+        elif self.saw_bigint:
             value = _json.loads(text)
         else:
             try:
