@@ -220,3 +220,27 @@ def test_yaml_config_error_names_the_file_key_and_line(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert f"{config}:2: path: environment variable DATA_DIR is not set" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_declared_field_types(tmp_path):
+    """'<source>.schema.<field>' declares a type; values that do not fit go to the failure strategy."""
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": 1, "price": "12.5"}\n{"id": 2, "price": "abc"}\n{"id": 3, "price": 3}\n'
+                    '{"id": 4, "price": 123456789.123}\n')
+    sql = ("SELECT id, price, price * 2 AS d FROM t " +
+           source(path, "t", extra=", 't.schema.price' = 'DECIMAL(10,2)'"))
+    result = execute("--query", sql, "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x) for x in result.stdout.splitlines()] == [
+        {"id": 1, "price": "12.50", "d": "25.00"}, {"id": 3, "price": "3.00", "d": "6.00"}]
+    assert f"{path}:2: field 'price': \"abc\" is not a valid DECIMAL(10,2)" in result.stderr
+    assert f"{path}:4: field 'price': 123456789.123 does not fit DECIMAL(10,2)" in result.stderr
+
+
+def test_unknown_declared_type_names_the_key(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": 1}\n')
+    sql = "SELECT id FROM t " + source(path, "t", extra=", 't.schema.price' = 'MONEY'")
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert result.exit_code == 1
+    assert "error: t.schema.price: unsupported type 'MONEY'" in result.stderr

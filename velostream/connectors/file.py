@@ -43,8 +43,18 @@ def _path(endpoint) -> str:
 
 def _declared_types(endpoint) -> dict:
     """``'<source>.schema.<field>' = 'DECIMAL(18,4)'`` declares a field's type."""
+    from velostream._core.jsoncodec import declared_spec
+
     prefix = "schema."
-    return {k[len(prefix):]: v for k, v in endpoint.properties.items() if k.startswith(prefix)}
+    declared = {k[len(prefix):]: v for k, v in endpoint.properties.items() if k.startswith(prefix)}
+    for field, text in declared.items():
+        try:
+            declared_spec({field: text})
+        except ValueError:
+            raise ConfigError(f"unsupported type {text!r}; use DECIMAL(p,s), DOUBLE, BIGINT, "
+                              "STRING, BOOLEAN or TIMESTAMP",
+                              key=f"{endpoint.name}.{prefix}{field}") from None
+    return declared
 
 
 class FileSource:
