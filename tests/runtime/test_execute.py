@@ -244,3 +244,33 @@ def test_unknown_declared_type_names_the_key(tmp_path):
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code == 1
     assert "error: t.schema.price: unsupported type 'MONEY'" in result.stderr
+
+
+@pytest.mark.parametrize("delimiter", [";;", '"', ""])
+def test_bad_csv_delimiter_names_the_key(tmp_path, delimiter):
+    path = tmp_path / "t.csv"
+    path.write_text("a\n1\n")
+    sql = "SELECT a FROM t " + source(path, "t", "csv", f", 't.delimiter' = '{delimiter}'")
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert result.exit_code == 1
+    assert "error: t.delimiter: must be one single-byte character" in result.stderr
+
+
+def test_tab_delimited_csv(tmp_path):
+    path = tmp_path / "t.tsv"
+    path.write_text("a\tb\n1\tx,y\n")
+    result = execute("--query", "SELECT a, b FROM t " + source(path, "t", "csv", ", 't.delimiter' = 'tab'"),
+                     "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"a": 1, "b": "x,y"}
+
+
+def test_job_property_values_are_checked_after_overrides(trades):
+    path, _ = trades
+    sql = W1 + source(path)
+    bad = CliRunner().invoke(cli, ["execute", "--query", sql, "-p", "batch.size=abc"])
+    assert bad.exit_code == 1
+    assert "error: batch.size: must be an integer ≥ 1; got 'abc'" in bad.stderr
+    typo = CliRunner().invoke(cli, ["execute", "--query", sql, "-p", "trades.failure_strategy=FailBach"])
+    assert typo.exit_code == 1
+    assert "trades.failure_strategy: must be one of" in typo.stderr and "did you mean FailBatch" in typo.stderr

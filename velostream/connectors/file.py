@@ -41,6 +41,17 @@ def _path(endpoint) -> str:
     return str(path)
 
 
+def csv_delimiter(endpoint) -> str:
+    """``'<name>.delimiter'``: one single-byte character; ``\\t`` or ``tab`` for a tab."""
+    delimiter = str(endpoint.get("delimiter", ","))
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if len(delimiter.encode("utf-8")) != 1 or delimiter in ('"', "\r", "\n"):
+        raise ConfigError(f"must be one single-byte character other than a quote or a line "
+                          f"break; got {delimiter!r}", key=f"{endpoint.name}.delimiter")
+    return delimiter
+
+
 def _declared_types(endpoint) -> dict:
     """``'<source>.schema.<field>' = 'DECIMAL(18,4)'`` declares a field's type."""
     from velostream._core.jsoncodec import declared_spec
@@ -76,10 +87,7 @@ class FileSource:
         from velostream.formats import CsvDecoder, JsonDecoder
 
         if self.format == "csv":
-            delimiter = str(endpoint.get("delimiter", ","))
-            if delimiter in ("\\t", "tab"):
-                delimiter = "\t"
-            self.decoder = CsvDecoder(delimiter=delimiter,
+            self.decoder = CsvDecoder(delimiter=csv_delimiter(endpoint),
                                       has_headers=endpoint.flag("has_headers", True),
                                       fields=fields, financial_precision=financial, declared=declared)
         else:
@@ -197,8 +205,7 @@ class FileSink:
         self.handle = open(self.path, "ab" if append else "wb")  # noqa: SIM115 - closed in close()
         numbers = endpoint.flag("decimals_as_numbers")
         if self.format == "csv":
-            delimiter = str(endpoint.get("delimiter", ","))
-            self.encoder = CsvEncoder(delimiter=delimiter, header=endpoint.flag("has_headers", True))
+            self.encoder = CsvEncoder(delimiter=csv_delimiter(endpoint), header=endpoint.flag("has_headers", True))
             self._header_pending = not had_data
         else:
             # A sink that keeps appending cannot close a JSON array, so "json" writes one object

@@ -42,10 +42,11 @@ class StdoutSink:
         self._opened = False
         self._table_rows: list = []
         self._names: tuple = ()
+        from velostream.connectors.file import csv_delimiter
         from velostream.formats import CsvEncoder, JsonEncoder
 
         self._json = JsonEncoder(decimals_as_numbers=endpoint.flag("decimals_as_numbers"))
-        self._csv = CsvEncoder(delimiter=str(endpoint.get("delimiter", ",")))
+        self._csv = CsvEncoder(delimiter=csv_delimiter(endpoint))
 
     def _out(self, data: bytes) -> None:
         buffer = getattr(self.stream, "buffer", None)

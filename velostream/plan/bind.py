@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 
 from velostream.errors import ConfigError, SqlValidationError
 from velostream.grammar import ast as A
-from velostream.plan.catalog import ENDPOINT_TYPES, SINK, SOURCE, UNAVAILABLE_TYPES
+from velostream.plan.catalog import (
+    ENDPOINT_PROPERTY_CHECKS,
+    ENDPOINT_TYPES,
+    JOB_PROPERTY_CHECKS,
+    SINK,
+    SOURCE,
+    UNAVAILABLE_TYPES,
+)
 
 # What this build can run; the other valid types parse and validate but refuse to start.
 RUNNABLE_TYPES = {
@@ -121,6 +128,17 @@ def _resolve_type(name: str, role: str, raw: str | None) -> str:
     return value
 
 
+def _check_values(properties: dict, prefix: str) -> None:
+    """The typed checks of `validate` (DIALECT §7), on the values the job will really use: after
+    command-line overrides and config files."""
+    for key, value in properties.items():
+        check = JOB_PROPERTY_CHECKS.get(key.lower())
+        problem = check(str(value)) if check else None
+        if problem:
+            message, hint = problem
+            raise ConfigError(message + (f" ({hint})" if hint else ""), key=prefix + key)
+
+
 def _with_config_file(name: str, props: dict, raw_type):
     """``props`` over the YAML file named by ``config_file`` (inline and command-line keys win)."""
     from velostream.config import load_properties, substitute
@@ -204,5 +222,9 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
     for key, value in overrides.items():
         if key.split(".", 1)[0].lower() not in names or "." not in key:
             properties[key] = value
+    _check_values(properties, "")
+    for ep in sources + sinks:
+        _check_values({k: v for k, v in ep.properties.items()
+                       if k.lower() in ENDPOINT_PROPERTY_CHECKS}, ep.name + ".")
     job_name = name or info.name or (sources[0].name if sources else "query")
     return JobPlan(job_name, statement, query, sources, sinks, properties)
