@@ -50,14 +50,15 @@ def test_not_and_is_null():
 @pytest.mark.parametrize("sql", ["1 = NULL", "NULL = NULL", "NULL <> 1", "'a' < NULL",
                                  "NULL IN (1, 2)", "3 IN (1, NULL)", "3 NOT IN (1, NULL)",
                                  "NULL BETWEEN 1 AND 2", "5 BETWEEN NULL AND 2 + 10",
-                                 "NULL LIKE 'a%'"])
+                                 "NULL LIKE 'a%'", "0 IN (IF(FALSE, 0, NULL))",
+                                 "1 NOT IN (CAST(NULL AS BIGINT), 2)"])
 def test_null_comparisons_are_null(sql):
     assert one(sql) is None
 
 
 @pytest.mark.parametrize("sql, want", [
     ("1 IN (1, NULL)", True), ("3 NOT IN (1, 2)", True), ("2 NOT IN (1, 2, NULL)", False),
-    ("5 BETWEEN NULL AND 2", False), ("x IN (1.50, 2)", True), ("x IN (1.505)", False),
+    ("5 BETWEEN NULL AND 2", False), ("0 IN (IF(FALSE, 0, NULL), 0)", True), ("x IN (1.50, 2)", True), ("x IN (1.505)", False),
 ])
 def test_in_and_between_decided_despite_null(sql, want):
     assert one(sql, {"x": S("1.5")}) is want

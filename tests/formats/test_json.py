@@ -640,7 +640,7 @@ def test_mutated_lines_agree_with_orjson(record, mutations):
         valid = isinstance(expected, dict)
     except orjson.JSONDecodeError as exc:
         if "infinity" in str(exc):
-            return      # 1e400: orjson refuses, we read a DOUBLE inf
+            return      # 1e400: orjson refuses; we report "does not fit DOUBLE"
         valid = False
     r = JsonDecoder().decode_lines(text)
     assert (len(r.batch) == 1) == valid, (text, r.errors)
@@ -664,3 +664,13 @@ def test_mutated_lines_agree_with_orjson(record, mutations):
             assert mine == float(value), key
         else:
             assert _normalise(mine) == _normalise(value), key
+
+
+def test_numbers_beyond_double_range_are_record_errors_not_infinities():
+    r = JsonDecoder().decode_lines(b'{"p": 1e400}\n{"p": 2.5e3}\n{"p": -1e999}\n')
+    assert r.batch.to_pylist() == [{"p": 2500.0}]
+    assert [(e.line, e.message) for e in r.errors] == [
+        (1, "field 'p': 1e400 does not fit DOUBLE at column 7"),
+        (3, "field 'p': -1e999 does not fit DOUBLE at column 7")]
+    declared = JsonDecoder(declared={"p": "DOUBLE"}).decode_lines(b'{"p": "1e400"}\n{"p": "nan"}\n')
+    assert len(declared.batch) == 0 and len(declared.errors) == 2

@@ -509,6 +509,8 @@ cdef int _put_declared_text(colbuf_t* c, Py_ssize_t row, const char* s, Py_ssize
     if dt == D_DOUBLE:
         if _text_to_double(s, n, &d):
             return P_BAD
+        if not isfinite(d):
+            return P_RANGE
         _set_double(c, row, d)
         return P_OK
     if dt == D_BIGINT:
@@ -534,11 +536,19 @@ cdef int _put_declared_text(colbuf_t* c, Py_ssize_t row, const char* s, Py_ssize
     return P_BAD
 
 
+cdef inline bint _row_not_finite(colbuf_t* c, Py_ssize_t row) noexcept:
+    cdef double d
+    memcpy(&d, &c.vals[row], sizeof(double))
+    return not isfinite(d)
+
+
 cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n,
                        numinfo_t* ni, bint financial) except -1:
     cdef int kind, dt = c.declared
     if dt == D_NONE:
         kind = _num_inferred(c, row, text, n, ni, financial)
+        if kind == TG_DBL and _row_not_finite(c, row):
+            return P_RANGE      # 1e400: a record error, not an infinity no JSON can carry
         if kind == TG_BIGINT or kind == TG_BIGDEC:
             cb_reserve(c, n)
             memcpy(c.sbuf + c.spos, text, n)
@@ -556,6 +566,8 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
             _set_double(c, row, <double>c.vals[row])
         elif kind == TG_BIGINT:
             return _put_declared_text(c, row, text, n)
+        elif _row_not_finite(c, row):
+            return P_RANGE
         return P_OK
     if dt == D_BOOLEAN:
         return P_BAD
@@ -573,7 +585,7 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
 cdef int cb_put_text(colbuf_t* c, Py_ssize_t row, Py_ssize_t n, bint csv,
                      bint financial) except -1:
     cdef const char* s = c.sbuf + c.spos
-    cdef int st, b
+    cdef int st, b, kind
     cdef numinfo_t ni
     if c.declared == D_NONE:
         c.tags[row] = TG_STR
@@ -584,7 +596,9 @@ cdef int cb_put_text(colbuf_t* c, Py_ssize_t row, Py_ssize_t n, bint csv,
                 c.tags[row] = TG_BOOL
             elif (s[0] == C_MINUS or C_0 <= s[0] <= C_9) and scan_number(
                     <const unsigned char*>s, 0, n, &ni) == n:
-                _num_inferred(c, row, s, n, &ni, financial)
+                kind = _num_inferred(c, row, s, n, &ni, financial)
+                if kind == TG_DBL and _row_not_finite(c, row):
+                    c.tags[row] = TG_STR    # 1e400 is kept as the text it is
         return _commit_text(c, row, n)
     if c.declared == D_STRING:
         c.tags[row] = TG_STR
@@ -1562,7 +1576,7 @@ cdef class JsonScanner:
         cdef colbuf_t* c = &self.cols[ci]
         name = c.name[:c.name_len].decode("utf-8")
         text = (<const char*>p)[pos:q].decode("utf-8", "replace")
-        kind = DECLARED_NAMES[c.declared]
+        kind = DECLARED_NAMES.get(c.declared, "DOUBLE")  # undeclared: only a double overflows
         if c.declared == D_DECIMAL and c.dprec >= 0:
             kind = f"DECIMAL({c.dprec},{c.dscale})"
         what = "does not fit" if st == P_RANGE else "is not a valid"

@@ -538,15 +538,15 @@ class _Binder:
 
         values, has_null = [], False
         for b in items:
-            if b.type.is_null:
+            target = T.comparable(ot, b.type)
+            if target is None and not b.type.is_null:
+                raise self.error(b.node, f"cannot compare {ot} with {b.type} in IN")
+            raw = E.raw_value(b.kernel.value)
+            if raw is None:     # NULL, typed or not (IF(FALSE, 0, NULL) folds to a BIGINT NULL)
                 has_null = True
                 continue
-            target = T.comparable(ot, b.type)
-            if target is None:
-                raise self.error(b.node, f"cannot compare {ot} with {b.type} in IN")
             if target.name == "OBJECT":
                 return None
-            raw = E.raw_value(b.kernel.value)
             if ot.name in ("STRING", "BOOLEAN"):
                 values.append(raw if ot.name == "STRING" else int(raw))
             elif target == DOUBLE:
