@@ -108,10 +108,10 @@ class StreamApp:
 
         try:
             plan = bind_statement(self.statement, self.properties, name=self.job_name,
-                                  default_sink=default_sink)
+                                  default_sink=default_sink, filename=self.filename)
         except SqlError as err:
             raise err.with_source(self.sql, self.filename) from None
-        plan.sql, plan.filename = self.sql, self.filename
+        plan.sql = self.sql
         return plan
 
     # ------------------------------------------------------------------ running

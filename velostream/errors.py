@@ -123,6 +123,7 @@ class ConfigError(VelostreamError):
 
     def __init__(self, message: str, *, key: str | None = None, filename: str | None = None,
                  line: int | None = None):
+        self.message = message
         self.key = key
         self.filename = filename
         self.line = line
@@ -132,3 +133,7 @@ class ConfigError(VelostreamError):
         prefix = f"{where}: " if where else ""
         keypart = f"{key}: " if key else ""
         super().__init__(f"{prefix}{keypart}{message}")
+
+    def located(self, filename: str, line: int | None = None) -> ConfigError:
+        """The same error, saying which file (and line) the key was written in."""
+        return ConfigError(self.message, key=self.key, filename=filename, line=line)

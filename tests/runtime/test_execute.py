@@ -243,7 +243,7 @@ def test_unknown_declared_type_names_the_key(tmp_path):
     sql = "SELECT id FROM t " + source(path, "t", extra=", 't.schema.price' = 'MONEY'")
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code == 1
-    assert "error: t.schema.price: unsupported type 'MONEY'" in result.stderr
+    assert "error: <query>:1: t.schema.price: unsupported type 'MONEY'" in result.stderr
 
 
 @pytest.mark.parametrize("delimiter", [";;", '"', ""])
@@ -253,7 +253,7 @@ def test_bad_csv_delimiter_names_the_key(tmp_path, delimiter):
     sql = "SELECT a FROM t " + source(path, "t", "csv", f", 't.delimiter' = '{delimiter}'")
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code == 1
-    assert "error: t.delimiter: must be one single-byte character" in result.stderr
+    assert "error: <query>:1: t.delimiter: must be one single-byte character" in result.stderr
 
 
 def test_tab_delimited_csv(tmp_path):
@@ -274,3 +274,29 @@ def test_job_property_values_are_checked_after_overrides(trades):
     typo = CliRunner().invoke(cli, ["execute", "--query", sql, "-p", "trades.failure_strategy=FailBach"])
     assert typo.exit_code == 1
     assert "trades.failure_strategy: must be one of" in typo.stderr and "did you mean FailBatch" in typo.stderr
+
+
+def test_config_errors_name_the_file_and_line_the_key_was_set_in(tmp_path):
+    data = tmp_path / "t.csv"
+    data.write_text("a\n1\n")
+    app = tmp_path / "app.sql"
+    app.write_text(f"SELECT a FROM t\nWITH (\n  't.type' = 'file_source',\n  't.path' = '{data}',\n"
+                   "  't.format' = 'csv', 't.delimiter' = ';;',\n  'batch.size' = 'x'\n);\n")
+    in_sql = CliRunner().invoke(cli, ["execute", "--file", str(app)])
+    assert in_sql.exit_code == 1
+    assert f"error: {app}:6: batch.size: must be an integer" in in_sql.stderr
+    at_run_time = CliRunner().invoke(cli, ["execute", "--file", str(app), "-p", "batch.size=5"])
+    assert f"error: {app}:5: t.delimiter: must be one single-byte character" in at_run_time.stderr
+    overridden = CliRunner().invoke(cli, ["execute", "--file", str(app), "-p", "batch.size=5",
+                                          "-p", "t.delimiter=xx"])
+    assert "error: t.delimiter: must be one single-byte character" in overridden.stderr
+    assert "got 'xx'" in overridden.stderr
+
+
+def test_config_error_from_yaml_names_the_yaml_file(tmp_path):
+    config = tmp_path / "t.yaml"
+    config.write_text("format: csv\npath: x.csv\nfailure_strategy: Nope\n")
+    sql = f"SELECT a FROM t WITH ('t.type' = 'file', 't.config_file' = '{config}')"
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert result.exit_code == 1
+    assert f"error: {config}: t.failure_strategy: must be one of" in result.stderr

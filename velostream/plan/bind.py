@@ -70,6 +70,13 @@ class JobPlan:
     # The text the statement came from, so errors found while running point into it.
     sql: str | None = None
     filename: str | None = None
+    # Where keys not written in the SQL came from: lower-cased key → a YAML file, or None for the
+    # caller's overrides (command line / API).
+    origins: dict = field(default_factory=dict)
+
+    def locate(self, err: ConfigError) -> ConfigError:
+        """``err`` naming the file (and line) its key was written in."""
+        return _locate(err, self.statement, self.filename, self.origins)
 
     @property
     def failure_strategy(self) -> str:
@@ -103,6 +110,20 @@ class JobPlan:
         if text in ("false", "0", "no"):
             return False
         raise ConfigError(f"must be true or false; got {raw!r}", key=key)
+
+
+def _locate(err: ConfigError, statement, filename: str | None, origins: dict) -> ConfigError:
+    if err.filename is not None or not err.key:
+        return err
+    key = err.key.lower()
+    if key in origins:
+        return err if origins[key] is None else err.located(origins[key])
+    if filename is None:
+        return err
+    for node in statement.walk():
+        if isinstance(node, A.Property) and node.key.lower() == key:
+            return err.located(filename, node.pos.line if node.pos else None)
+    return err
 
 
 def _resolve_type(name: str, role: str, raw: str | None) -> str:
@@ -139,8 +160,9 @@ def _check_values(properties: dict, prefix: str) -> None:
             raise ConfigError(message + (f" ({hint})" if hint else ""), key=prefix + key)
 
 
-def _with_config_file(name: str, props: dict, raw_type):
-    """``props`` over the YAML file named by ``config_file`` (inline and command-line keys win)."""
+def _with_config_file(name: str, props: dict, raw_type, origins: dict):
+    """``props`` over the YAML file named by ``config_file`` (inline and command-line keys win);
+    records in ``origins`` the keys that came from the file."""
     from velostream.config import load_properties, substitute
 
     key = next((k for k in props if k.lower() == "config_file"), None)
@@ -149,6 +171,11 @@ def _with_config_file(name: str, props: dict, raw_type):
     path = substitute(str(props.pop(key)), key=f"{name}.{key}")
     loaded = load_properties(path)
     file_type = loaded.pop("type", None)
+    for sub in loaded:
+        if sub not in props:
+            origins[f"{name}.{sub}".lower()] = path
+    if raw_type is None and file_type is not None:
+        origins[f"{name}.type".lower()] = path
     return {**loaded, **props}, raw_type if raw_type is not None else file_type
 
 
@@ -173,12 +200,24 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
 
 
 def bind_statement(statement, overrides: dict | None = None, *, name: str | None = None,
-                   default_sink: str | None = None) -> JobPlan:
+                   default_sink: str | None = None, filename: str | None = None) -> JobPlan:
     """A runnable plan for ``statement`` with ``overrides`` (``{'trades.path': 'x.jsonl'}``).
 
     ``default_sink``: the sink type to use when the query names none (the CLI passes
-    ``stdout_sink``); without it a query with no sink is an error.
+    ``stdout_sink``); without it a query with no sink is an error. ``filename``: the file the
+    statement was read from, named by configuration errors about keys written there.
     """
+    overrides = dict(overrides or {})
+    origins = {k.lower(): None for k in overrides}
+    try:
+        plan = _bind(statement, overrides, origins, name, default_sink)
+    except ConfigError as err:
+        raise _locate(err, statement, filename, origins) from None
+    plan.filename = filename
+    return plan
+
+
+def _bind(statement, overrides, origins, name, default_sink) -> JobPlan:
     from velostream.plan.catalog import describe_statement
 
     query = A.query_of(statement)
@@ -191,7 +230,6 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
             "filter, project, CASE, functions, DISTINCT, ORDER BY, LIMIT)",
             pos.line if pos else 0, pos.column if pos else 0)
     info = describe_statement(statement)
-    overrides = dict(overrides or {})
 
     def endpoint(ep, role):
         props = dict(ep.properties)
@@ -205,7 +243,7 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
                     raw_type = value
                 else:
                     props[sub] = value
-        props, raw_type = _with_config_file(ep.name, props, raw_type)
+        props, raw_type = _with_config_file(ep.name, props, raw_type, origins)
         return EndpointConfig(ep.name, role, _resolve_type(ep.name, role, raw_type), props, ep.alias)
 
     sources = [endpoint(ep, SOURCE) for ep in info.sources]
@@ -227,4 +265,4 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
         _check_values({k: v for k, v in ep.properties.items()
                        if k.lower() in ENDPOINT_PROPERTY_CHECKS}, ep.name + ".")
     job_name = name or info.name or (sources[0].name if sources else "query")
-    return JobPlan(job_name, statement, query, sources, sinks, properties)
+    return JobPlan(job_name, statement, query, sources, sinks, properties, origins=origins)

@@ -85,6 +85,11 @@ class Job:
             if err.source is None and self.plan.sql is not None:
                 err.with_source(self.plan.sql, self.plan.filename)
             raise
+        except ConfigError as err:
+            located = self.plan.locate(err)  # a connector found a bad value: say where it was set
+            if located is err:
+                raise
+            raise located from None
 
     def _run(self) -> JobMetrics:
         plan = self.plan
