@@ -89,3 +89,18 @@ def test_string_column_is_utf8_bytes_with_offsets():
 def test_mismatched_lengths_are_rejected():
     with pytest.raises(ValueError, match="different lengths"):
         RecordBatch(["a", "b"], [B.int64_column([1]), B.int64_column([1, 2])])
+
+
+def test_epoch_column_scales_checks_range_and_reports_missing_rows():
+    epoch_column, int64_column, string_column = B.epoch_column, B.int64_column, B.string_column
+    source = int64_column([1, None, 1_700_000_000, 2**62, -5])
+    seconds, missing = epoch_column(source, 1000)
+    assert seconds.type_name == "TIMESTAMP"
+    assert missing == [1, 3]                       # NULL, and past year 9999 once in ms
+    assert seconds.get(2) == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.UTC)
+    assert seconds.get(4) == dt.datetime(1969, 12, 31, 23, 59, 55, tzinfo=dt.UTC)
+    assert seconds.get(1) is None and seconds.get(3) is None
+    millis, missing = epoch_column(int64_column([0, 253402300799999, 253402300800000]))
+    assert missing == [2] and millis.get(1).year == 9999
+    with pytest.raises(TypeError):
+        epoch_column(string_column(["1"]))

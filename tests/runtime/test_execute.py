@@ -300,3 +300,48 @@ def test_config_error_from_yaml_names_the_yaml_file(tmp_path):
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code == 1
     assert f"error: {config}: t.failure_strategy: must be one of" in result.stderr
+
+
+@pytest.mark.parametrize(("fmt", "values", "expected"), [
+    ("epoch_millis", ["1700000000123", "0"], ["2023-11-14T22:13:20.123Z", "1970-01-01T00:00:00.000Z"]),
+    ("epoch_seconds", ["1700000000", "1700000000.5"],
+     ["2023-11-14T22:13:20.000Z", "2023-11-14T22:13:20.500Z"]),
+    ("iso8601", ['"2024-03-01T12:00:00Z"', '"2024-03-01T12:00:00.250+01:00"'],
+     ["2024-03-01T12:00:00.000Z", "2024-03-01T11:00:00.250Z"]),
+    ("%d/%m/%Y %H:%M", ['"01/03/2024 12:30"', '"31/12/1999 23:59"'],
+     ["2024-03-01T12:30:00.000Z", "1999-12-31T23:59:00.000Z"]),
+])
+def test_event_time_field_and_format(tmp_path, fmt, values, expected):
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(f'{{"id": {i}, "ts": {v}}}\n' for i, v in enumerate(values)))
+    extra = f", 'e.event.time.field' = 'ts', 'e.event.time.format' = '{fmt}'"
+    result = execute("--query", "SELECT id, _event_time AS t FROM e " + source(path, "e", extra=extra),
+                     "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["t"] for x in result.stdout.splitlines()] == expected
+    assert "warning" not in result.stderr
+
+
+def test_records_without_a_readable_event_time_are_failures_not_null_times(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"id": 1, "ts": 1000}\n{"id": 2}\n{"id": 3, "ts": null}\n'
+                    '{"id": 4, "ts": 9223372036854775807}\n{"id": 5, "ts": 2000}\n')
+    extra = ", 'e.event.time.field' = 'ts'"
+    result = execute("--query", "SELECT id FROM e " + source(path, "e", extra=extra), "--stats",
+                     "--format", "json-lines")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [1, 5]
+    assert f"{path}:2: event-time field 'ts' is missing or NULL" in result.stderr
+    assert f"{path}:3: event-time field 'ts' is missing or NULL" in result.stderr
+    assert f"{path}:4: event time ts=9223372036854775807 is out of range" in result.stderr
+    assert "3 failed" in result.stderr
+
+
+def test_event_time_field_absent_from_every_record_names_it(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"id": 1}\n')
+    extra = ", 'e.event.time.field' = 'event_ts'"
+    result = execute("--query", "SELECT id FROM e " + source(path, "e", extra=extra))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert f"{path}:1: event-time field 'event_ts' is missing or NULL" in result.stderr

@@ -6,6 +6,13 @@ from cpython cimport array
 from libc.stdint cimport int64_t, uint8_t
 from libc.string cimport memcpy
 
+cdef extern from *:
+    """
+    static inline int vb_mul(int64_t a, int64_t b, int64_t *r) {
+        return __builtin_mul_overflow(a, b, r); }
+    """
+    int vb_mul(int64_t a, int64_t b, int64_t* r) noexcept nogil
+
 import array as _pyarray
 import datetime as _dt
 from decimal import Decimal as _Decimal
@@ -314,6 +321,39 @@ def int64_column(values, timestamp=False):
         else:
             dst[i] = _to_epoch_ms(v) if timestamp else v
     return make_int64(data, _validity_for(values), n, T_TIMESTAMP if timestamp else T_INT64)
+
+
+# The range Python's datetime can show: 0001-01-01 .. 9999-12-31T23:59:59.999 UTC.
+cdef int64_t _MIN_EPOCH_MS = -62135596800000
+cdef int64_t _MAX_EPOCH_MS = 253402300799999
+
+
+def epoch_column(Column column, int64_t factor=1):
+    """A TIMESTAMP column from a BIGINT (epoch units of ``factor`` ms) or TIMESTAMP column.
+
+    Returns ``(column, missing)``: ``missing`` lists the rows that were NULL or whose value lies
+    outside years 1..9999 once in milliseconds (their timestamp is NULL).
+    """
+    if column.type != T_INT64 and column.type != T_TIMESTAMP:
+        raise TypeError(f"epoch_column needs a BIGINT or TIMESTAMP column, not {column.type_name}")
+    cdef Int64Column src = <Int64Column>column
+    cdef Py_ssize_t i, n = src.length
+    cdef list missing = []
+    cdef object data = new_int64_array(n)
+    cdef object validity = new_byte_array(n, False)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef uint8_t* ok = <uint8_t*>(<array.array>validity).data.as_voidptr
+    if column.type == T_TIMESTAMP:
+        factor = 1
+    for i in range(n):
+        if (src.is_valid(i) and not vb_mul(src.values[i], factor, &dst[i])
+                and _MIN_EPOCH_MS <= dst[i] <= _MAX_EPOCH_MS):
+            ok[i] = 1
+        else:
+            dst[i] = 0
+            ok[i] = 0
+            missing.append(i)
+    return make_int64(data, validity if missing else None, n, T_TIMESTAMP), missing
 
 
 cdef int64_t _to_epoch_ms(object v) except? -1:

@@ -139,7 +139,11 @@ class Job:
         self._write(sinks, out, router)
 
     def _run_source(self, endpoint, pipeline, router, sinks):
-        source = open_source(endpoint, self.plan, fields=needed_fields(self.plan.query, (endpoint.name, endpoint.alias)),
+        fields = needed_fields(self.plan.query, (endpoint.name, endpoint.alias))
+        time_field = endpoint.get("event.time.field")
+        if fields is not None and time_field and time_field not in fields:
+            fields.append(str(time_field))     # read for _event_time even when not selected
+        source = open_source(endpoint, self.plan, fields=fields,
                              watch=True if self.continuous else None, stop_event=self.stop_event,
                              on_progress=self.progress.update if self.progress else None)
         if self.progress:
@@ -214,44 +218,66 @@ class Job:
 
 
 def _fill_event_time(batch, field_name, fmt, source, failures):
-    import datetime as dt
-
+    """Sets ``_event_time``; a record whose field is missing, NULL or unreadable becomes a failure."""
     from velostream._core import batch as B
 
     try:
         column = batch.column(field_name)
     except KeyError:
         column = None
-    values = column.to_pylist() if column is not None else [None] * batch.length
-    lines = batch.meta.get("_line")
-    out = []
-    bad = []
-    for i, value in enumerate(values):
-        try:
-            if value is None:
+    problems = {}           # row → why it has no event time
+    if column is None:
+        problems = dict.fromkeys(range(batch.length), f"has no event-time field {field_name!r}")
+        times = B.null_column(batch.length)
+    elif column.type_name in ("BIGINT", "TIMESTAMP") and fmt in ("epoch_millis", "epoch_seconds"):
+        # The common case stays in a typed loop: no Python object per record.
+        times, missing = B.epoch_column(column, 1000 if fmt == "epoch_seconds" else 1)
+        for i in missing:
+            value = column.get(i)
+            problems[i] = (f"event-time field {field_name!r} is missing or NULL" if value is None else
+                           f"event time {field_name}={value!r} is out of range for {fmt}")
+    else:
+        out = []
+        for i, value in enumerate(column.to_pylist()):
+            try:
+                out.append(_parse_event_time(value, fmt))
+            except (TypeError, ValueError, ArithmeticError) as err:
                 out.append(None)
-            elif isinstance(value, dt.datetime):
-                out.append(value)
-            elif fmt == "epoch_millis":
-                out.append(int(value))
-            elif fmt == "epoch_seconds":
-                out.append(int(float(str(value)) * 1000))
-            elif fmt == "iso8601":
-                parsed = dt.datetime.fromisoformat(str(value))
-                out.append(parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC))
-            else:
-                out.append(dt.datetime.strptime(str(value), fmt).replace(tzinfo=dt.UTC))
-        except (TypeError, ValueError) as err:
-            out.append(None)
-            bad.append(i)
-            line = lines.get(i) if lines is not None else None
-            record = {n: c.get(i) for n, c in zip(batch.names, batch.columns)}
-            failures.append(RowFailure(f"event time {field_name}={value!r} is not {fmt}: {err}",
-                                       source, line, record))
-    batch.meta["_event_time"] = B.int64_column(out, timestamp=True)
-    if not bad:
+                problems[i] = (f"event-time field {field_name!r} is missing or NULL" if value is None else
+                               f"event time {field_name}={value!r} is not {fmt}: {err}")
+        times = B.int64_column(out, timestamp=True)
+    batch.meta["_event_time"] = times
+    if not problems:
         return batch
+    lines = batch.meta.get("_line")
+    for i, why in problems.items():
+        line = lines.get(i) if lines is not None else None
+        record = {n: c.get(i) for n, c in zip(batch.names, batch.columns)}
+        failures.append(RowFailure(why, source, line, record))
+    bad = problems.keys()
     # A record without a readable event time is malformed: routed above, not processed.
-    skipped = set(bad)
-    keep = [i not in skipped for i in range(batch.length)]
+    keep = [i not in bad for i in range(batch.length)]
     return batch.filter(B.bool_column(keep))
+
+
+_MIN_EPOCH_MS, _MAX_EPOCH_MS = -62135596800000, 253402300799999   # years 1..9999, as datetime
+
+
+def _parse_event_time(value, fmt):
+    """Epoch milliseconds (or a datetime) from one field value in ``fmt``."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if value is None:
+        raise ValueError("NULL")
+    if isinstance(value, dt.datetime):
+        return value
+    if fmt in ("epoch_millis", "epoch_seconds"):
+        ms = int(Decimal(str(value)) * (1000 if fmt == "epoch_seconds" else 1))
+        if not _MIN_EPOCH_MS <= ms <= _MAX_EPOCH_MS:
+            raise ValueError("out of range (years 1..9999)")
+        return ms
+    if fmt == "iso8601":
+        parsed = dt.datetime.fromisoformat(str(value))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(str(value), fmt).replace(tzinfo=dt.UTC)
