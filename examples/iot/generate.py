@@ -21,13 +21,15 @@ file. Same ``--seed`` and ``--rows``, same bytes. Standard library only::
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))     # examples/_datagen.py, shared by the generators
+import _datagen
+
 START_MS = 1_717_405_200_000          # 2024-06-03T09:00:00Z
 TENTH = Decimal("0.1")
 DEVICES = [f"dev-{i:03d}" for i in range(1, 13)]
@@ -35,20 +37,6 @@ LOCATIONS = ["plant-a/line-1", "plant-a/line-2", "plant-b/line-1", "warehouse"]
 # sensor type: (unit, low, high) of its readings, in tenths
 SENSORS = {"TEMPERATURE": ("F", 600, 900), "HUMIDITY": ("%RH", 300, 950),
            "PRESSURE": ("hPa", 9400, 10300)}
-
-
-def dumps(row: dict) -> str:
-    """One JSON object; Decimals are written as JSON numbers with all their decimals."""
-    parts = []
-    for key, value in row.items():
-        text = format(value, "f") if isinstance(value, Decimal) else json.dumps(value)
-        parts.append(f"{json.dumps(key)}: {text}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.writelines(dumps(row) + "\n" for row in rows)
 
 
 def tenths(rng: random.Random, low: int, high: int) -> Decimal:
@@ -73,7 +61,7 @@ def iot_sensors(rng: random.Random, n: int) -> list[dict]:
             "value": value,
             "unit": unit,
             "timestamp": t,
-            "payload": dumps(raw),
+            "payload": _datagen.dumps(raw),
         })
     return rows
 
@@ -108,25 +96,12 @@ TOPICS = {
 
 
 def generate(out: Path | str = HERE / "data", rows: int = 400, seed: int = 42) -> dict:
-    """Write every topic's file into ``out``; returns ``{topic: path}``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for offset, (topic, make) in enumerate(TOPICS.items()):
-        path = out / f"{topic}.jsonl"
-        write_jsonl(path, make(random.Random(seed * 1000 + offset), rows))
-        paths[topic] = path
-    return paths
+    """Write every topic's file into ``out``; returns ``{name: path}``."""
+    return _datagen.generate(TOPICS, out, rows, seed)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=400, help="records per topic (400)")
-    parser.add_argument("--out", type=Path, default=HERE / "data", help="output directory")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
-    args = parser.parse_args(argv)
-    for topic, path in generate(args.out, args.rows, args.seed).items():
-        print(f"{topic}: {path}")
+    _datagen.main(TOPICS, __doc__, HERE / "data", argv)
 
 
 if __name__ == "__main__":

@@ -23,30 +23,18 @@ one decimal, timestamps are epoch milliseconds, increasing in every file. Same `
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))     # examples/_datagen.py, shared by the generators
+import _datagen
+from _datagen import FOUR_PLACES
+
 START_MS = 1_717_398_000_000          # 2024-06-03T07:00:00Z
-FOUR_PLACES = Decimal("0.0001")
 TENTH = Decimal("0.1")
-
-
-def dumps(row: dict) -> str:
-    """One JSON object; Decimals are written as JSON numbers with all their decimals."""
-    parts = []
-    for key, value in row.items():
-        text = format(value, "f") if isinstance(value, Decimal) else json.dumps(value)
-        parts.append(f"{json.dumps(key)}: {text}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.writelines(dumps(row) + "\n" for row in rows)
 
 
 def orders(rng: random.Random, n: int) -> list[dict]:
@@ -139,25 +127,12 @@ TOPICS = {"orders": orders, "trades": trades, "sensor_readings": sensor_readings
 
 
 def generate(out: Path | str = HERE / "data", rows: int = 400, seed: int = 42) -> dict:
-    """Write every topic's file into ``out``; returns ``{topic: path}``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for offset, (topic, make) in enumerate(TOPICS.items()):
-        path = out / f"{topic}.jsonl"
-        write_jsonl(path, make(random.Random(seed * 1000 + offset), rows))
-        paths[topic] = path
-    return paths
+    """Write every topic's file into ``out``; returns ``{name: path}``."""
+    return _datagen.generate(TOPICS, out, rows, seed)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=400, help="records per topic (400)")
-    parser.add_argument("--out", type=Path, default=HERE / "data", help="output directory")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
-    args = parser.parse_args(argv)
-    for topic, path in generate(args.out, args.rows, args.seed).items():
-        print(f"{topic}: {path}")
+    _datagen.main(TOPICS, __doc__, HERE / "data", argv)
 
 
 if __name__ == "__main__":

@@ -20,31 +20,19 @@ Same ``--seed`` and ``--rows``, same bytes. Standard library only::
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
+import sys
 from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))     # examples/_datagen.py, shared by the generators
+import _datagen
+from _datagen import FOUR_PLACES
+
 START_MS = 1_717_398_000_000          # 2024-06-03T07:00:00Z
-FOUR_PLACES = Decimal("0.0001")
 CUSTOMERS = 40                        # CUST-001 .. CUST-040 are in customers.jsonl
 PRODUCTS = 30                         # SKU-0001 .. SKU-0030 are in product_catalog.jsonl
-
-
-def dumps(row: dict) -> str:
-    """One JSON object; Decimals are written as JSON numbers with all their decimals."""
-    parts = []
-    for key, value in row.items():
-        text = format(value, "f") if isinstance(value, Decimal) else json.dumps(value)
-        parts.append(f"{json.dumps(key)}: {text}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as out:
-        out.writelines(dumps(row) + "\n" for row in rows)
 
 
 def raw_orders(rng: random.Random, n: int) -> list[dict]:
@@ -113,24 +101,11 @@ FILES = {"raw-orders": raw_orders, "customers": customers, "product_catalog": pr
 
 def generate(out: Path | str = HERE / "data", rows: int = 400, seed: int = 42) -> dict:
     """Write every input file into ``out``; returns ``{name: path}``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for offset, (name, make) in enumerate(FILES.items()):
-        path = out / f"{name}.jsonl"
-        write_jsonl(path, make(random.Random(seed * 1000 + offset), rows))
-        paths[name] = path
-    return paths
+    return _datagen.generate(FILES, out, rows, seed)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=400, help="orders (400)")
-    parser.add_argument("--out", type=Path, default=HERE / "data", help="output directory")
-    parser.add_argument("--seed", type=int, default=42, help="random seed (42)")
-    args = parser.parse_args(argv)
-    for name, path in generate(args.out, args.rows, args.seed).items():
-        print(f"{name}: {path}")
+    _datagen.main(FILES, __doc__, HERE / "data", argv, rows_help="orders (400)")
 
 
 if __name__ == "__main__":
