@@ -34,6 +34,18 @@ FAILURE_STRATEGIES = {
 }
 
 
+def _flag(raw, default: bool, key: str) -> bool:
+    """A boolean property: true/1/yes or false/0/no (any case); ``default`` when unset."""
+    if raw is None:
+        return default
+    text = str(raw).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"must be true or false; got {raw!r}", key=key)
+
+
 @dataclass
 class EndpointConfig:
     """A named source or sink with its resolved type and its own properties (prefix removed)."""
@@ -48,15 +60,7 @@ class EndpointConfig:
         return self.properties.get(key, default)
 
     def flag(self, key: str, default: bool = False) -> bool:
-        value = self.properties.get(key)
-        if value is None:
-            return default
-        text = str(value).strip().lower()
-        if text in ("true", "1", "yes"):
-            return True
-        if text in ("false", "0", "no"):
-            return False
-        raise ConfigError(f"must be true or false; got {value!r}", key=f"{self.name}.{key}")
+        return _flag(self.properties.get(key), default, f"{self.name}.{key}")
 
 
 @dataclass
@@ -101,15 +105,7 @@ class JobPlan:
         return int(text)
 
     def flag(self, key: str, default: bool) -> bool:
-        raw = self.properties.get(key)
-        if raw is None:
-            return default
-        text = str(raw).strip().lower()
-        if text in ("true", "1", "yes"):
-            return True
-        if text in ("false", "0", "no"):
-            return False
-        raise ConfigError(f"must be true or false; got {raw!r}", key=key)
+        return _flag(self.properties.get(key), default, key)
 
 
 def _locate(err: ConfigError, statement, filename: str | None, origins: dict) -> ConfigError:
