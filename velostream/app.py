@@ -37,6 +37,27 @@ class _CallbackSink:
         pass
 
 
+def runnable_jobs(text: str, filename: str, job: str | None = None) -> list:
+    """The job definitions of an application text that run a query — only those named ``job``
+    when it is given. Raises the first syntax error, or a ConfigError when none is left."""
+    from velostream.grammar import ast as A
+    from velostream.grammar.appfile import parse_application
+
+    app = parse_application(text, filename)
+    if app.errors:
+        raise app.errors[0]
+    jobs = [j for j in app.jobs if A.query_of(j.statement) is not None]
+    if job is not None:
+        matches = [j for j in jobs if j.name.lower() == job.lower()]
+        if not matches:
+            raise ConfigError(f"no job {job!r} in {filename}; jobs: "
+                              f"{', '.join(j.name for j in jobs) or 'none'}")
+        return matches
+    if not jobs:
+        raise ConfigError(f"{filename} holds no query to run")
+    return jobs
+
+
 class StreamApp:
     """A velostream query you can run, stop, iterate over or feed.
 
@@ -71,27 +92,13 @@ class StreamApp:
     # ------------------------------------------------------------------ construction
     @staticmethod
     def _pick_statement(text, filename, job):
-        from velostream.grammar import ast as A
-        from velostream.grammar.appfile import parse_application
         from velostream.plan import validate_statement
 
-        app = parse_application(text, filename)
-        if app.errors:
-            raise app.errors[0]
-        jobs = [j for j in app.jobs if A.query_of(j.statement) is not None]
-        if job is not None:
-            matches = [j for j in jobs if j.name.lower() == job.lower()]
-            if not matches:
-                raise ConfigError(f"no job {job!r} in {filename}; jobs: "
-                                  f"{', '.join(j.name for j in jobs) or 'none'}")
-            chosen = matches[0]
-        elif len(jobs) == 1:
-            chosen = jobs[0]
-        elif not jobs:
-            raise ConfigError(f"{filename} holds no query to run")
-        else:
+        jobs = runnable_jobs(text, filename, job)
+        if len(jobs) > 1 and job is None:
             raise ConfigError(f"{filename} holds {len(jobs)} jobs; pick one with job=: "
                               f"{', '.join(j.name for j in jobs)}")
+        chosen = jobs[0]
         for finding in validate_statement(chosen.statement):
             if finding.severity == "error":
                 raise finding.with_source(text, filename)

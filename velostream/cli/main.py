@@ -118,11 +118,8 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
     import signal
     import threading
 
-    from velostream.app import StreamApp
+    from velostream.app import StreamApp, runnable_jobs
     from velostream.cli.progress import FileProgress
-    from velostream.errors import ConfigError
-    from velostream.grammar import ast as A
-    from velostream.grammar.appfile import parse_application
     from velostream.plan.bind import EndpointConfig
 
     if (query is None) == (file is None):
@@ -134,16 +131,7 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
         text, name = read_source(file)
     else:
         text, name = query, "<query>"
-    application = parse_application(text, name)
-    if application.errors:
-        raise application.errors[0]
-    jobs = [j for j in application.jobs if A.query_of(j.statement) is not None]
-    if job is not None:
-        jobs = [j for j in jobs if j.name.lower() == job.lower()]
-        if not jobs:
-            raise ConfigError(f"no job {job!r} in {name}")
-    if not jobs:
-        raise ConfigError(f"{name} holds no query to run")
+    jobs = runnable_jobs(text, name, job)
     if continuous and len(jobs) > 1:
         raise click.UsageError(f"{name} holds {len(jobs)} jobs; pick one with --job to stream it")
 
