@@ -701,12 +701,45 @@ cdef str _type_text(int type, int scale):
     return _TYPE_NAMES.split()[type]
 
 
-cdef class Cast(Kernel):
+cdef class _Unary(Kernel):
+    """One child, evaluated once per batch; ``apply`` maps its column. A constant child is
+    applied once and broadcast, unless that fails (then row by row, so errors name rows)."""
+    cdef readonly Kernel child
+    cdef readonly int fn
+
+    def __init__(self, Kernel child, int fn=0):
+        self.child = child
+        self.fn = fn
+        self._set_type()
+
+    cdef void _set_type(self):
+        self.type = self.child.type
+        self.scale = self.child.scale
+
+    cdef Column eval(self, RecordBatch b, list errors):
+        return broadcast(self.eval_any(b, errors), b.length)
+
+    cdef Column eval_any(self, RecordBatch b, list errors):
+        cdef Column c = self.child.eval_any(b, errors)
+        cdef list local
+        cdef Column r
+        if c.length != b.length:
+            local = []
+            r = self.apply(c, local)
+            if not local:
+                return r
+            c = broadcast(c, b.length)
+        return self.apply(c, errors)
+
+    cdef Column apply(self, Column c, list errors):
+        raise NotImplementedError
+
+
+cdef class Cast(_Unary):
     """``CAST(child AS type)``: C loops between numbers, BOOLEAN, TIMESTAMP and from STRING to
     numbers; a Python converter per row for the rest. A value that does not convert is a row
     error. DECIMAL targets round half-even; DECIMAL to BIGINT rounds half away from zero and
     DOUBLE to BIGINT to nearest-even (as DuckDB)."""
-    cdef readonly Kernel child
     cdef int64_t limit          # DECIMAL(p, s) with p <= 18: |mantissa| < 10**p
     cdef object length          # VARCHAR(n)
     cdef bint date, time
@@ -729,22 +762,7 @@ cdef class Cast(Kernel):
             f"DECIMAL({precision},{self.scale})")
         self._conv = None
 
-    cdef Column eval(self, RecordBatch b, list errors):
-        return broadcast(self.eval_any(b, errors), b.length)
-
-    cdef Column eval_any(self, RecordBatch b, list errors):
-        cdef Column c = self.child.eval_any(b, errors)
-        cdef list local
-        cdef Column r
-        if c.length != b.length:
-            local = []
-            r = self.convert(c, local)
-            if not local:
-                return r
-            c = broadcast(c, b.length)
-        return self.convert(c, errors)
-
-    cdef Column convert(self, Column c, list errors):
+    cdef Column apply(self, Column c, list errors):
         cdef int src = c.type, dst = self.type
         cdef int sscale = (<DecimalColumn>c).scale if src == T_DECIMAL else 0
         if src == T_NULL:
@@ -1838,38 +1856,6 @@ cdef class Coalesce(Kernel):
 
 
 # --------------------------------------------------------------------------- functions
-
-cdef class _Unary(Kernel):
-    cdef readonly Kernel child
-    cdef readonly int fn
-
-    def __init__(self, Kernel child, int fn=0):
-        self.child = child
-        self.fn = fn
-        self._set_type()
-
-    cdef void _set_type(self):
-        self.type = self.child.type
-        self.scale = self.child.scale
-
-    cdef Column eval(self, RecordBatch b, list errors):
-        return broadcast(self.eval_any(b, errors), b.length)
-
-    cdef Column eval_any(self, RecordBatch b, list errors):
-        cdef Column c = self.child.eval_any(b, errors)
-        cdef list local
-        cdef Column r
-        if c.length != b.length:
-            local = []
-            r = self.apply(c, local)
-            if not local:
-                return r
-            c = broadcast(c, b.length)
-        return self.apply(c, errors)
-
-    cdef Column apply(self, Column c, list errors):
-        raise NotImplementedError
-
 
 cdef class StrLength(_Unary):
     """LENGTH (characters, ``fn`` 0) or BYTE_LENGTH (``fn`` 1) of a STRING, from its bytes."""
