@@ -326,6 +326,7 @@ def int64_column(values, timestamp=False):
 # The range Python's datetime can show: 0001-01-01 .. 9999-12-31T23:59:59.999 UTC.
 cdef int64_t _MIN_EPOCH_MS = -62135596800000
 cdef int64_t _MAX_EPOCH_MS = 253402300799999
+MIN_EPOCH_MS, MAX_EPOCH_MS = _MIN_EPOCH_MS, _MAX_EPOCH_MS
 
 
 def epoch_column(Column column, int64_t factor=1):

@@ -9,11 +9,15 @@ it stops the job like ``FailBatch``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
+from velostream._core import batch as B
+from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
 from velostream.connectors import open_sink, open_source
 from velostream.errors import ConfigError, SqlError
 from velostream.grammar import ast as A
@@ -219,8 +223,6 @@ class Job:
 
 def _fill_event_time(batch, field_name, fmt, source, failures):
     """Sets ``_event_time``; a record whose field is missing, NULL or unreadable becomes a failure."""
-    from velostream._core import batch as B
-
     try:
         column = batch.column(field_name)
     except KeyError:
@@ -260,21 +262,15 @@ def _fill_event_time(batch, field_name, fmt, source, failures):
     return batch.filter(B.bool_column(keep))
 
 
-_MIN_EPOCH_MS, _MAX_EPOCH_MS = -62135596800000, 253402300799999   # years 1..9999, as datetime
-
-
 def _parse_event_time(value, fmt):
     """Epoch milliseconds (or a datetime) from one field value in ``fmt``."""
-    import datetime as dt
-    from decimal import Decimal
-
     if value is None:
         raise ValueError("NULL")
     if isinstance(value, dt.datetime):
         return value
     if fmt in ("epoch_millis", "epoch_seconds"):
         ms = int(Decimal(str(value)) * (1000 if fmt == "epoch_seconds" else 1))
-        if not _MIN_EPOCH_MS <= ms <= _MAX_EPOCH_MS:
+        if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
             raise ValueError("out of range (years 1..9999)")
         return ms
     if fmt == "iso8601":
