@@ -136,9 +136,7 @@ class Job:
 
     def _run_without_source(self, pipeline, router, sinks):
         # SELECT 1 AS x: one row, no input (as every SQL engine answers it).
-        from velostream._core.batch import RecordBatch
-
-        out, failures = pipeline.process(RecordBatch.empty(1))
+        out, failures = pipeline.process(B.RecordBatch.empty(1))
         router.handle(failures, self.plan.name)
         self._write(sinks, out, router)
 
