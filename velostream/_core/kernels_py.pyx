@@ -18,6 +18,7 @@ import unicodedata
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import orjson
+import re2
 
 from velostream._core.decimal import DecimalOverflow, ScaledInteger
 
@@ -372,6 +373,26 @@ def arithmetic(int op):
 
 # --------------------------------------------------------------------------- strings
 
+# Job property ``max_string_bytes``: the longest string (UTF-8 bytes) a function may build. A
+# function that would build a longer one fails the row, checked before the memory is taken.
+DEFAULT_MAX_STRING_BYTES = 16 << 20
+
+
+cdef inline Py_ssize_t _size(str s):
+    """UTF-8 bytes of ``s`` (without encoding it when it is ASCII)."""
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def _too_long(size, limit, bint partial=False):
+    return (f"result would be {'over ' if partial else ''}{size:,} bytes, more than "
+            f"max_string_bytes ({limit:,})")
+
+
+cdef inline _check_size(size, Py_ssize_t limit):
+    if size > limit:
+        raise RowError(_too_long(size, limit))
+
+
 def upper(s):
     return s.upper()
 
@@ -405,19 +426,42 @@ def substring(s, start, length=None):
     return s[first:last] if first < last else ""
 
 
-def concat(*parts):
+cdef _check_total(list parts, Py_ssize_t extra, Py_ssize_t limit):
+    """Refuse a result of ``parts`` plus ``extra`` bytes over ``limit`` (before joining)."""
+    cdef Py_ssize_t chars = extra
+    for p in parts:
+        chars += len(<str>p)
+    if chars * 4 <= limit:          # a character is at most 4 bytes: surely fits
+        return
+    _check_size(sum([_size(p) for p in parts]) + extra, limit)
+
+
+def concatenation(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
     """CONCAT: NULL arguments are skipped (DuckDB's concat)."""
-    return "".join(p for p in parts if p is not None)
+    def concat(*parts):
+        kept = [p for p in parts if p is not None]
+        _check_total(kept, 0, limit)
+        return "".join(kept)
+    return concat
 
 
-def concat_ws(sep, *parts):
-    if sep is None:
-        return None
-    return sep.join(p for p in parts if p is not None)
+def concatenation_ws(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    def concat_ws(sep, *parts):
+        if sep is None:
+            return None
+        kept = [p for p in parts if p is not None]
+        if len(kept) > 1:
+            _check_total(kept, _size(sep) * (len(kept) - 1), limit)
+        return sep.join(kept)
+    return concat_ws
 
 
-def concat2(a, b):
-    return a + b
+def concatenation2(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    """``a || b``."""
+    def concat2(a, b):
+        _check_total([a, b], 0, limit)
+        return a + b
+    return concat2
 
 
 # Unicode space separators (category Zs): what DuckDB's TRIM removes by default.
@@ -435,13 +479,20 @@ def trimmer(int which):
     return trim
 
 
-def replace(s, old, new):
-    if old == "":
-        return s
-    return s.replace(old, new)
+def replacer(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    """REPLACE(s, old, new): every occurrence; the result's size is known before it is built."""
+    def replace(s, old, new):
+        if old == "":
+            return s
+        if len(new) > len(old):
+            grow = _size(new) - _size(old)
+            if grow > 0:
+                _check_size(_size(s) + s.count(old) * grow, limit)
+        return s.replace(old, new)
+    return replace
 
 
-def padder(bint left):
+def padder(bint left, Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
     def pad(s, count, fill=" "):
         if count <= 0:
             return ""
@@ -450,7 +501,11 @@ def padder(bint left):
         need = count - len(s)
         if fill == "":
             raise RowError(f"insufficient padding in {'LPAD' if left else 'RPAD'}")
-        padding = (fill * (need // len(fill) + 1))[:need]
+        if count > limit:           # every character is at least one byte
+            raise RowError(_too_long(count, limit))
+        q, r = divmod(need, len(fill))
+        _check_size(_size(s) + q * _size(fill) + _size(fill[:r]), limit)
+        padding = fill * q + fill[:r]
         return padding + s if left else s + padding
     return pad
 
@@ -478,43 +533,137 @@ def right(s, n):
     return s[-n:]
 
 
-_GROUP_REF = re.compile(r"\\(\d)")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False     # a bad pattern is reported as a row or validation error
+_PATTERN_CACHE_SIZE = 64            # per REGEXP_REPLACE call site, for patterns read from rows
 
 
-def _parse_replacement(repl):
-    """RE2-style replacement text: ``\\0``..``\\9`` are groups, other text literal."""
-    pieces, pos = [], 0
-    for m in _GROUP_REF.finditer(repl):
-        if m.start() > pos:
-            pieces.append(repl[pos:m.start()])
-        pieces.append(int(m.group(1)))
-        pos = m.end()
-    if pos < len(repl):
-        pieces.append(repl[pos:])
+def _unsupported_hint(str reason):
+    if re.search(r"invalid escape sequence: \\[1-9]", reason):
+        return "; backreferences (\\1) are not supported in a pattern"
+    if re.search(r"invalid perl operator: \(\?<?[=!]", reason):
+        return "; lookahead and lookbehind are not supported"
+    return ""
+
+
+def compile_regex(str pattern):
+    """``pattern`` compiled by RE2: matching is linear in the text, whatever the pattern (so a
+    pattern read from the data cannot hang a job). RE2 syntax is Perl's without backreferences
+    and lookaround; a pattern it refuses raises :class:`RowError` saying why."""
+    try:
+        return re2.compile(pattern.encode("utf-8", "surrogatepass"), _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "rejected"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise RowError(f"invalid regular expression {pattern!r}: {reason}"
+                       f"{_unsupported_hint(reason)} (RE2 syntax)") from None
+
+
+def parse_replacement(str repl, int groups=-1):
+    """REGEXP_REPLACE replacement text (RE2's rewrite syntax, as DuckDB): ``\\0`` is the whole
+    match, ``\\1``..``\\9`` a group, ``\\\\`` a backslash; anything else (``$1`` too) is literal.
+    Pieces are UTF-8 bytes or group numbers; a group the pattern does not have (when
+    ``groups`` >= 0) raises :class:`RowError`."""
+    cdef list pieces = []
+    cdef list literal = []
+    cdef Py_ssize_t i = 0, n = len(repl)
+    while i < n:
+        c = repl[i]
+        if c == "\\" and i + 1 < n and (repl[i + 1] == "\\" or "0" <= repl[i + 1] <= "9"):
+            nxt = repl[i + 1]
+            if nxt == "\\":
+                literal.append("\\")
+            else:
+                if groups >= 0 and int(nxt) > groups:
+                    raise RowError(f"replacement {repl!r} refers to group \\{nxt} but the "
+                                   f"pattern has {groups} group{'s' if groups != 1 else ''}")
+                if literal:
+                    pieces.append("".join(literal).encode("utf-8", "surrogatepass"))
+                    literal = []
+                pieces.append(int(nxt))
+            i += 2
+        else:
+            literal.append(c)
+            i += 1
+    if literal:
+        pieces.append("".join(literal).encode("utf-8", "surrogatepass"))
     return pieces
 
 
-def _expand(pieces, m):
-    return "".join(p if isinstance(p, str) else (m.group(p) or "") for p in pieces)
+cdef inline Py_ssize_t _u8len(unsigned char c):
+    return 1 if c < 0xC0 else 2 if c < 0xE0 else 3 if c < 0xF0 else 4
 
 
-def regexp_replacer(pattern=None, repl=None):
-    """REGEXP_REPLACE(s, pattern, replacement): the first match only (DuckDB without 'g'),
-    ``\\1`` in the replacement for a group. Constant pattern/replacement are compiled once."""
-    compiled = re.compile(pattern) if pattern is not None else None
-    pieces = _parse_replacement(repl) if repl is not None else None
+def _replace_all(rx, list pieces, str s, Py_ssize_t limit):
+    """Every non-overlapping match of ``rx`` in ``s`` replaced (as ksqlDB and Flink do), left to
+    right; an empty match steps over one character. Works on the UTF-8 bytes so that RE2's
+    offsets need no translation; the result is refused once it passes ``limit`` bytes, before
+    it is built."""
+    cdef bytes data = s.encode("utf-8", "surrogatepass")
+    cdef Py_ssize_t n = len(data), pos = 0, last = 0, size = 0, st, en, k
+    cdef list out = []
+    while pos <= n:
+        m = rx.search(data, pos)
+        if m is None:
+            break
+        st, en = m.span()
+        out.append(data[last:st])
+        size += st - last
+        for p in pieces:
+            if type(p) is bytes:
+                out.append(p)
+                size += len(<bytes>p)
+            else:
+                g = m.group(p)
+                if g is not None:
+                    out.append(g)
+                    size += len(<bytes>g)
+        if size > limit:
+            raise RowError(_too_long(size, limit, True))
+        if en > st:
+            last = pos = en
+        elif st >= n:
+            last = n
+            break
+        else:
+            k = _u8len(data[st])
+            last, pos = st, st + k
+    out.append(data[last:])
+    size += n - last
+    if size > limit:
+        raise RowError(_too_long(size, limit))
+    return b"".join(out).decode("utf-8", "surrogatepass")
+
+
+def _max_group(list pieces):
+    return max([p for p in pieces if type(p) is int], default=0)
+
+
+def regexp_replacer(pattern=None, repl=None, Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    """REGEXP_REPLACE(s, pattern, replacement): every match replaced (RE2, linear time); see
+    :func:`parse_replacement` for ``\\1``. A constant pattern or replacement is compiled once;
+    patterns read from rows are compiled once per distinct pattern (a small cache)."""
+    compiled = compile_regex(pattern) if pattern is not None else None
+    pieces = (parse_replacement(repl, compiled.groups if compiled is not None else -1)
+              if repl is not None else None)
+    wanted = _max_group(pieces) if pieces is not None else 0
+    cache = {}
 
     def regexp_replace(s, *rest):
         rx, rp, k = compiled, pieces, 0
         if rx is None:
-            try:
-                rx = re.compile(rest[k])
-            except re.error as exc:
-                raise RowError(f"invalid regular expression {rest[k]!r}: {exc}") from None
-            k += 1
+            rx = cache.get(rest[0])
+            if rx is None:
+                if len(cache) >= _PATTERN_CACHE_SIZE:
+                    cache.clear()
+                rx = cache[rest[0]] = compile_regex(rest[0])
+            if wanted > rx.groups:
+                parse_replacement(repl, rx.groups)   # raises, naming the missing group
+            k = 1
         if rp is None:
-            rp = _parse_replacement(rest[k])
-        return rx.sub(lambda m: _expand(rp, m), s, count=1)
+            rp = parse_replacement(rest[k], rx.groups)
+        return _replace_all(rx, rp, s, limit)
     return regexp_replace
 
 

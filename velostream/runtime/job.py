@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from velostream._core import batch as B
 from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
+from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
 from velostream.connectors import open_sink, open_source
 from velostream.errors import ConfigError, SqlError
 from velostream.grammar import ast as A
@@ -102,7 +103,8 @@ class Job:
             plan.query, source_name=source_ep.name if source_ep else None,
             source_alias=source_ep.alias if source_ep else None, limit=self.limit,
             bounded=not self.continuous,
-            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1))
+            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1),
+            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
         router = FailureRouter(plan, self.metrics)
         sinks = []
         started = time.perf_counter()

@@ -1,0 +1,139 @@
+"""Functions that must not hang or exhaust memory on hostile input (issue 10, "Functions"):
+regular expressions run on RE2 (linear time), REGEXP_REPLACE replaces every match, and string
+results are capped at the job property ``max_string_bytes``."""
+
+import signal
+
+import pytest
+
+from tests.expr import ev, one, values
+from velostream._core import kernels_py as K
+from velostream.errors import SqlValidationError
+
+
+@pytest.fixture
+def no_hang():
+    """Turns a hang into a failure (a guard, not a timing assertion)."""
+    def hung(*_):
+        raise AssertionError("did not return: catastrophic backtracking?")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+# --------------------------------------------------------------------------- regexes
+
+def test_nested_quantifier_is_linear_on_constant_and_row_patterns(no_hang):
+    text = "a" * 5000
+    assert one("REGEXP_REPLACE(s, '(a+)+b', 'x')", {"s": text}) == text
+    assert values("REGEXP_REPLACE(s, p, 'x')", [{"s": text, "p": "(a|aa)+$b"},
+                                                {"s": "a" * 33, "p": "(a+)+b"}]) == [text, "a" * 33]
+
+
+@pytest.mark.parametrize("sql, want", [
+    ("REGEXP_REPLACE('banana', 'a', 'X')", "bXnXnX"),
+    ("REGEXP_REPLACE('a1b22c333', '[0-9]+', '#')", "a#b#c#"),
+    ("REGEXP_REPLACE('john smith', '(\\w+) (\\w+)', '\\2, \\1')", "smith, john"),
+    ("REGEXP_REPLACE('ab', '[ab]', '<\\0>')", "<a><b>"),
+    ("REGEXP_REPLACE('ab', 'a', '\\\\1')", "\\1b"),          # \\ is a backslash
+    ("REGEXP_REPLACE('ab', '(a)', '$1')", "$1b"),            # $ is literal (RE2 / DuckDB style)
+    ("REGEXP_REPLACE('abc', '', '-')", "-a-b-c-"),
+    ("REGEXP_REPLACE('éé', '', '-')", "-é-é-"),               # empty matches step whole characters
+    ("REGEXP_REPLACE('café', '.', 'x')", "xxxx"),
+    ("REGEXP_REPLACE('aaa', '^a', 'b')", "baa"),              # ^ only at the start of the text
+    ("REGEXP_REPLACE('abxd', 'x*', '-')", "-a-b--d-"),        # as Java's replaceAll
+    ("REGEXP_REPLACE('a b', '(x)?b', '[\\1]')", "a []"),       # an unmatched group is empty
+])
+def test_regexp_replace_replaces_every_match(sql, want):
+    assert one(sql) == want
+
+
+@pytest.mark.parametrize("pattern, says", [
+    ("(a)\\1", "backreferences"), ("a(?=b)", "lookahead and lookbehind"),
+    ("(?<!x)a", "lookahead and lookbehind"), ("(", "missing )"),
+])
+def test_unsupported_constant_pattern_is_a_validation_error(pattern, says):
+    with pytest.raises(SqlValidationError) as err:
+        ev(f"REGEXP_REPLACE(s, '{pattern}', 'x')", [{"s": "ab"}])
+    assert says in str(err.value) and "RE2" in str(err.value)
+    assert "Traceback" not in str(err.value) and "b'" not in str(err.value)
+
+
+def test_unsupported_row_pattern_is_a_row_error():
+    got, errors, _ = ev("REGEXP_REPLACE(s, p, 'x')",
+                        [{"s": "abab", "p": "(a)b\\1"}, {"s": "ab", "p": "b"}])
+    assert got == [None, "ax"]
+    assert list(errors) == [0] and errors[0].startswith("REGEXP_REPLACE: ")
+    assert "backreferences" in errors[0]
+
+
+def test_replacement_naming_a_missing_group():
+    with pytest.raises(SqlValidationError, match="group \\\\2 but the pattern has 1 group"):
+        ev("REGEXP_REPLACE(s, '(a)', '\\2')", [{"s": "a"}])
+    got, errors, _ = ev("REGEXP_REPLACE(s, p, '\\1')", [{"s": "ab", "p": "a"}, {"s": "ab", "p": "(a)"}])
+    assert got == [None, "ab"] and "refers to group \\1" in errors[0]
+
+
+def test_patterns_are_compiled_once_not_per_row(monkeypatch):
+    calls = []
+    real = K.compile_regex
+
+    def counting(pattern):
+        calls.append(pattern)
+        return real(pattern)
+    monkeypatch.setattr(K, "compile_regex", counting)
+    rows = [{"s": f"x{i}", "p": "[0-9]" if i % 2 else "x"} for i in range(500)]
+    assert values("REGEXP_REPLACE(s, '[0-9]+', '#')", rows)[:2] == ["x#", "x#"]
+    assert calls == ["[0-9]+"]
+    calls.clear()
+    assert values("REGEXP_REPLACE(s, p, '#')", rows)[:2] == ["#0", "x#"]
+    assert sorted(calls) == ["[0-9]", "x"]
+
+
+# --------------------------------------------------------------------------- max_string_bytes
+
+def test_default_cap_is_16_mib():
+    assert K.DEFAULT_MAX_STRING_BYTES == 16 * 1024 * 1024
+
+
+@pytest.mark.parametrize("sql, name", [
+    ("LPAD(s, 100000000000, 'x')", "LPAD"),
+    ("RPAD(s, 100000000000, 'xy')", "RPAD"),
+    ("LPAD(s, 20000000, 'é')", "LPAD"),                       # 20 M characters of 2 bytes
+])
+def test_padding_beyond_the_default_cap_fails_the_row(sql, name):
+    got, errors, _ = ev(sql, [{"s": "ab"}])
+    assert got == [None] and errors[0].startswith(f"{name}: result would be")
+    assert "max_string_bytes (16,777,216)" in errors[0]
+
+
+@pytest.mark.parametrize("sql, ok_row", [
+    ("LPAD(s, n, 'é')", {"s": "a", "n": 50}),
+    ("RPAD(s, n, 'xyz')", {"s": "a", "n": 100}),
+    ("CONCAT(s, s, s)", {"s": "a" * 33, "n": 0}),
+    ("CONCAT_WS('--', s, s, s)", {"s": "a" * 31, "n": 0}),
+    ("s || s || s", {"s": "a" * 33, "n": 0}),
+    ("REPLACE(s, 'a', 'xyz')", {"s": "a" * 33, "n": 0}),
+    ("REGEXP_REPLACE(s, 'a', 'xyz')", {"s": "a" * 33, "n": 0}),
+    ("REGEXP_REPLACE(s, '(a)', '\\1\\1\\1')", {"s": "a" * 33, "n": 0}),
+])
+def test_every_growing_function_honours_max_string_bytes(sql, ok_row):
+    """At a cap of 100 bytes: a result of exactly 100 bytes or fewer passes, one past fails."""
+    params = {"max_string_bytes": 100}
+    big = {k: (v * 2 if isinstance(v, str) else v * 2 + 1) for k, v in ok_row.items()}
+    got, errors, _ = ev(sql, [ok_row, big], params=params)
+    assert got[0] is not None and len(got[0].encode()) <= 100, got[0]
+    assert got[1] is None and "more than max_string_bytes (100)" in errors[1], errors
+    assert list(errors) == [1]
+
+
+def test_cap_counts_utf8_bytes_exactly():
+    params = {"max_string_bytes": 10}
+    assert one("LPAD('é', 5, 'é')", params=params) == "ééééé"           # 10 bytes
+    got, errors, _ = ev("LPAD('é', 6, 'é')", params=params)              # 12 bytes
+    assert got == [None] and "12 bytes" in errors[0]
+    assert one("CONCAT('ééé', 'éé')", params=params) == "ééééé"
+    got, errors, _ = ev("CONCAT('ééé', 'éé', 'a')", params=params)
+    assert got == [None] and "11 bytes" in errors[0]
