@@ -2,26 +2,11 @@
 regular expressions run on RE2 (linear time), REGEXP_REPLACE replaces every match, and string
 results are capped at the job property ``max_string_bytes``."""
 
-import signal
-
 import pytest
 
 from tests.expr import ev, one, values
 from velostream._core import kernels_py as K
 from velostream.errors import SqlValidationError
-
-
-@pytest.fixture
-def no_hang():
-    """Turns a hang into a failure (a guard, not a timing assertion)."""
-    def hung(*_):
-        raise AssertionError("did not return: catastrophic backtracking?")
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
-
 
 # --------------------------------------------------------------------------- regexes
 

@@ -45,7 +45,7 @@ def test_bad_max_string_bytes_names_the_key(tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_regex_pattern_from_the_data_cannot_hang_the_job(tmp_path):
+def test_regex_pattern_from_the_data_cannot_hang_the_job(tmp_path, no_hang):
     path = tmp_path / "s.jsonl"
     path.write_text('{"s": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "p": "(a+)+b"}\n'
                     '{"s": "abab", "p": "(a)b\\\\1"}\n{"s": "banana", "p": "a"}\n')
@@ -65,3 +65,73 @@ def test_unsupported_constant_pattern_is_refused_before_running(tmp_path, patter
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code != 0 and "RE2" in result.stderr and "not supported" in result.stderr
     assert "Traceback" not in result.output and "internal error" not in result.output
+
+
+# --------------------------------------------------------------------------- TIMESTAMP past 9999
+
+def _timestamps(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"ts": 1700000000000}\n{"ts": 253402300800000}\n{"ts": 99999999999999999}\n')
+    return path, ", 't.schema.ts' = 'TIMESTAMP'"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json-lines", "csv", "json-pretty"])
+def test_timestamp_past_year_9999_prints_in_every_format(tmp_path, fmt):
+    path, extra = _timestamps(tmp_path)
+    sql = "SELECT ts, CAST(ts AS VARCHAR) AS v FROM t " + source(path, "t", extra=extra)
+    result = execute("--format", fmt, "--query", sql)
+    assert result.exit_code == 0, result.output
+    for text in ("2023-11-14T22:13:20.000Z", "10000-01-01T00:00:00.000Z",
+                 "3170843-11-07T09:46:39.999Z"):
+        assert result.stdout.count(text) == 2, (text, result.stdout)
+
+
+def test_date_format_past_year_9999_fails_the_row(tmp_path):
+    path, extra = _timestamps(tmp_path)
+    sql = "SELECT DATE_FORMAT(ts, '%Y') AS y FROM t " + source(path, "t", extra=extra)
+    result = execute("--format", "json-lines", "--query", sql)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x) for x in result.stdout.splitlines()] == [{"y": "2023"}]
+    assert (f"{path}:2: DATE_FORMAT: TIMESTAMP 10000-01-01T00:00:00.000Z is outside years "
+            "1..9999") in result.stderr
+    assert f"{path}:3: DATE_FORMAT: TIMESTAMP 3170843-11-07T09:46:39.999Z" in result.stderr
+    assert "internal error" not in result.output
+
+
+def test_dlq_record_of_a_timestamp_past_9999(tmp_path):
+    path, extra = _timestamps(tmp_path)
+    dlq = tmp_path / "dlq.jsonl"
+    extra += f", 'failure_strategy' = 'SendToDLQ', 'dlq.path' = '{dlq}'"
+    sql = "SELECT DATE_FORMAT(ts, '%Y') AS y FROM t " + source(path, "t", extra=extra)
+    result = execute("--format", "json-lines", "--query", sql)
+    assert result.exit_code == 0, result.output
+    entries = [json.loads(x) for x in dlq.read_text().splitlines()]
+    assert [e["record"]["ts"] for e in entries] == ["10000-01-01T00:00:00.000Z",
+                                                    "3170843-11-07T09:46:39.999Z"]
+
+
+# --------------------------------------------------------------------------- --format table
+
+def test_table_cells_are_sql_text_not_python_reprs(tmp_path):
+    path = tmp_path / "v.jsonl"
+    path.write_text('{"d": 5.250, "b": true, "o": {"a": 5.25}, "s": "[red]x"}\n'
+                    '{"d": null, "b": false, "o": null, "s": null}\n')
+    sql = "SELECT d, b, o, s FROM v " + source(path, "v")
+    table = execute("--format", "table", "--query", sql)
+    assert table.exit_code == 0, table.output
+    cells = [[c.strip() for c in line.split("│")[1:-1]]
+             for line in table.stdout.splitlines() if line.startswith("│")]
+    assert cells == [["5.250", "true", '{"a":"5.25"}', "[red]x"],
+                     ["NULL", "false", "NULL", "NULL"]]
+    csv = execute("--format", "csv", "--query", sql)
+    assert csv.stdout.splitlines()[1] == '5.250,true,"{""a"":""5.25""}",[red]x'
+
+
+def test_table_timestamps_are_iso_8601_like_json(tmp_path):
+    path = tmp_path / "v.jsonl"
+    path.write_text('{"ts": 1700000000123}\n')
+    sql = "SELECT ts FROM v " + source(path, "v", extra=", 'v.schema.ts' = 'TIMESTAMP'")
+    table = execute("--format", "table", "--query", sql)
+    assert "│ 2023-11-14T22:13:20.123Z │" in table.stdout, table.stdout
+    pretty = execute("--format", "json-pretty", "--query", sql)
+    assert json.loads(pretty.stdout) == [{"ts": "2023-11-14T22:13:20.123Z"}]

@@ -20,6 +20,11 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 import orjson
 import re2
 
+from libc.stdint cimport int64_t
+
+from velostream._core.jsoncodec cimport format_timestamp as _format_ts
+
+from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
 from velostream._core.decimal import DecimalOverflow, ScaledInteger
 
 T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
@@ -37,13 +42,11 @@ class RowError(ValueError):
 
 # --------------------------------------------------------------------------- value helpers
 
-def format_timestamp(ms):
-    """ISO-8601 UTC text of an epoch-millisecond TIMESTAMP: ``2024-01-15T10:30:00.000Z``."""
-    try:
-        t = _EPOCH + ms * _MS
-    except OverflowError:
-        raise RowError(f"TIMESTAMP {ms} ms is outside years 1..9999") from None
-    return f"{t:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+def format_timestamp(int64_t ms):
+    """ISO-8601 UTC text of an epoch-millisecond TIMESTAMP: ``2024-01-15T10:30:00.000Z``, the
+    text the JSON and CSV encoders write (any year: ``10000-01-01T00:00:00.000Z``)."""
+    cdef char buf[48]
+    return buf[:_format_ts(ms, buf)].decode("ascii")
 
 
 def _time_text(ms):
@@ -51,11 +54,12 @@ def _time_text(ms):
     return f"{t // 3_600_000:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}"
 
 
-def to_datetime(ms):
-    try:
-        return _EPOCH + ms * _MS
-    except OverflowError:
-        raise RowError(f"TIMESTAMP {ms} ms is outside years 1..9999") from None
+def to_datetime(int64_t ms):
+    """A TIMESTAMP as a Python datetime, which holds years 1..9999 only (else a row error)."""
+    if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
+        raise RowError(f"TIMESTAMP {format_timestamp(ms)} is outside years 1..9999, the years "
+                       "a date format can show")
+    return _EPOCH + ms * _MS
 
 
 def _datetime_ms(value):
