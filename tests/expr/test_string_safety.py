@@ -122,3 +122,44 @@ def test_cap_counts_utf8_bytes_exactly():
     assert one("CONCAT('ééé', 'éé')", params=params) == "ééééé"
     got, errors, _ = ev("CONCAT('ééé', 'éé', 'a')", params=params)
     assert got == [None] and "11 bytes" in errors[0]
+
+
+# --------------------------------------------------------------------------- CAST from text
+
+PYTHON_INTERNALS = ("Exceeds the limit", "sys.set_int_max_str_digits", "ConversionSyntax",
+                    "<class", "Traceback", "cannot convert")
+
+
+@pytest.mark.parametrize("text", ["1e99999", "-1e99999", "1e999999999", "9" * 5000])
+def test_cast_text_past_double_range_fails_the_row(text):
+    got, errors, _ = ev("CAST(s AS DOUBLE)", [{"s": text}, {"s": "1e300"}])
+    assert got == [None, 1e300]
+    assert list(errors) == [0] and "out of DOUBLE range" in errors[0]
+    assert len(errors[0]) < 120                          # a long value is cut in the message
+
+
+def test_cast_text_infinity_is_still_infinite():
+    assert values("CAST(s AS DOUBLE)", [{"s": "inf"}, {"s": "-Infinity"}]) == [
+        float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize("target", ["DOUBLE", "BIGINT", "BOOLEAN", "TIMESTAMP"])
+@pytest.mark.parametrize("text", ["9" * 5000, "1e999999999", "١٢٣", "nan?", "x" * 300])
+def test_cast_text_errors_show_no_python_internals(target, text):
+    got, errors, _ = ev(f"CAST(s AS {target})", [{"s": text}])
+    assert got == [None] and errors[0].startswith("cannot CAST '"), errors
+    assert f"to {target}" in errors[0] and len(errors[0]) < 120
+    assert not any(bad in errors[0] for bad in PYTHON_INTERNALS)
+
+
+@pytest.mark.parametrize("target", ["DOUBLE", "BIGINT", "TIMESTAMP"])
+def test_cast_of_huge_nested_numbers_shows_no_python_internals(target):
+    from decimal import Decimal
+
+    rows = [{"o": Decimal("1e400")}, {"o": 10 ** 5000}, {"o": Decimal("-Infinity")}, {"o": [1]}]
+    got, errors, _ = ev(f"CAST(o AS {target})", rows)
+    failed = [i for i in range(4) if i in errors]
+    assert failed == ([0, 1, 3] if target == "DOUBLE" else [0, 1, 2, 3]), errors
+    assert all(got[i] is None for i in failed)
+    assert all(target in errors[i] and not any(bad in errors[i] for bad in PYTHON_INTERNALS)
+               for i in failed), errors

@@ -132,40 +132,77 @@ def _half_away(d):
     return int(d.to_integral_value(rounding="ROUND_HALF_UP"))
 
 
+def brief(str text):
+    """``text`` as an error message shows it: a long value is cut, saying how long it was."""
+    if len(text) <= 60:
+        return text
+    return f"{text[:40]}… ({len(text):,} characters)"
+
+
+def _int_text(value):
+    # str() of an int past 4,300 digits raises (CPython's limit); no message needs them all
+    if value.bit_length() > 14_000:
+        return "an integer of over 4,000 digits"
+    return brief(str(value))
+
+
 def _int64(value, what="BIGINT"):
     if not _INT64_MIN <= value <= _INT64_MAX:
-        raise RowError(f"{value} is out of range for {what}")
+        raise RowError(f"{_int_text(value)} is out of range for {what}")
     return value
 
 
-_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z")
-_DEC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
+# ASCII digits only: Python's \d and float() also take other scripts' digits ('١٢٣').
+_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z", re.ASCII)
+_DEC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z", re.ASCII)
 _FLOAT_TEXT = re.compile(
-    r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z", re.IGNORECASE)
+    r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z",
+    re.IGNORECASE | re.ASCII)
+
+
+def _cannot(value, str target, str why=""):
+    shown = brief(repr(value)) if isinstance(value, str) else f"a {type(value).__name__}"
+    return RowError(f"cannot CAST {shown} to {target}{': ' if why else ''}{why}")
+
+
+def _integer_of_text(str value, str target):
+    """The int of a text ``_INT_TEXT`` matched, refusing more digits than ``target`` holds
+    before converting (a 5,000-digit text would hit CPython's digit limit)."""
+    if len(value.strip().lstrip("+-").lstrip("0")) > 19:
+        raise _cannot(value, target, "out of range")
+    return _int64(int(value), target)
 
 
 # --------------------------------------------------------------------------- casts
 
-def _to_bigint(value):
+def _to_bigint(value, str target="BIGINT"):
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return _int64(value)
+        return _int64(value, target)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise RowError(f"cannot CAST {value!r} to BIGINT")
-        return _int64(round(value))
+            raise RowError(f"cannot CAST {value!r} to {target}")
+        return _int64(round(value), target)
     if isinstance(value, (ScaledInteger, Decimal)):
-        return _int64(_half_away(Decimal(str(value))))
+        d = Decimal(str(value))
+        if not d.is_finite():
+            raise RowError(f"cannot CAST {d} to {target}")
+        if d.adjusted() >= 19:      # no int() of a 10**999999999
+            raise RowError(f"{brief(str(value))} is out of range for {target}")
+        return _int64(_half_away(d), target)
     if isinstance(value, str):
         if _INT_TEXT.match(value):
-            return _int64(int(value))
+            return _integer_of_text(value, target)
         if _DEC_TEXT.match(value):
-            return _int64(_half_away(Decimal(value.strip())))
-        raise RowError(f"cannot CAST {value!r} to BIGINT")
+            d = Decimal(value.strip())
+            if d.adjusted() >= 19:
+                raise _cannot(value, target, "out of range")
+            return _int64(_half_away(d), target)
+        raise _cannot(value, target)
     if isinstance(value, _dt.datetime):
         return _datetime_ms(value)
-    raise RowError(f"cannot CAST a {type(value).__name__} to BIGINT")
+    raise _cannot(value, target)
 
 
 def _to_double(value):
@@ -173,16 +210,23 @@ def _to_double(value):
         try:
             return float(value)
         except OverflowError:
-            raise RowError(f"{value} is out of range for DOUBLE") from None
+            raise RowError(f"{_int_text(value)} is out of DOUBLE range") from None
     if isinstance(value, (ScaledInteger, Decimal)):
-        return float(value)
+        result = float(value)
+        if math.isinf(result) and not (isinstance(value, Decimal) and value.is_infinite()):
+            raise RowError(f"{brief(str(value))} is out of DOUBLE range")
+        return result
     if isinstance(value, str):
         if _FLOAT_TEXT.match(value):
-            return float(value)
-        raise RowError(f"cannot CAST {value!r} to DOUBLE")
+            result = float(value)
+            # 'inf' / 'infinity' are the only texts meant as infinite; 1e99999 overflows
+            if math.isinf(result) and "inf" not in value.lower():
+                raise _cannot(value, "DOUBLE", "out of DOUBLE range")
+            return result
+        raise _cannot(value, "DOUBLE")
     if isinstance(value, _dt.datetime):
         return float(_datetime_ms(value))
-    raise RowError(f"cannot CAST a {type(value).__name__} to DOUBLE")
+    raise _cannot(value, "DOUBLE")
 
 
 def _to_decimal(value, int scale, precision):
@@ -222,9 +266,9 @@ def _to_bool(value):
     if isinstance(value, str):
         parsed = parse_boolean_text(value)
         if parsed is None:
-            raise RowError(f"cannot CAST {value!r} to BOOLEAN")
+            raise _cannot(value, "BOOLEAN")
         return parsed
-    raise RowError(f"cannot CAST a {type(value).__name__} to BOOLEAN")
+    raise _cannot(value, "BOOLEAN")
 
 
 def _to_timestamp(value):
@@ -234,12 +278,12 @@ def _to_timestamp(value):
         return _datetime_ms(value)
     if isinstance(value, str):
         if _INT_TEXT.match(value):
-            return _int64(int(value), "TIMESTAMP")
+            return _integer_of_text(value, "TIMESTAMP")
         ms = parse_timestamp_text(value)
         if ms is None:
-            raise RowError(f"cannot CAST {value!r} to TIMESTAMP")
+            raise _cannot(value, "TIMESTAMP")
         return ms
-    return _to_bigint(value)
+    return _to_bigint(value, "TIMESTAMP")
 
 
 def converter(int src, int dst, int scale=0, precision=None, length=None, bint date=False,
