@@ -135,3 +135,25 @@ def test_table_timestamps_are_iso_8601_like_json(tmp_path):
     assert "│ 2023-11-14T22:13:20.123Z │" in table.stdout, table.stdout
     pretty = execute("--format", "json-pretty", "--query", sql)
     assert json.loads(pretty.stdout) == [{"ts": "2023-11-14T22:13:20.123Z"}]
+
+
+def test_event_time_texts_fail_their_record_in_plain_words(tmp_path):
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"id": 1, "ts": "abc"}\n{"id": 2, "ts": "1e999999999"}\n'
+                    '{"id": 3, "ts": "1700000000000"}\n')
+    extra = ", 'e.event.time.field' = 'ts'"
+    result = execute("--format", "json-lines", "--query", "SELECT id FROM e " + source(path, "e", extra=extra))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [3]
+    assert f"{path}:1: event time ts='abc' is not epoch_millis: not a number" in result.stderr
+    assert f"{path}:2: event time ts='1e999999999' is not epoch_millis: out of range" in result.stderr
+    assert "decimal." not in result.stderr and "<class" not in result.stderr
+
+
+def test_declared_timestamp_event_time_past_9999_fails_its_record(tmp_path):
+    path, extra = _timestamps(tmp_path)
+    extra += ", 't.event.time.field' = 'ts'"
+    result = execute("--format", "json-lines", "--query", "SELECT ts FROM t " + source(path, "t", extra=extra))
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["ts"] for x in result.stdout.splitlines()] == ["2023-11-14T22:13:20.000Z"]
+    assert f"{path}:2: event time ts='10000-01-01T00:00:00.000Z' is out of range" in result.stderr

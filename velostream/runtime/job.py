@@ -269,10 +269,16 @@ def _parse_event_time(value, fmt):
     if isinstance(value, dt.datetime):
         return value
     if fmt in ("epoch_millis", "epoch_seconds"):
-        ms = int(Decimal(str(value)) * (1000 if fmt == "epoch_seconds" else 1))
+        try:
+            ms = Decimal(str(value).strip())
+        except ArithmeticError:     # decimal's InvalidOperation: say it plainly
+            raise ValueError("not a number") from None
+        if not ms.is_finite() or ms.adjusted() > 18:
+            raise ValueError("out of range (years 1..9999)")
+        ms *= 1000 if fmt == "epoch_seconds" else 1
         if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
             raise ValueError("out of range (years 1..9999)")
-        return ms
+        return int(ms)
     if fmt == "iso8601":
         parsed = dt.datetime.fromisoformat(str(value))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
