@@ -157,3 +157,16 @@ def test_declared_timestamp_event_time_past_9999_fails_its_record(tmp_path):
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["ts"] for x in result.stdout.splitlines()] == ["2023-11-14T22:13:20.000Z"]
     assert f"{path}:2: event time ts='10000-01-01T00:00:00.000Z' is out of range" in result.stderr
+
+
+def test_a_record_failing_in_two_columns_is_one_failure(tmp_path):
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"s": "ab"}\n{"s": "cd"}\n{"s": "ef"}\n')
+    sql = ("SELECT LPAD(s, IF(s = 'cd', 99, 1), 'x') AS p, RPAD(s, IF(s = 'cd', 99, 1), 'y') AS q "
+           "FROM s " + source(path, "s", extra=", 'max_string_bytes' = '10'"))
+    result = execute("--format", "json-lines", "--stats", "--query", sql)
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2
+    warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 1 and f"{path}:2: LPAD: result would be 99 bytes" in warnings[0]
+    assert "1 failed" in result.stderr and "2 failed" not in result.stderr

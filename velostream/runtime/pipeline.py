@@ -150,8 +150,13 @@ class QueryPipeline:
                            else target.evaluate(batch, errors))
         out = batch.with_columns(names, columns)
         if errors:
-            failures.extend(self._failures(batch, errors, source))
-            bad = {row for row, _ in errors}
+            # One failure per record, with the first reason (in SELECT order), however many of
+            # its columns failed: records in = rows out + failed.
+            first: dict = {}
+            for row, message in errors:
+                first.setdefault(row, message)
+            failures.extend(self._failures(batch, sorted(first.items()), source))
+            bad = first.keys()
             out = out.take(array("q", [i for i in range(out.length) if i not in bad]))
         if self._seen is not None:
             out = self._distinct(out)
