@@ -170,3 +170,11 @@ def test_a_record_failing_in_two_columns_is_one_failure(tmp_path):
     warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
     assert len(warnings) == 1 and f"{path}:2: LPAD: result would be 99 bytes" in warnings[0]
     assert "1 failed" in result.stderr and "2 failed" not in result.stderr
+
+
+def test_stream_app_honours_max_string_bytes():
+    from velostream import StreamApp
+
+    app = StreamApp("SELECT LPAD(s, n, 'x') AS p FROM t", properties={"max_string_bytes": "10"})
+    assert app.process([{"s": "a", "n": 10}, {"s": "a", "n": 11}]) == [{"p": "xxxxxxxxxa"}]
+    assert app.metrics.records_failed == 1
