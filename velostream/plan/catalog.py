@@ -74,6 +74,7 @@ JOB_PROPERTY_CHECKS = {
     "financial_precision": _boolean,
     "max_retries": _integer(0),
     "batch.size": _integer(1),
+    "max_string_bytes": _integer(1),
 }
 # Of those, the ones the documents also set per endpoint ('<source>.failure_strategy').
 ENDPOINT_PROPERTY_CHECKS = ("failure_strategy", "max_retries")

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from velostream._core import batch as B
 from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
+from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
 from velostream.connectors import open_sink, open_source
 from velostream.errors import ConfigError, SqlError
 from velostream.grammar import ast as A
@@ -102,7 +103,8 @@ class Job:
             plan.query, source_name=source_ep.name if source_ep else None,
             source_alias=source_ep.alias if source_ep else None, limit=self.limit,
             bounded=not self.continuous,
-            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1))
+            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1),
+            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
         router = FailureRouter(plan, self.metrics)
         sinks = []
         started = time.perf_counter()
@@ -267,10 +269,16 @@ def _parse_event_time(value, fmt):
     if isinstance(value, dt.datetime):
         return value
     if fmt in ("epoch_millis", "epoch_seconds"):
-        ms = int(Decimal(str(value)) * (1000 if fmt == "epoch_seconds" else 1))
+        try:
+            ms = Decimal(str(value).strip())
+        except ArithmeticError:     # decimal's InvalidOperation: say it plainly
+            raise ValueError("not a number") from None
+        if not ms.is_finite() or ms.adjusted() > 18:
+            raise ValueError("out of range (years 1..9999)")
+        ms *= 1000 if fmt == "epoch_seconds" else 1
         if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
             raise ValueError("out of range (years 1..9999)")
-        return ms
+        return int(ms)
     if fmt == "iso8601":
         parsed = dt.datetime.fromisoformat(str(value))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
