@@ -37,6 +37,7 @@ from velostream._core.decimal cimport (
 import datetime as _dt
 import json as _json
 import re as _re
+import sys as _sys
 from decimal import Decimal as _Decimal
 
 import orjson as _orjson
@@ -113,6 +114,27 @@ for _i in range(6):
     _HEX[97 + _i] = 10 + _i
     _HEX[65 + _i] = 10 + _i
 del _i
+
+# Python refuses int() of longer texts (0: no limit); such integers become record errors.
+cdef Py_ssize_t INT_MAX_DIGITS = (_sys.get_int_max_str_digits()
+                                  if hasattr(_sys, "get_int_max_str_digits") else 0)
+
+
+cdef bint too_many_digits(Py_ssize_t n, const char* text) noexcept nogil:
+    """An integer text of n bytes (maybe signed) that int() would refuse."""
+    if n > 0 and (text[0] == C_MINUS or text[0] == C_PLUS):
+        n -= 1
+    return INT_MAX_DIGITS > 0 and n > INT_MAX_DIGITS
+
+
+cdef str _limit_text(str name, const unsigned char* p, Py_ssize_t pos, Py_ssize_t q):
+    """The record error of an integer too long for Python's int() (P_LIMIT)."""
+    if p[pos] == C_MINUS or C_0 <= p[pos] <= C_9:
+        return (f"field {name!r}: an integer of {q - pos - (p[pos] == C_MINUS)} digits is "
+                f"beyond the limit of {INT_MAX_DIGITS} digits")
+    return (f"field {name!r}: a nested value holds an integer of more than {INT_MAX_DIGITS} "
+            f"digits")
+
 
 # 10.0**k for k <= 22 are exact doubles: m / 10**k with m <= 2**53 rounds once, correctly.
 cdef double _DPOW10[23]
@@ -431,7 +453,11 @@ cdef int _num_inferred(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
 def _nested_fraction(str text):
     if "e" in text or "E" in text:
         return float(text)          # an exponent makes a FLOAT (DIALECT §1)
-    return _ScaledInteger(text)
+    try:
+        return _ScaledInteger(text)
+    except (ValueError, ArithmeticError):
+        # Beyond an int64 mantissa or scale 38: exact all the same, as at top level (TG_BIGDEC).
+        return _Decimal(text)
 
 
 cdef int _put_decimal(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n) except -1:
@@ -464,11 +490,15 @@ cdef int _put_bigint(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n
         return P_RANGE
     if v.s > 0:
         if v.s > 18:
-            return P_BAD if v.m != 0 else P_OK
-        p = <int64_t>vs_upow10[v.s]
-        if v.m % p != 0:
-            return P_BAD
-        v.m = v.m // p
+            # 10**s > 2**63 > |m|: only a zero mantissa is an integer (0.000…0 is 0).
+            if v.m != 0:
+                return P_BAD
+            v.m = 0
+        else:
+            p = <int64_t>vs_upow10[v.s]
+            if v.m % p != 0:
+                return P_BAD
+            v.m = v.m // p
     c.vals[row] = v.m
     c.tags[row] = TG_INT
     return P_OK
@@ -549,6 +579,8 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
         kind = _num_inferred(c, row, text, n, ni, financial)
         if kind == TG_DBL and _row_not_finite(c, row):
             return P_RANGE      # 1e400: a record error, not an infinity no JSON can carry
+        if kind == TG_BIGINT and too_many_digits(n, text):
+            return P_LIMIT
         if kind == TG_BIGINT or kind == TG_BIGDEC:
             cb_reserve(c, n)
             memcpy(c.sbuf + c.spos, text, n)
@@ -597,8 +629,9 @@ cdef int cb_put_text(colbuf_t* c, Py_ssize_t row, Py_ssize_t n, bint csv,
             elif (s[0] == C_MINUS or C_0 <= s[0] <= C_9) and scan_number(
                     <const unsigned char*>s, 0, n, &ni) == n:
                 kind = _num_inferred(c, row, s, n, &ni, financial)
-                if kind == TG_DBL and _row_not_finite(c, row):
-                    c.tags[row] = TG_STR    # 1e400 is kept as the text it is
+                if (kind == TG_DBL and _row_not_finite(c, row)) or (
+                        kind == TG_BIGINT and too_many_digits(n, s)):
+                    c.tags[row] = TG_STR    # 1e400, 5000 digits: kept as the text they are
         return _commit_text(c, row, n)
     if c.declared == D_STRING:
         c.tags[row] = TG_STR
@@ -968,10 +1001,14 @@ cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint finan
         if t == TG_DEC and c.scales[i] > maxs:
             maxs = c.scales[i]
     if mask & 1:
+        # Validity from the kind alone (a NULL row may still carry TG_TEXT), and a NULL row's
+        # slot zeroed: no kernel ever reads an unwritten value under a NULL.
         validity = new_byte_array(n, False)
         vp = <uint8_t*>(<array.array>validity).data.as_voidptr
         for i in range(n):
-            vp[i] = c.tags[i] != 0
+            vp[i] = (c.tags[i] & TG_KIND) != TG_NULL
+            if not vp[i]:
+                c.vals[i] = 0
     kinds = mask & ~_bit(TG_NULL)
     if kinds == 0:
         return _typed_nulls(c, n, validity)
@@ -1082,6 +1119,25 @@ cdef inline Py_ssize_t _utf8_len(const unsigned char* p, Py_ssize_t q,
         if not (0x80 <= p[q + i] <= 0xBF):
             return 0
     return k
+
+
+cdef Py_ssize_t utf8_error_at(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i = 0, k
+    cdef uint64_t w
+    while i < n:
+        if i + 8 <= n:
+            memcpy(&w, s + i, 8)
+            if (w & 0x8080808080808080ULL) == 0:
+                i += 8
+                continue
+        if s[i] < 0x80:
+            i += 1
+            continue
+        k = _utf8_len(s, i, n)
+        if k == 0:
+            return i
+        i += k
+    return -1
 
 
 cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, bint* esc,
@@ -1502,16 +1558,21 @@ cdef class JsonScanner:
         if c.declared != D_NONE:
             return P_BAD
         text = PyBytes_FromStringAndSize(<const char*>p + pos, q - pos)
-        if self.financial and b"." in text:
-            # DIALECT §3 holds inside nesting too: fractions are exact decimals from their text.
-            value = _json.loads(text, parse_float=_nested_fraction)
-        elif self.saw_bigint:
-            value = _json.loads(text)
-        else:
-            try:
-                value = _orjson.loads(text)
-            except _orjson.JSONDecodeError:
-                value = _json.loads(text)       # numbers orjson refuses, e.g. 1e400
+        try:
+            if self.financial and b"." in text:
+                # DIALECT §3 holds inside nesting too: fractions are exact decimals from their text.
+                value = _json.loads(text, parse_float=_nested_fraction)
+            elif self.saw_bigint:
+                value = _json.loads(text)
+            else:
+                try:
+                    value = _orjson.loads(text)
+                except _orjson.JSONDecodeError:
+                    value = _json.loads(text)       # numbers orjson refuses, e.g. 1e400
+        except ValueError:
+            # The text is valid JSON (the scanner checked it): only an integer longer than
+            # INT_MAX_DIGITS makes json refuse it.
+            return P_LIMIT
         objs = self.objs[ci]
         if objs is None:
             objs = self.objs[ci] = {}
@@ -1575,6 +1636,8 @@ cdef class JsonScanner:
                                    Py_ssize_t pos, Py_ssize_t q) except -2:
         cdef colbuf_t* c = &self.cols[ci]
         name = c.name[:c.name_len].decode("utf-8")
+        if st == P_LIMIT:
+            return self._fail(_limit_text(name, p, pos, q), pos)
         text = (<const char*>p)[pos:q].decode("utf-8", "replace")
         kind = DECLARED_NAMES.get(c.declared, "DOUBLE")  # undeclared: only a double overflows
         if c.declared == D_DECIMAL and c.dprec >= 0:
