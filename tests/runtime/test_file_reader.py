@@ -1,0 +1,169 @@
+"""The file reader: record boundaries agree with the decoders, each byte is decoded about once,
+memory stays bounded, and a follower neither drops a last line nor waits without a word."""
+
+import logging
+import types
+
+import pytest
+
+from velostream.connectors import file as F
+from velostream.errors import ConfigError
+from velostream.plan.bind import EndpointConfig
+
+PLAN = types.SimpleNamespace(flag=lambda key, default: default)
+
+
+def reader(path, fmt, **props):
+    props = {"path": str(path), "format": fmt, **{k.replace("__", "."): v for k, v in props.items()}}
+    return F.FileSource(EndpointConfig("t", "source", "file_source", props), PLAN)
+
+
+def read_all(src):
+    rows, lines, errors = [], [], []
+    for result in src.batches():
+        rows.extend(result.batch.to_pylist())
+        lines.extend(result.batch.meta["_line"].to_pylist())
+        errors.extend(result.errors)
+    return rows, lines, errors
+
+
+@pytest.mark.parametrize("block", [4096, F.BLOCK_BYTES])
+def test_stray_quotes_in_unquoted_fields_split_nowhere_and_decode_once(tmp_path, monkeypatch,
+                                                                       block):
+    monkeypatch.setattr(F, "BLOCK_BYTES", block)
+    n = 60_000                                     # ~2.5 MB, a stray quote on every 7th line
+    body = "".join(f'{i},12" pizza {i},5\n' if i % 7 == 0 else f"{i},plain {i},5\n"
+                   for i in range(n))
+    path = tmp_path / "menu.csv"
+    path.write_text("id,item,qty\n" + body)
+    src = reader(path, "csv")
+    rows, lines, errors = read_all(src)
+    assert errors == []
+    assert [r["id"] for r in rows] == list(range(n))
+    assert lines == list(range(2, n + 2))
+    assert rows[7]["item"] == '12" pizza 7'
+    # Linear: no block is re-scanned (the old splitter re-counted quotes at every line feed).
+    assert src.bytes_decoded == path.stat().st_size
+
+
+def test_a_quoted_field_across_block_boundaries_is_carried_by_the_decoder(tmp_path, monkeypatch):
+    monkeypatch.setattr(F, "BLOCK_BYTES", 64)
+    long_text = "line one\n" + "x" * 300 + "\nline three"
+    path = tmp_path / "q.csv"
+    path.write_text(f'id,t\n1,a\n2,"{long_text}"\n3,"b ""q"""\n4,c\n')
+    src = reader(path, "csv")
+    rows, lines, errors = read_all(src)
+    assert errors == []
+    assert rows == [{"id": 1, "t": "a"}, {"id": 2, "t": long_text}, {"id": 3, "t": 'b "q"'},
+                    {"id": 4, "t": "c"}]
+    assert lines == [2, 3, 6, 7]
+    assert src.bytes_decoded < 3 * path.stat().st_size
+
+
+@pytest.mark.parametrize("limit, block", [(None, 1 << 20), ("200", 64)])
+def test_an_unterminated_quote_costs_one_record(tmp_path, monkeypatch, limit, block):
+    monkeypatch.setattr(F, "BLOCK_BYTES", block)
+    tail = "".join(f"{i},r{i}\n" for i in range(3, 60))
+    path = tmp_path / "u.csv"
+    path.write_text(f'id,t\n1,a\n2,"never closed\n{tail}')
+    props = {} if limit is None else {"csv__max_record_bytes": limit}
+    rows, lines, errors = read_all(reader(path, "csv", **props))
+    assert [r["id"] for r in rows] == [1, *range(3, 60)]
+    assert lines == [2, *range(4, 61)]
+    assert [(e.line, e.raw) for e in errors] == [(3, b'2,"never closed')]
+    expected = "unterminated quoted field" if limit is None else "no closing quote within 200"
+    assert expected in errors[0].message
+
+
+def test_max_record_bytes_must_be_a_positive_number(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    with pytest.raises(ConfigError) as err:
+        reader(path, "csv", csv__max_record_bytes="lots")
+    assert err.value.key == "t.csv.max_record_bytes"
+
+
+@pytest.mark.parametrize("fmt, text", [("jsonl", '{"a": 1}\n{"a": 2}'), ("csv", "a\n1\n2")])
+def test_a_last_line_without_a_line_feed_is_decoded(tmp_path, fmt, text):
+    path = tmp_path / f"t.{fmt}"
+    path.write_text(text)
+    rows, lines, errors = read_all(reader(path, fmt))
+    assert (rows, lines, errors) == ([{"a": 1}, {"a": 2}], [1, 2] if fmt == "jsonl" else [2, 3],
+                                     [])
+
+
+def test_one_stray_quote_does_not_hold_back_the_rest_of_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(F, "BLOCK_BYTES", 4096)
+    path = tmp_path / "one.csv"
+    path.write_text('id,item\n1,12" pizza\n' + "".join(f"{i},x\n" for i in range(2, 20_000)))
+    src = reader(path, "csv")
+    sizes = [len(r.batch) for r in src.batches()]
+    assert sum(sizes) == 19_999
+    assert len(sizes) > 10              # read block by block, not held until the end
+
+
+class _StopOnWait:
+    """A stop event that is set the first time the reader waits: a follower's 'stop now'."""
+
+    def __init__(self):
+        self.flag = False
+        self.waits = 0
+
+    def is_set(self):
+        return self.flag
+
+    def wait(self, timeout=None):
+        self.waits += 1
+        self.flag = True
+        return True
+
+
+@pytest.mark.parametrize("fmt, head, partial", [
+    ("jsonl", '{"id": 1, "t": "a"}\n{"id": 2, "t": "12\\" b"}\n', '{"id": 3, "t": "c"}'),
+    ("csv", 'id,t\n1,a\n2,12" b\n', "3,c"),
+])
+def test_a_follower_decodes_rows_after_a_stray_quote_and_the_partial_last_line_at_stop(
+        tmp_path, fmt, head, partial):
+    path = tmp_path / f"live.{fmt}"
+    path.write_text(head + partial)
+    stop = _StopOnWait()
+    src = F.FileSource(EndpointConfig("t", "source", "file_source",
+                                      {"path": str(path), "format": fmt}),
+                       PLAN, watch=True, stop_event=stop)
+    batches = src.batches()
+    first = next(batches)
+    assert [r["id"] for r in first.batch.to_pylist()] == [1, 2] and first.errors == []
+    last = next(batches)                # the reader waits, is stopped, decodes what it holds
+    assert stop.waits == 1
+    assert last.batch.to_pylist() == [{"id": 3, "t": "c"}] and last.errors == []
+    assert last.batch.meta["_line"].to_pylist() == [3 if fmt == "jsonl" else 4]
+    with pytest.raises(StopIteration):
+        next(batches)
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append((record.levelname, record.getMessage()))
+
+
+def test_a_follower_of_a_missing_file_says_once_that_it_waits(tmp_path):
+    path = tmp_path / "later.jsonl"
+    stop = _StopOnWait()
+    stop.wait = lambda timeout=None: setattr(stop, "waits", stop.waits + 1) or (
+        stop.waits >= 3 and setattr(stop, "flag", True))
+    src = F.FileSource(EndpointConfig("t", "source", "file_source",
+                                      {"path": str(path), "format": "jsonl"}),
+                       PLAN, watch=True, stop_event=stop)
+    said = _Collect()
+    logger = logging.getLogger("velostream.file")
+    logger.addHandler(said)
+    try:
+        assert list(src.batches()) == []
+    finally:
+        logger.removeHandler(said)
+    assert stop.waits == 3
+    assert said.messages == [("WARNING", f"{path} does not exist yet; waiting for it (t.path)")]
