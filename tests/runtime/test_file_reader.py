@@ -167,3 +167,85 @@ def test_a_follower_of_a_missing_file_says_once_that_it_waits(tmp_path):
         logger.removeHandler(said)
     assert stop.waits == 3
     assert said.messages == [("WARNING", f"{path} does not exist yet; waiting for it (t.path)")]
+
+
+# ------------------------------------------------------------------------- JSON documents
+
+def _decode_whole(path):
+    from velostream.formats import JsonDecoder
+
+    r = JsonDecoder().decode_document(path.read_bytes())
+    return (_present(r.batch.to_pylist()), r.batch.meta["_line"].to_pylist(),
+            [(e.line, e.column, e.message) for e in r.errors])
+
+
+def _present(rows):
+    """Rows without their NULLs (blocks decoded apart do not all have every column)."""
+    return [{k: v for k, v in row.items() if v is not None} for row in rows]
+
+
+DOCUMENTS = {
+    "pretty_array": '[\n  {"a": 1, "s": "x, y ] }"},\n  {"a": 2, "s": "q\\"uote, [z"},\n'
+                    '  {"a": 3, "n": {"k": [1, {"z": 2}]}}\n]\n',
+    "one_line_array": '[{"a": 1}, {"a": "é, ü"}, 7, {"a": 3}, "x", {"a": 4}]',
+    "syntax_error_ends_the_array": '[{"a": 1},\n {"a": 2},\n {"a": 3} {"a": 4},\n {"a": 5}]\n',
+    "bad_element_column": '[{"a": 1}, {"a": 2}, {"a": tru}, {"a": 4}]\n',
+    "objects_one_after_another": '{"a": 1}\n{"a": 2}{"a": 3}\n  {"a": \n 4}\nnot json\n{"a": 5}\n',
+    "empty_array": "[]\n",
+    "bom_and_blank_lines": '\ufeff\n\n[{"a": 1},\n\n{"a": 2}]',
+}
+
+
+@pytest.mark.parametrize("block", [1, 3, 7, 64])
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_json_document_in_blocks_decodes_as_the_whole_document(tmp_path, monkeypatch,
+                                                                 name, block):
+    monkeypatch.setattr(F, "BLOCK_BYTES", block)
+    path = tmp_path / "doc.json"
+    path.write_text(DOCUMENTS[name], encoding="utf-8")
+    rows, lines, errors = read_all(reader(path, "json"))
+    got = (_present(rows), lines, [(e.line, e.column, e.message) for e in errors])
+    assert got == _decode_whole(path)
+
+
+def test_a_large_json_array_is_streamed_with_bounded_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(F, "BLOCK_BYTES", 1 << 16)
+    n = 40_000
+    path = tmp_path / "big.json"
+    with open(path, "w") as out:
+        out.write("[\n")
+        out.write(",\n".join(f'  {{"id": {i},\n   "pad": "{"p" * 40}"}}' for i in range(n)))
+        out.write("\n]\n")
+    assert path.stat().st_size > 2_500_000
+    src = reader(path, "json")
+    rows, lines, errors = read_all(src)
+    assert errors == []
+    assert [r["id"] for r in rows] == list(range(n))
+    assert lines == [2 + 2 * i for i in range(n)]
+    assert src.max_held <= 2 * (1 << 16)         # never the whole file
+    assert src.bytes_decoded <= path.stat().st_size
+
+
+def test_a_wide_pretty_printed_object_allocates_slots_for_the_rows_it_has(tmp_path):
+    from velostream._core.jsoncodec import CELL_BUDGET, JsonScanner
+
+    keys = 3000
+    doc = "{\n" + ",\n".join(f'  "k{i}": {i}' for i in range(keys)) + "\n}\n"
+    scanner = JsonScanner()
+    names, columns, _, errors = scanner.decode_document(doc.encode())
+    assert errors == [] and len(names) == keys and columns[-1].to_pylist() == [keys - 1]
+    # The first line ("{") would have guessed ~9,000 rows for each of the 3,000 columns.
+    assert scanner.cap * keys <= CELL_BUDGET
+
+
+def test_a_wide_csv_after_a_short_multi_line_field_stays_within_the_cell_budget():
+    from velostream._core.csvcodec import CsvScanner
+    from velostream._core.jsoncodec import CELL_BUDGET
+
+    keys = 2000
+    data = (",".join(f"k{i}" for i in range(keys)) + "\n\"\n" + "x" * 50_000 + "\"" +
+            ",1" * (keys - 1) + "\n").encode()
+    scanner = CsvScanner()
+    names, columns, _, errors = scanner.decode(data)
+    assert errors == [] and len(names) == keys and columns[1].to_pylist() == [1]
+    assert scanner.cap * keys <= CELL_BUDGET

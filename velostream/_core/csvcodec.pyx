@@ -34,6 +34,7 @@ from decimal import Decimal as _Decimal
 import orjson as _orjson
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
+from velostream._core.jsoncodec import CELL_BUDGET as _CELL_BUDGET
 from velostream._core.jsoncodec import DECLARED_NAMES as _DECLARED_NAMES
 from velostream._core.jsoncodec import declared_spec as _declared_spec
 
@@ -114,7 +115,8 @@ cdef class CsvScanner:
     cdef public bytes remainder
     cdef public Py_ssize_t remainder_line
     cdef colbuf_t* cols
-    cdef Py_ssize_t ncols, cap
+    cdef Py_ssize_t ncols
+    cdef readonly Py_ssize_t cap    # rows allocated per column (kept after a decode)
     cdef Py_ssize_t* colmap         # input field index -> output column, or -1
     cdef Py_ssize_t nfields
     cdef str err
@@ -197,6 +199,8 @@ cdef class CsvScanner:
         self.cols = <colbuf_t*>realloc(NULL, (len(out) + 1) * sizeof(colbuf_t))
         if self.cols == NULL:
             raise MemoryError()
+        if cap * len(out) > _CELL_BUDGET:
+            cap = _CELL_BUDGET // len(out)      # a misleading first line: grow from a bound
         self.cap = cap if cap > 16 else 16
         for j, name in enumerate(out):
             low = name.lower()

@@ -245,6 +245,12 @@ cdef void* _grow(void* p, Py_ssize_t old, Py_ssize_t new, Py_ssize_t size, bint 
     return q
 
 
+cdef void* _shrunk(void* p, size_t size) noexcept:
+    """realloc to a smaller size; the old block if the allocator declines (it stays valid)."""
+    cdef void* q = realloc(p, size)
+    return q if q != NULL else p
+
+
 cdef int cb_grow_rows(colbuf_t* c, Py_ssize_t cap) except -1:
     cdef void* q
     if cap <= c.cap:
@@ -1302,6 +1308,12 @@ cdef Py_ssize_t _estimate_rows(const unsigned char* p, Py_ssize_t pos,
     return (n - pos) // first + (n - pos) // first // 4 + 16
 
 
+# Column slots allocated at once (rows x columns): the row guess comes from the first line's
+# length, which says nothing about a pretty-printed or very wide record; past this budget the
+# guess is cut back to the rows actually used, and columns grow geometrically from there.
+CELL_BUDGET = 1 << 22
+
+
 @cython.final
 cdef class JsonScanner:
     """The decoding engine behind ``velostream.formats.json.JsonDecoder``.
@@ -1315,8 +1327,11 @@ cdef class JsonScanner:
     cdef list want            # (requested spelling, lower) in order, when projecting
     cdef dict declared        # lower name -> (code, prec, scale)
     cdef colbuf_t* cols
-    cdef Py_ssize_t ncols, capcols, cap
+    cdef Py_ssize_t ncols, capcols
+    cdef readonly Py_ssize_t cap  # rows allocated per column (kept after a decode, for tests)
     cdef list objs            # per column: dict row -> object, or None
+    cdef public bint lost     # decode_document: a syntax error ended the array
+    cdef Py_ssize_t col0      # characters before the data on its first line (a later block)
     cdef Py_ssize_t guess
     cdef bint saw_bigint
     cdef str err
@@ -1378,6 +1393,8 @@ cdef class JsonScanner:
                 raise MemoryError()
             self.cols = q
             self.capcols = newcap
+        if (self.ncols + 1) * self.cap > CELL_BUDGET and self.cap > 2 * row + 32:
+            self._shrink_rows(max(row + 16, CELL_BUDGET // (self.ncols + 1)))
         low = name.lower()
         code, prec, scale = self.declared.get(low, (D_NONE, -1, -1))
         cb_init(&self.cols[self.ncols], self.cap, name.encode("utf-8"), low.encode("utf-8"),
@@ -1394,6 +1411,22 @@ cdef class JsonScanner:
         self.objs = []
         for name, _ in self.want:
             self._add_col(name, -1, False)
+        return 0
+
+    cdef int _shrink_rows(self, Py_ssize_t cap) except -1:
+        """Gives back the slots of a row guess that was too generous (rows < cap are kept)."""
+        cdef Py_ssize_t i
+        cdef colbuf_t* c
+        for i in range(self.ncols):
+            c = &self.cols[i]
+            c.tags = <uint8_t*>_shrunk(c.tags, cap)
+            c.vals = <int64_t*>_shrunk(c.vals, cap * sizeof(int64_t))
+            if c.scales != NULL:
+                c.scales = <uint8_t*>_shrunk(c.scales, cap)
+            if c.ends != NULL:
+                c.ends = <int64_t*>_shrunk(c.ends, cap * sizeof(int64_t))
+            c.cap = cap
+        self.cap = cap
         return 0
 
     cdef int _grow_rows(self, Py_ssize_t need) except -1:
@@ -1725,12 +1758,16 @@ cdef class JsonScanner:
         finally:
             self._release()
 
-    def decode_document(self, data):
+    def decode_document(self, data, Py_ssize_t first_line=1, Py_ssize_t first_column=1,
+                        bint in_array=False):
         """A JSON array of objects, or objects one after another (JSON Lines, or pretty-printed
-        objects separated by whitespace)."""
+        objects separated by whitespace). A streaming reader passes a document in blocks cut
+        by ``JsonSplitter``: a later block starts at ``first_line``/``first_column`` and, when
+        ``in_array``, continues the array after a comma. ``lost`` is set when a syntax error
+        ended the array (later blocks are not to be decoded)."""
         self._enter()
         try:
-            return self._decode_document(data)
+            return self._decode_document(data, first_line, first_column, in_array)
         finally:
             self._release()
 
@@ -1746,12 +1783,17 @@ cdef class JsonScanner:
         self.objs = None
         self.busy = False
 
+    cdef Py_ssize_t _col(self, const unsigned char* p, Py_ssize_t line_start,
+                         Py_ssize_t pos) noexcept:
+        return char_column(p, line_start, pos) + (self.col0 if line_start == 0 else 0)
+
     cdef str _message(self, const unsigned char* p, Py_ssize_t line_start):
-        col = char_column(p, line_start, self.err_pos)
+        col = self._col(p, line_start, self.err_pos)
         prefix = "" if self.err.startswith("field ") else "invalid JSON: "
         return f"{prefix}{self.err} at column {col}"
 
     def _decode_lines(self, data, Py_ssize_t first_line=1):
+        self.col0 = 0
         cdef const unsigned char[::1] view = data
         cdef Py_ssize_t n = view.shape[0], pos = 0, le, s, q, row = 0, line = first_line
         cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
@@ -1814,23 +1856,26 @@ cdef class JsonScanner:
         names, columns, line_col = self._finish(row, lines)
         return names, columns, line_col, errors
 
-    def _decode_document(self, data):
+    def _decode_document(self, data, Py_ssize_t first_line=1, Py_ssize_t first_column=1,
+                         bint in_array=False):
         self.wst = _WS_DOC
+        self.lost = False
+        self.col0 = first_column - 1
         cdef const unsigned char[::1] view = data
         cdef Py_ssize_t n = view.shape[0], pos = 0, q, row = 0, k, rec_line
         cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
         cdef const unsigned char* nl
-        cdef Py_ssize_t frontier = 0, line = 1, line_start = 0
+        cdef Py_ssize_t frontier = 0, line = first_line, line_start = 0
         cdef object lines
         cdef list errors = []
         cdef bint array_mode, fatal
         self._reset(_estimate_rows(p, 0, n))
         lines = new_int64_array(self.cap)
-        if n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
+        if first_line == 1 and n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
             pos = 3
         pos = _ws(p, pos, n)
-        array_mode = pos < n and p[pos] == C_LBRACK
-        if array_mode:
+        array_mode = in_array or (pos < n and p[pos] == C_LBRACK)
+        if array_mode and not in_array:
             pos = _ws(p, pos + 1, n)
             if pos < n and p[pos] == C_RBRACK:
                 pos = _ws(p, pos + 1, n)
@@ -1861,7 +1906,7 @@ cdef class JsonScanner:
             elif array_mode:
                 q = self._skip(p, pos, n, 0)
                 if q >= 0:
-                    k = char_column(p, line_start, pos)
+                    k = self._col(p, line_start, pos)
                     errors.append((rec_line, k, f"array element is not a JSON object at column {k}",
                                    bytes(view[pos:q])))
             else:
@@ -1903,10 +1948,11 @@ cdef class JsonScanner:
             e_line += 1
             e = (nl - p) + 1
             e_start = e
-        col = char_column(p, e_start, k)
+        col = self._col(p, e_start, k)
         msg = self._message(p, e_start)
         if fatal:
             # An array's structure is lost: nothing after this point can be trusted.
+            self.lost = True
             errors.append((e_line, col, msg + "; the rest of the document was not decoded",
                            bytes(view[pos:n])))
             return n
@@ -1924,6 +1970,89 @@ cdef class JsonScanner:
             raw_end -= 1
         errors.append((e_line, col, msg, bytes(view[pos:raw_end])))
         return _ws(p, e, n)
+
+
+@cython.final
+cdef class JsonSplitter:
+    """Where a JSON document read in blocks can be cut between records, in one pass over each
+    byte (the state carries over from block to block).
+
+    In an array (the first byte other than whitespace or a BOM is ``[``) a cut falls after a
+    comma between elements; otherwise after each top-level value closed by ``}`` or ``]``
+    (objects one after another). Only strings and nesting are followed: the document itself is
+    validated by ``JsonScanner.decode_document``, which each block is handed to. ``line`` and
+    ``column`` (1-based, in characters) are where the last cut fell.
+    """
+
+    cdef int mode            # 0: not started, 1: array, 2: values one after another
+    cdef Py_ssize_t depth
+    cdef bint in_string, escape
+    cdef readonly Py_ssize_t line, column
+    cdef Py_ssize_t cur_line, cur_col
+
+    def __init__(self):
+        self.mode = 0
+        self.depth = 0
+        self.in_string = False
+        self.escape = False
+        self.line = self.cur_line = 1
+        self.column = self.cur_col = 1
+
+    @property
+    def in_array(self):
+        return self.mode == 1
+
+    def feed(self, data):
+        """Scans the next block; returns the offset in it just after its last cut, or -1."""
+        cdef const unsigned char[::1] view = data
+        cdef Py_ssize_t n = view.shape[0], i, cut = -1
+        cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
+        cdef unsigned char ch
+        cdef int mode = self.mode
+        cdef Py_ssize_t depth = self.depth, line = self.cur_line, col = self.cur_col
+        cdef bint in_string = self.in_string, escape = self.escape
+        with nogil:
+            for i in range(n):
+                ch = p[i]
+                if ch == C_NL:
+                    line += 1
+                    col = 1
+                elif (ch & 0xC0) != 0x80:
+                    col += 1
+                if in_string:
+                    if escape:
+                        escape = False
+                    elif ch == C_BSLASH:
+                        escape = True
+                    elif ch == C_QUOTE:
+                        in_string = False
+                    continue
+                if ch == C_QUOTE:
+                    in_string = True
+                elif ch == C_LBRACE or ch == C_LBRACK:
+                    if mode == 0:
+                        mode = 1 if ch == C_LBRACK else 2
+                    depth += 1
+                elif ch == C_RBRACE or ch == C_RBRACK:
+                    if depth > 0:
+                        depth -= 1
+                    if mode == 2 and depth == 0:
+                        cut = i + 1
+                        self.line = line
+                        self.column = col
+                elif ch == C_COMMA and mode == 1 and depth == 1:
+                    cut = i + 1
+                    self.line = line
+                    self.column = col
+                elif mode == 0 and not _WS_DOC[ch] and ch != 0xEF and ch != 0xBB and ch != 0xBF:
+                    mode = 2
+        self.mode = mode
+        self.depth = depth
+        self.in_string = in_string
+        self.escape = escape
+        self.cur_line = line
+        self.cur_col = col
+        return cut
 
 
 # =============================================================================== JSON writing

@@ -131,6 +131,7 @@ class FileSource:
                                        declared=declared)
         self.bytes_read = 0
         self.bytes_decoded = 0      # bytes handed to the decoder: each byte about once
+        self.max_held = 0           # most bytes of a JSON document held at once
         self.size = os.path.getsize(self.path) if os.path.exists(self.path) else 0
 
     # ------------------------------------------------------------------ reading
@@ -140,11 +141,7 @@ class FileSource:
     def batches(self):
         """Yields DecodeResult per block of whole records until EOF (or stop, when watching)."""
         if self.format == "json" and not self.watch:
-            with open(self.path, "rb") as handle:
-                data = handle.read()
-            self.bytes_read = len(data)
-            result = self.decoder.decode_document(data)
-            yield self._with_meta(result)
+            yield from self._document_batches()
             return
         header = None
         line = 1
@@ -199,6 +196,47 @@ class FileSource:
         finally:
             if handle is not None:
                 handle.close()
+
+    def _document_batches(self):
+        """A JSON document (an array, or objects one after another) in blocks cut between
+        elements, so memory stays bounded by the block and the largest element."""
+        from velostream.formats.json import JsonSplitter
+
+        splitter = JsonSplitter()
+        pieces, held = [], 0             # bytes read after the last cut
+        line, column, in_array, decoded = 1, 1, False, False
+        with _open(self.endpoint, self.path, "rb") as handle:
+            while not self._stopped():
+                block = handle.read(BLOCK_BYTES)
+                if not block:
+                    break
+                self.bytes_read += len(block)
+                cut = splitter.feed(block)
+                if cut < 0:
+                    pieces.append(block)
+                    held += len(block)
+                    self.max_held = max(self.max_held, held)
+                    continue
+                pieces.append(block[:cut])
+                chunk = b"".join(pieces)
+                self.max_held = max(self.max_held, len(chunk))
+                pieces, held = [block[cut:]], len(block) - cut
+                result = self._decode_document(chunk, line, column, in_array)
+                line, column, in_array = splitter.line, splitter.column, splitter.in_array
+                decoded = True
+                if self.on_progress:
+                    self.on_progress(self.bytes_read)
+                yield self._with_meta(result)
+                if self.decoder.document_lost:
+                    return                   # the array's structure is lost (reported)
+            rest = b"".join(pieces)
+            if rest.strip() or not decoded:
+                yield self._with_meta(self._decode_document(rest, line, column, in_array))
+
+    def _decode_document(self, chunk, line, column, in_array):
+        self.bytes_decoded += len(chunk)
+        return self.decoder.decode_document(chunk, first_line=line, first_column=column,
+                                            in_array=in_array)
 
     def _wait(self):
         if self.stop_event is not None:
