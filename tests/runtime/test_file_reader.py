@@ -249,3 +249,45 @@ def test_a_wide_csv_after_a_short_multi_line_field_stays_within_the_cell_budget(
     names, columns, _, errors = scanner.decode(data)
     assert errors == [] and len(names) == keys and columns[1].to_pylist() == [1]
     assert scanner.cap * keys <= CELL_BUDGET
+
+
+def test_stream_continuous_keeps_rows_after_a_stray_quote_and_the_last_partial_line(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.runtime.conftest import source
+    from tests.runtime.test_stream import _readline
+
+    path = tmp_path / "live.csv"
+    path.write_text('id,item\n1,plain\n2,12" pizza\n3,after\n4,partial')
+    missing = tmp_path / "later.csv"
+    sql = ("SELECT id, item FROM live " + source(path, "live", "csv"))
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "velostream.cli.main", "stream", "--continuous", "--stats",
+         "--format", "json-lines", "--query", sql], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env)
+    try:
+        assert [_readline(proc)["id"] for _ in range(3)] == [1, 2, 3]
+        proc.send_signal(signal.SIGINT)
+        assert _readline(proc) == {"id": 4, "item": "partial"}
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "4 records in, 4 out, 0 failed" in proc.stderr.read().decode()
+
+    sql = "SELECT id FROM later " + source(missing, "later", "csv")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "velostream.cli.main", "stream", "--continuous", "--query", sql],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        said = proc.stderr.readline().decode()   # an event: the first line it writes
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert said == f"warning: {missing} does not exist yet; waiting for it (later.path)\n"

@@ -585,9 +585,9 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
         kind = _num_inferred(c, row, text, n, ni, financial)
         if kind == TG_DBL and _row_not_finite(c, row):
             return P_RANGE      # 1e400: a record error, not an infinity no JSON can carry
-        if kind == TG_BIGINT and too_many_digits(n, text):
-            return P_LIMIT
         if kind == TG_BIGINT or kind == TG_BIGDEC:
+            if kind == TG_BIGINT and too_many_digits(n, text):
+                return P_LIMIT
             cb_reserve(c, n)
             memcpy(c.sbuf + c.spos, text, n)
             _commit_text(c, row, n)
