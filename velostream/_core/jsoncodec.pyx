@@ -601,7 +601,8 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
     if dt == D_DOUBLE:
         kind = _num_inferred(c, row, text, n, ni, False)
         if kind == TG_INT:
-            _set_double(c, row, <double>c.vals[row])
+            # -0 is the double -0.0, as float("-0") and the same text in a string or CSV field.
+            _set_double(c, row, -0.0 if ni.neg and ni.mag == 0 else <double>c.vals[row])
         elif kind == TG_BIGINT:
             return _put_declared_text(c, row, text, n)
         elif _row_not_finite(c, row):
