@@ -192,6 +192,9 @@ DOCUMENTS = {
     "bad_element_column": '[{"a": 1}, {"a": 2}, {"a": tru}, {"a": 4}]\n',
     "objects_one_after_another": '{"a": 1}\n{"a": 2}{"a": 3}\n  {"a": \n 4}\nnot json\n{"a": 5}\n',
     "empty_array": "[]\n",
+    "unterminated_string_between_objects": ('{"a": "oops}\n{"a": 1}\n{"a": "x}y", "b": "{"}\n'
+                                            '{"a": [2, "]"]}\n'),
+    "unterminated_string_in_array": '[{"a": 1},\n{"a": "oops},\n{"a": 2}]\n',
     "bom_and_blank_lines": '\ufeff\n\n[{"a": 1},\n\n{"a": 2}]',
 }
 

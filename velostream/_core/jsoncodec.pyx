@@ -1981,7 +1981,9 @@ cdef class JsonSplitter:
     In an array (the first byte other than whitespace or a BOM is ``[``) a cut falls after a
     comma between elements; otherwise after each top-level value closed by ``}`` or ``]``
     (objects one after another). Only strings and nesting are followed: the document itself is
-    validated by ``JsonScanner.decode_document``, which each block is handed to. ``line`` and
+    validated by ``JsonScanner.decode_document``, which each block is handed to; for valid JSON
+    the cuts are exact, and in an array the first syntax error ends decoding, so a cut after it
+    never matters. ``line`` and
     ``column`` (1-based, in characters) are where the last cut fell.
     """
 
@@ -2018,6 +2020,10 @@ cdef class JsonSplitter:
                 if ch == C_NL:
                     line += 1
                     col = 1
+                    # A JSON string cannot hold a raw line feed (the decoder fails it there),
+                    # so an unterminated one never shifts the cuts past its line.
+                    in_string = False
+                    escape = False
                 elif (ch & 0xC0) != 0x80:
                     col += 1
                 if in_string:

@@ -188,14 +188,19 @@ class FileSource:
                 if self.on_progress:
                     self.on_progress(self.bytes_read)
                 yield self._with_meta(result)
-            # At the end of the file, and when a follower stops: an unfinished last line is a
-            # record too (it is complete, or its error is reported), never dropped.
-            if pending.strip():
+            # At the end of the file, and when a follower stops there: an unfinished last line
+            # is a record too (it is complete, or its error is reported), never dropped. A
+            # reader stopped before the end holds only the start of a line it has not read.
+            if pending.strip() and self._at_end(handle):
                 result, header = self._decode(pending, line, header, final=True)
                 yield self._with_meta(result)
         finally:
             if handle is not None:
                 handle.close()
+
+    @staticmethod
+    def _at_end(handle) -> bool:
+        return handle is not None and handle.tell() >= os.fstat(handle.fileno()).st_size
 
     def _document_batches(self):
         """A JSON document (an array, or objects one after another) in blocks cut between
