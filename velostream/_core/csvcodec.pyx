@@ -233,13 +233,13 @@ cdef class CsvScanner:
         input ended inside a quoted field that may still close."""
         cdef Py_ssize_t pos = ppos[0], f = 0, ci, q, k, start = 0, seg, nn, field_start, bad
         cdef Py_ssize_t lim = n, qline
-        if self.max_record < n - pos:
-            lim = pos + self.max_record
         cdef colbuf_t* c
         cdef const unsigned char* hit
         cdef int st
         cdef bint failed = False
         cdef unsigned char delim = self.delim
+        if self.max_record < n - pos:
+            lim = pos + self.max_record
         while True:
             ci = self.colmap[f] if (put and not failed and f < self.nfields) else -1
             c = &self.cols[ci] if ci >= 0 else NULL
