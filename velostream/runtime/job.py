@@ -172,7 +172,9 @@ class Job:
                     # A follower's output must appear as records arrive, not when a buffer fills.
                     for sink in sinks:
                         sink.flush()
-                if pipeline.done or self.stop_event.is_set():
+                # A stopped source ends by itself once it has handed over what it holds (a
+                # follower's partial last line), so only a finished pipeline (LIMIT) breaks.
+                if pipeline.done:
                     break
         finally:
             if self.progress:
