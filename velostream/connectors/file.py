@@ -107,6 +107,7 @@ class FileSource:
                 data = handle.read()
             self.bytes_read = len(data)
             result = self.decoder.decode_document(data)
+            result.block = data
             yield self._with_meta(result)
             return
         header = None
@@ -168,8 +169,12 @@ class FileSource:
     def _decode(self, chunk: bytes, line: int, header):
         if self.format == "csv":
             result = self.decoder.decode(chunk, first_line=line, header=header)
-            return result, self.decoder.header
-        return self.decoder.decode_lines(chunk, first_line=line), header
+            header = self.decoder.header
+        else:
+            result = self.decoder.decode_lines(chunk, first_line=line)
+        # Kept (not copied) so a row that fails later can be dead-lettered with its raw record.
+        result.block, result.first_line = chunk, line
+        return result, header
 
     def _with_meta(self, result):
         """Adds the file's pseudo-columns: _offset (the line), _partition 0, _timestamp (now)."""

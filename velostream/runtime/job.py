@@ -9,6 +9,7 @@ it stops the job like ``FailBatch``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import threading
@@ -21,7 +22,13 @@ from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
 from velostream.connectors import open_sink, open_source
 from velostream.errors import ConfigError, SqlError
 from velostream.grammar import ast as A
-from velostream.runtime.failures import FailureRouter, JobFailed
+from velostream.runtime.failures import (
+    DECODE_ERROR,
+    EVENT_TIME_ERROR,
+    FailureRouter,
+    JobFailed,
+    summary_line,
+)
 from velostream.runtime.pipeline import DEFAULT_DISTINCT_MAX_KEYS, QueryPipeline, RowFailure
 
 log = logging.getLogger("velostream.job")
@@ -36,6 +43,9 @@ class JobMetrics:
     records_failed: int = 0
     records_dead_lettered: int = 0
     records_failed_logged: int = 0
+    # reason ('decode error', 'division by zero', 'bad CAST', …) → failed records
+    failed_by_reason: dict = field(default_factory=dict)
+    failures_not_shown: int = 0     # failures counted but not logged (beyond the first few)
     batches: int = 0
     sink_retries: int = 0
     started_at: float = field(default_factory=time.time)
@@ -125,6 +135,8 @@ class Job:
                     errors.append(err)
             if errors and not isinstance(errors[0], JobFailed):
                 raise errors[0]
+        if self.metrics.records_failed:
+            log.warning("%s", summary_line(plan.name, self.metrics))
         if pipeline.distinct_evictions:
             log.warning("DISTINCT forgot %d old rows (distinct.max_keys = %d); duplicates of "
                         "those may have been emitted again", pipeline.distinct_evictions,
@@ -157,13 +169,17 @@ class Job:
             for result in source.batches():
                 self.metrics.batches += 1
                 self.metrics.records_in += result.batch.length + len(result.errors)
-                failures = [RowFailure(e.message, where, e.line, raw=e.raw)
+                failures = [RowFailure(e.message, where, e.line, raw=e.raw, kind=DECODE_ERROR)
                             for e in result.errors]
+                decoded = len(failures)
                 batch = result.batch
+                starts = batch.meta.get("_line")
                 if batch.length:
                     batch = event_time(batch, failures, where)
                 out, row_failures = pipeline.process(batch, where)
                 failures.extend(row_failures)
+                if len(failures) > decoded:
+                    _attach_raw(failures[decoded:], result, starts)
                 router.handle(failures, self.plan.name)
                 self._write(sinks, out, router)
                 if self.continuous:
@@ -219,6 +235,27 @@ class Job:
         return batch
 
 
+def _attach_raw(failures, result, starts) -> None:
+    """Gives each failure of a decoded row the bytes of its input record, so a dead-letter entry
+    holds the whole record, not only the fields the query read (projection push-down). Only
+    failing rows pay: the block is split into lines here, never on the hot path."""
+    block = getattr(result, "block", None)
+    if block is None or starts is None:
+        return
+    first = result.first_line
+    # A record runs from its line to the line before the next record (CSV fields may hold line
+    # breaks); records that did not decode start records too.
+    begins = sorted({*starts.to_pylist(), *(e.line for e in result.errors)})
+    lines = block.split(b"\n")
+    for failure in failures:
+        if failure.raw is not None or failure.line is None:
+            continue
+        at = bisect.bisect_right(begins, failure.line)
+        end = begins[at] if at < len(begins) else first + len(lines)
+        text = b"\n".join(lines[failure.line - first:end - first])
+        failure.raw = text.rstrip(b"\r\n")
+
+
 def _fill_event_time(batch, field_name, fmt, source, failures):
     """Sets ``_event_time``; a record whose field is missing, NULL or unreadable becomes a failure."""
     try:
@@ -253,7 +290,7 @@ def _fill_event_time(batch, field_name, fmt, source, failures):
     for i, why in problems.items():
         line = lines.get(i) if lines is not None else None
         record = {n: c.get(i) for n, c in zip(batch.names, batch.columns)}
-        failures.append(RowFailure(why, source, line, record))
+        failures.append(RowFailure(why, source, line, record, kind=EVENT_TIME_ERROR))
     bad = problems.keys()
     # A record without a readable event time is malformed: routed above, not processed.
     keep = [i not in bad for i in range(batch.length)]
