@@ -176,6 +176,21 @@ class FileSource:
         result.block, result.first_line = chunk, line
         return result, header
 
+    def field_names(self, result, sample_bytes: int = 1 << 16) -> list[str]:
+        """Every field name the records of ``result``'s block have (CSV: the header; JSON: the
+        keys of the records in its first ``sample_bytes``), whatever the query reads. For
+        diagnostics only (a column the query names that no record has): it decodes again."""
+        if self.format == "csv":
+            return list(self.decoder.header or ())
+        block = result.block or b""
+        from velostream.formats import JsonDecoder
+
+        decoder = JsonDecoder(financial_precision=False)
+        if self.format == "json" and not self.watch:
+            return list(decoder.decode_document(block).batch.names)
+        cut = block.rfind(b"\n", 0, sample_bytes)
+        return list(decoder.decode_lines(block[:cut + 1] if cut >= 0 else block).batch.names)
+
     def _with_meta(self, result):
         """Adds the file's pseudo-columns: _offset (the line), _partition 0, _timestamp (now)."""
         from velostream._core import batch as B
