@@ -56,7 +56,6 @@ SETTINGS: list[Setting] = [
         ("distinct.max_keys", "integer", 1_000_000, "rows SELECT DISTINCT remembers"),
         ("max_string_bytes", "integer", 16 << 20,
          "the longest string a function may build; longer fails the row"),
-        ("csv.max_record_bytes", "integer", 1 << 20, "the longest CSV record (an open quote)"),
         ("batch.strategy", "enum", "fixed_size",
          "fixed_size, time_window, adaptive_size, memory_based or low_latency" + NOT_YET),
         ("batch.size", "integer", None, "records per batch" + NOT_YET),
