@@ -106,3 +106,14 @@ def test_topic_directive_jobs_are_refused_as_kafka_and_validate_counts_match(tmp
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert "1 warning" in result.output and "out (type not set)" in result.output
     assert "sink 'out' has no '.type'" in result.stderr
+
+
+def test_output_topic_directive_makes_an_untyped_sink_kafka(data, tmp_path):
+    path = tmp_path / "app.sql"
+    path.write_text(f"-- JOB: j\n-- OUTPUT_TOPIC: alerts\nSELECT a FROM t INTO out "
+                    f"{with_file(data)};\n")
+    result = execute("--file", str(path))
+    assert result.exit_code == 1
+    assert "the -- OUTPUT_TOPIC: directive makes sink 'out' a kafka_sink" in result.stderr
+    report = check_sql_file(path.read_text(), str(path))
+    assert report.warnings == [] and report.jobs[0].info.sinks[0].type == "kafka_sink"
