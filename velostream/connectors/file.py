@@ -240,8 +240,10 @@ class FileSource:
 
     def _decode_document(self, chunk, line, column, in_array):
         self.bytes_decoded += len(chunk)
-        return self.decoder.decode_document(chunk, first_line=line, first_column=column,
-                                            in_array=in_array)
+        result = self.decoder.decode_document(chunk, first_line=line, first_column=column,
+                                              in_array=in_array)
+        result.block, result.first_line = chunk, line
+        return result
 
     def _wait(self):
         if self.stop_event is not None:
@@ -253,8 +255,32 @@ class FileSource:
         self.bytes_decoded += len(chunk)
         if self.format == "csv":
             result = self.decoder.decode(chunk, first_line=line, header=header, final=final)
-            return result, self.decoder.header
-        return self.decoder.decode_lines(chunk, first_line=line), header
+            header = self.decoder.header
+            # A record still open in a quoted field is carried into the next block: it is not
+            # part of this block's records.
+            carried = len(self.decoder.remainder) if not final else 0
+            block = chunk[:len(chunk) - carried] if carried else chunk
+        else:
+            result = self.decoder.decode_lines(chunk, first_line=line)
+            block = chunk
+        # Kept (not copied) so a row that fails later can be dead-lettered with its raw record.
+        result.block, result.first_line = block, line
+        return result, header
+
+    def field_names(self, result, sample_bytes: int = 1 << 16) -> list[str]:
+        """Every field name the records of ``result``'s block have (CSV: the header; JSON: the
+        keys of the records in its first ``sample_bytes``), whatever the query reads. For
+        diagnostics only (a column the query names that no record has): it decodes again."""
+        if self.format == "csv":
+            return list(self.decoder.header or ())
+        block = result.block or b""
+        from velostream.formats import JsonDecoder
+
+        decoder = JsonDecoder(financial_precision=False)
+        if self.format == "json" and not self.watch:
+            return list(decoder.decode_document(block).batch.names)
+        cut = block.rfind(b"\n", 0, sample_bytes)
+        return list(decoder.decode_lines(block[:cut + 1] if cut >= 0 else block).batch.names)
 
     def _with_meta(self, result):
         """Adds the file's pseudo-columns: _offset (the line), _partition 0, _timestamp (now)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from velostream.errors import SqlValidationError
 from velostream.grammar import ast as A
 from velostream.grammar import to_sql
+from velostream.runtime.failures import failure_kind
 
 log = logging.getLogger("velostream.pipeline")
 
@@ -31,8 +32,13 @@ class RowFailure:
     message: str
     source: str | None = None
     line: int | None = None
-    record: dict | None = None      # the decoded input row, when there is one
-    raw: bytes | None = None        # the undecoded input, for records that did not decode
+    record: dict | None = None      # the decoded fields the query read, when there are some
+    raw: bytes | None = None        # the input record's bytes, when the source has them
+    kind: str = ""                  # the reason, for the counts (default: from the message)
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = failure_kind(self.message)
 
     def location(self) -> str:
         if self.source and self.line:
