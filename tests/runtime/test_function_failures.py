@@ -167,7 +167,7 @@ def test_a_record_failing_in_two_columns_is_one_failure(tmp_path):
     result = execute("--format", "json-lines", "--stats", "--query", sql)
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 2
-    warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    warnings = [x for x in result.stderr.splitlines() if x.startswith(f"warning: {path}:")]
     assert len(warnings) == 1 and f"{path}:2: LPAD: result would be 99 bytes" in warnings[0]
     assert "1 failed" in result.stderr and "2 failed" not in result.stderr
 
