@@ -82,6 +82,19 @@ def dec(value, s):
     return Decimal(fit(int(scaled))).scaleb(-s)
 
 
+def own_scale(v):
+    """The scale a DECIMAL value keeps (DIALECT §3: its own, whatever its column's; an integer's
+    is 0)."""
+    return -v.as_tuple().exponent if isinstance(v, Decimal) else 0
+
+
+def dec_own(value, s, own):
+    """``value`` at its own scale ``own``; it must fit an int64 mantissa at the column scale
+    ``s`` (>= own) too, where the kernels hold it."""
+    dec(value, s)
+    return dec(value, own)
+
+
 def convert(v, src, dst):
     """Implicit conversion of a value of type ``src`` to ``dst`` (NULL stays None)."""
     if v is None or src == dst:
@@ -89,7 +102,8 @@ def convert(v, src, dst):
     if dst == DBL:
         return float(v)
     if dst[0] == "DECIMAL":
-        return dec(v, dst[1])
+        # An implicit coercion changes the column scale only: the value keeps its own.
+        return dec_own(v, dst[1], min(own_scale(v), dst[1]))
     raise AssertionError(f"no implicit {src} -> {dst}")
 
 
@@ -256,7 +270,7 @@ class Oracle:
         if t == BIG:
             return fit(-v)
         if t[0] == "DECIMAL":
-            return dec(-v, t[1])
+            return dec_own(-v, t[1], own_scale(v))
         return -v
 
     def tri(self, node, row):
@@ -315,18 +329,22 @@ class Oracle:
             return fit({"+": a + b, "-": a - b, "*": a * b}[op])
         x, y = Fraction(a), Fraction(b)
         s = rt[1]
+        # The row's scale comes from its operands' own scales, by the rules the column scale
+        # follows (DIALECT §3); the quotient is rounded at that row scale.
+        sa, sb = own_scale(a), own_scale(b)
+        own = {"*": sa + sb, "/": min(max(sa, sb) + 4, 38)}.get(op, max(sa, sb))
         if op == "+":
-            return dec(x + y, s)
+            return dec_own(x + y, s, own)
         if op == "-":
-            return dec(x - y, s)
+            return dec_own(x - y, s, own)
         if op == "*":
-            return dec(x * y, s)
+            return dec_own(x * y, s, own)
         if y == 0:
             raise Fail("division by zero")
         if op == "/":
-            return dec(round(x / y * 10 ** s), 0).scaleb(-s)
+            return dec_own(Fraction(round(x / y * 10 ** own), 10 ** own), s, own)
         q = math.trunc(x / y)
-        return dec(x - q * y, s)
+        return dec_own(x - q * y, s, own)
 
     def ev_IsNull(self, node, row):
         v = self.eval(node.operand, row)
@@ -460,7 +478,7 @@ class Oracle:
             if t == BIG:
                 return fit(abs(x))
             if t[0] == "DECIMAL":
-                return dec(abs(x), t[1])
+                return dec_own(abs(x), t[1], own_scale(x))
             return abs(x)
         if name == "MOD":
             return self.arith("%", x, types[0], args[1], types[1], t)
@@ -480,7 +498,7 @@ class Oracle:
             if d >= s:
                 return x
             q = half_away(Fraction(x) * Fraction(10) ** d) * Fraction(10) ** (-d)
-            return fit(int(q)) if t == BIG else dec(q, t[1])
+            return fit(int(q)) if t == BIG else dec(q, min(t[1], own_scale(x)))
         if name in ("FLOOR", "CEIL"):
             if t == BIG:
                 return x

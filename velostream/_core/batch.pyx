@@ -18,7 +18,7 @@ import datetime as _dt
 from decimal import Decimal as _Decimal
 
 from velostream._core.decimal cimport (
-    SI_OK, ScaledInteger, si_box, si_raise, si_rescale, si_status, si_t,
+    SI_OK, ScaledInteger, si_box, si_raise, si_rescale, si_status,
 )
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
@@ -172,20 +172,24 @@ cdef class BoolColumn(Column):
 
 cdef class DecimalColumn(Column):
     cpdef object get(self, Py_ssize_t i):
-        cdef si_t v
         if not self.is_valid(i):
             return None
-        v.m = self.values[i]
-        v.s = <uint8_t>self.scale
-        return si_box(v)
+        return si_box(dec_row(self, i))
 
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
         cdef object data = new_int64_array(n)
         cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+        cdef object scales = None
+        cdef uint8_t* sdst
         for i in range(n):
             dst[i] = self.values[rows[i]]
-        return make_decimal(data, self._take_validity(rows), n, self.scale)
+        if self.rscales != NULL:
+            scales = new_byte_array(n, False)
+            sdst = _bytes_ptr(scales)
+            for i in range(n):
+                sdst[i] = self.rscales[rows[i]]
+        return make_decimal_rs(data, self._take_validity(rows), n, self.scale, scales)
 
 
 cdef class StringColumn(Column):
@@ -288,6 +292,27 @@ cdef DecimalColumn make_decimal(object data, object validity, Py_ssize_t n, int 
     c.validity = validity
     c.valid = _bytes_ptr(validity)
     return c
+
+
+cdef DecimalColumn make_decimal_rs(object data, object validity, Py_ssize_t n, int scale,
+                                   object row_scales):
+    cdef DecimalColumn c = make_decimal(data, validity, n, scale)
+    c.row_scales = row_scales
+    c.rscales = _bytes_ptr(row_scales)
+    return c
+
+
+cdef int dec_max_row_scale(DecimalColumn c) noexcept:
+    cdef Py_ssize_t i
+    cdef int best = -1
+    if c.rscales == NULL:
+        return c.scale
+    for i in range(c.length):
+        if c.is_valid(i) and c.rscales[i] > best:
+            best = c.rscales[i]
+            if best == c.scale:
+                break
+    return best if best >= 0 else 0
 
 
 cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n):
@@ -397,16 +422,21 @@ def bool_column(values):
 
 
 def decimal_column(values, scale=None):
-    """A DECIMAL column from ScaledInteger/Decimal/int/str values at one scale (the largest seen,
-    unless given); a value that cannot be held exactly raises DecimalOverflow."""
-    cdef Py_ssize_t i, n = len(values)
+    """A DECIMAL column from ScaledInteger/Decimal/int/str values. Without ``scale`` each value
+    keeps its own (ints scale 0) and the column scale is the largest; with it every value is
+    brought to ``scale`` (half-even), as a declared type does. A value that cannot be held
+    exactly raises DecimalOverflow."""
+    cdef Py_ssize_t i, j, n = len(values)
     cdef ScaledInteger sv
+    cdef bint own = scale is None
     converted = [None if v is None else (v if isinstance(v, _ScaledInteger) else _ScaledInteger(v))
                  for v in values]
-    if scale is None:
+    if own:
         scale = max([v.scale for v in converted if v is not None], default=0)
     data = array.clone(_Q, n, False)
     cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef object scales = None
+    cdef uint8_t* sdst = NULL
     cdef si_t raw
     cdef si_status st
     for i in range(n):
@@ -416,11 +446,18 @@ def decimal_column(values, scale=None):
         sv = converted[i]
         raw.m = sv.mantissa
         raw.s = sv.scale
+        if own and raw.s != scale and scales is None:
+            scales = array.clone(_B, n, False)
+            sdst = _bytes_ptr(scales)
+            for j in range(i):
+                sdst[j] = scale
+        if sdst != NULL:
+            sdst[i] = raw.s
         st = si_rescale(raw, scale, &raw)
         if st != SI_OK:
             si_raise(st)
         dst[i] = raw.m
-    return make_decimal(data, _validity_for(values), n, scale)
+    return make_decimal_rs(data, _validity_for(values), n, scale, scales)
 
 
 def string_column(values):

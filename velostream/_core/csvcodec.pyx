@@ -18,7 +18,7 @@ from libc.string cimport memchr, memcpy, memset
 
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
-    Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn,
+    Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn, dec_row,
     make_int64, new_int64_array,
 )
 from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format, si_t
@@ -593,9 +593,7 @@ cdef class CsvWriter:
                                      (<StringColumn>col).offs[r + 1] - (<StringColumn>col).offs[r],
                                      delim)
                     elif col.type == T_DECIMAL:
-                        v.m = (<DecimalColumn>col).values[r]
-                        v.s = <uint8_t>(<DecimalColumn>col).scale
-                        o.n += si_format(v, o.p + o.n)
+                        o.n += si_format(dec_row(<DecimalColumn>col, r), o.p + o.n)
                     elif col.type == T_FLOAT64:
                         d = (<Float64Column>col).values[r]
                         o.n += format_double(d, o.p + o.n)

@@ -20,8 +20,8 @@ from libc.string cimport memcmp, memcpy, memset
 from velostream._core.batch cimport (
     BoolColumn, Column, DecimalColumn, Float64Column, Int64Column, NullColumn, ObjectColumn,
     RecordBatch, StringColumn, T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING,
-    T_TIMESTAMP, make_bool, make_decimal, make_float64, make_int64, make_string, new_byte_array,
-    new_double_array, new_int64_array,
+    T_TIMESTAMP, dec_row, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64,
+    make_string, new_byte_array, new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
@@ -199,6 +199,44 @@ cdef object _ones(Py_ssize_t n):
     return a
 
 
+cdef object _filled_bytes(Py_ssize_t n, int value):
+    cdef object a = new_byte_array(n, False)
+    if n:
+        memset(_u8(a), value, n)
+    return a
+
+
+cdef object _uniform_or(object scales, Py_ssize_t n, int scale):
+    """None when every row scale in ``scales`` is the column ``scale`` (the cheaper, equal form
+    of a DecimalColumn), else ``scales``."""
+    cdef const uint8_t* p = _u8(scales)
+    cdef Py_ssize_t i
+    if p == NULL:
+        return None
+    for i in range(n):
+        if p[i] != scale:
+            return scales
+    return None
+
+
+cdef object _widened_scales(DecimalColumn c, int target):
+    """Row scales of ``c``'s values held in a column at scale ``target`` (an implicit
+    coercion): each row keeps its own scale, capped at ``target``; None when that is every
+    row's."""
+    cdef Py_ssize_t i, n = c.length
+    cdef object out
+    cdef uint8_t* p
+    cdef int r
+    if c.rscales == NULL and c.scale >= target:
+        return None
+    out = new_byte_array(n, False)
+    p = _u8(out)
+    for i in range(n):
+        r = c.row_scale(i)
+        p[i] = r if r < target else target
+    return _uniform_or(out, n, target)
+
+
 cdef object _copy_bytes(object validity, Py_ssize_t n):
     """A fresh validity array: a copy of ``validity``, or all present when it is None."""
     cdef object out
@@ -281,13 +319,10 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
         iv = (<Int64Column>c).values
         out = [iv[i] if _ok(ok, i) else None for i in range(m)]
     elif c.type == T_DECIMAL:
-        iv = (<DecimalColumn>c).values
-        v.s = <uint8_t>(<DecimalColumn>c).scale
         out = [None] * m
         for i in range(m):
             if _ok(ok, i):
-                v.m = iv[i]
-                out[i] = si_box(v)
+                out[i] = si_box(dec_row(<DecimalColumn>c, i))
     elif c.type == T_OBJECT:
         out = list((<ObjectColumn>c).values)
         if ok != NULL:
@@ -305,8 +340,9 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
 
 cdef Column column_from_pyvalues(list values, int type, int scale):
     """A column of ``type`` from Python values of that type (None = NULL). DECIMAL values are
-    ScaledInteger / int / Decimal, brought to ``scale`` (half-even); TIMESTAMP values are
-    epoch-ms ints."""
+    ScaledInteger / int / Decimal held at column scale ``scale``: each keeps its own scale when
+    that is at most ``scale``, else is rounded to it (half-even); TIMESTAMP values are epoch-ms
+    ints."""
     cdef Py_ssize_t i, n = len(values)
     cdef object validity = None
     cdef uint8_t* ok = NULL
@@ -316,6 +352,8 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
     cdef uint8_t* bv
     cdef si_t sv
     cdef ScaledInteger box
+    cdef object scales = None
+    cdef uint8_t* rs = NULL
     if type == T_NULL:
         return NullColumn(n)
     if type == T_OBJECT:
@@ -343,14 +381,21 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
                 iv[i] = 0
             elif type == T_DECIMAL:
                 box = v if isinstance(v, _ScaledInteger) else _ScaledInteger(v)
-                if si_unbox_checked(box, &sv) != SI_OK or (
-                        sv.s != scale and si_rescale(sv, scale, &sv) != SI_OK):
-                    raise OverflowError(f"{v} does not fit DECIMAL scale {scale}")
+                if si_unbox_checked(box, &sv) != SI_OK:
+                    raise OverflowError(f"{v} does not fit a 64-bit DECIMAL mantissa")
+                if sv.s < scale and rs == NULL:
+                    scales = _filled_bytes(n, scale)
+                    rs = _u8(scales)
+                if rs != NULL:
+                    rs[i] = sv.s if sv.s < scale else scale
+                if sv.s != scale and si_rescale(sv, scale, &sv) != SI_OK:
+                    raise OverflowError(f"{v} does not fit a 64-bit DECIMAL mantissa at scale "
+                                        f"{scale}")
                 iv[i] = sv.m
             else:
                 iv[i] = v
         if type == T_DECIMAL:
-            return make_decimal(data, validity, n, scale)
+            return make_decimal_rs(data, validity, n, scale, scales)
         return make_int64(data, validity, n, type)
     if type == T_FLOAT64:
         data = new_double_array(n)
@@ -643,7 +688,8 @@ def null_out(Column c, rows):
     if c.type == T_INT64 or c.type == T_TIMESTAMP:
         return make_int64((<Int64Column>c).data, validity, n, c.type)
     if c.type == T_DECIMAL:
-        return make_decimal((<DecimalColumn>c).data, validity, n, (<DecimalColumn>c).scale)
+        return make_decimal_rs((<DecimalColumn>c).data, validity, n, (<DecimalColumn>c).scale,
+                               (<DecimalColumn>c).row_scales)
     if c.type == T_FLOAT64:
         return make_float64((<Float64Column>c).data, validity, n)
     if c.type == T_BOOL:
@@ -739,7 +785,12 @@ cdef class Cast(_Unary):
     """``CAST(child AS type)``: C loops between numbers, BOOLEAN, TIMESTAMP and from STRING to
     numbers; a Python converter per row for the rest. A value that does not convert is a row
     error. DECIMAL targets round half-even; DECIMAL to BIGINT rounds half away from zero and
-    DOUBLE to BIGINT to nearest-even (as DuckDB)."""
+    DOUBLE to BIGINT to nearest-even (as DuckDB).
+
+    A written CAST to DECIMAL (``precision`` given) gives every row the target scale; an
+    implicit coercion to DECIMAL (``precision`` None: BIGINT into a DECIMAL operation, the common
+    type of CASE branches) changes only the column scale, so each value keeps its own
+    (``100`` stays ``100``)."""
     cdef int64_t limit          # DECIMAL(p, s) with p <= 18: |mantissa| < 10**p
     cdef object length          # VARCHAR(n)
     cdef bint date, time
@@ -770,7 +821,8 @@ cdef class Cast(_Unary):
         if dst == T_OBJECT:
             return ObjectColumn(column_pyvalues(c, c.length, False), c.validity)
         if src == dst and not self.date and not self.time and self.length is None and (
-                dst != T_DECIMAL or (sscale == self.scale and self.limit == 0)):
+                dst != T_DECIMAL or (sscale == self.scale and self.limit == 0 and (
+                    self.precision is None or (<DecimalColumn>c).rscales == NULL))):
             return c
         if src == T_INT64 or src == T_TIMESTAMP:
             if dst == T_INT64 or dst == T_TIMESTAMP:
@@ -882,11 +934,13 @@ cdef class Cast(_Unary):
         cdef Py_ssize_t i, n = c.length
         cdef const int64_t* v = _ivals(c)
         cdef int64_t p = <int64_t>vs_upow10[self.scale] if self.scale <= 18 else 0
-        cdef object data
+        cdef object data, scales
         cdef int64_t* out
         cdef _Out o
         if self.scale == 0 and self.limit == 0:
             return make_decimal((<Int64Column>c).data, c.validity, n, 0)
+        # An implicit coercion keeps the integers' scale 0.
+        scales = None if self.precision is not None else _filled_bytes(n, 0)
         data = new_int64_array(n)
         out = _i64(data)
         o = _Out.__new__(_Out)
@@ -899,7 +953,7 @@ cdef class Cast(_Unary):
                     self.limit and vs_mag_i64(out[i]) >= <uint64_t>self.limit):
                 out[i] = 0
                 o.fail(i, errors, self._bad(str(v[i])) + ": out of range")
-        return make_decimal(data, o.validity, n, self.scale)
+        return make_decimal_rs(data, o.validity, n, self.scale, scales)
 
     cdef Column _dec_to_int(self, DecimalColumn c, list errors):
         cdef Py_ssize_t i, n = c.length
@@ -940,21 +994,22 @@ cdef class Cast(_Unary):
         cdef si_t v
         cdef _Out o = _Out.__new__(_Out)
         o.init1(c, n)
-        v.s = <uint8_t>c.scale
         for i in range(n):
             if not _ok(o.ok, i):
                 out[i] = 0
                 continue
             v.m = c.values[i]
+            v.s = <uint8_t>c.scale
             if si_rescale(v, self.scale, &v) != SI_OK or (
                     self.limit and vs_mag_i64(v.m) >= <uint64_t>self.limit):
                 out[i] = 0
-                o.fail(i, errors, self._bad(_si_text(c.values[i], c.scale)) + ": out of range")
-                v.s = <uint8_t>c.scale
+                v = dec_row(c, i)
+                o.fail(i, errors, self._bad(_si_text(v.m, v.s)) + ": out of range")
                 continue
             out[i] = v.m
-            v.s = <uint8_t>c.scale
-        return make_decimal(data, o.validity, n, self.scale)
+        return make_decimal_rs(data, o.validity, n, self.scale,
+                               None if self.precision is not None else
+                               _widened_scales(c, self.scale))
 
     cdef Column _double_to_int(self, Float64Column c, list errors):
         cdef Py_ssize_t i, n = c.length
@@ -1141,9 +1196,11 @@ cdef class ArithFloat(_Binary):
 
 cdef class ArithDec(_Binary):
     """DECIMAL ``+ - * / %`` over two DECIMAL columns (BIGINT operands arrive as DECIMAL at
-    scale 0, a free view). The result scale is fixed by the types: ``+ - %`` the larger scale,
+    scale 0, a free view). The column scale is fixed by the types: ``+ - %`` the larger scale,
     ``*`` the sum, ``/`` the larger + 4 (at most 38) rounded half-even (decimal.pxd's si_div).
-    A result beyond the 64-bit mantissa is a row error (the column holds int64 mantissas)."""
+    Operands whose rows keep their own scales give each row the scale its operands' scales
+    give (a quotient is rounded at that row scale). A result beyond the 64-bit mantissa is a row
+    error (the column holds int64 mantissas)."""
     cdef int ls, rs
 
     def __init__(self, int op, Kernel left, Kernel right, int scale):
@@ -1168,6 +1225,8 @@ cdef class ArithDec(_Binary):
         cdef si_t x, y, r
         cdef si_status st
         cdef _Out o = _Out.__new__(_Out)
+        if (<DecimalColumn>ca).rscales != NULL or (<DecimalColumn>cb).rscales != NULL:
+            return self._rows(<DecimalColumn>ca, <DecimalColumn>cb, sa, sb, n, errors)
         o.init2(ca, cb, n)
         cdef uint8_t* ok = o.ok
         x.s = <uint8_t>self.ls
@@ -1193,13 +1252,58 @@ cdef class ArithDec(_Binary):
             else:
                 st = si_mod(x, y, &r)
             if st != SI_OK or r.s != self.scale:
-                o.fail(i, errors, f"DECIMAL overflow: {_si_text(x.m, x.s)} {_OPS[op]} "
-                                  f"{_si_text(y.m, y.s)} does not fit 18 digits at scale "
-                                  f"{self.scale}")
+                o.fail(i, errors, self._overflow(x, y))
                 ok = o.ok
                 continue
             out[i] = r.m
         return make_decimal(data, o.validity, n, self.scale)
+
+    cdef Column _rows(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, Py_ssize_t n,
+                      list errors):
+        """The loop for operands with their own row scales: each row at its operands' scales,
+        then held at the column scale (exact: every row scale is at most the column's)."""
+        cdef Py_ssize_t i
+        cdef int op = self.op
+        cdef object data = new_int64_array(n)
+        cdef int64_t* out = _i64(data)
+        cdef object scales = new_byte_array(n, False)
+        cdef uint8_t* rs = _u8(scales)
+        cdef si_t x, y, r, w
+        cdef si_status st
+        cdef _Out o = _Out.__new__(_Out)
+        o.init2(ca, cb, n)
+        for i in range(n):
+            out[i] = 0
+            rs[i] = <uint8_t>self.scale
+            if not _ok(o.ok, i):
+                continue
+            x = dec_row(ca, i * sa)
+            y = dec_row(cb, i * sb)
+            if op == A_ADD:
+                st = si_add(x, y, &r)
+            elif op == A_SUB:
+                st = si_sub(x, y, &r)
+            elif op == A_MUL:
+                st = si_mul(x, y, &r)
+            elif y.m == 0:
+                o.fail(i, errors, "division by zero")
+                continue
+            elif op == A_DIV:
+                st = si_div(x, y, &r)
+            else:
+                st = si_mod(x, y, &r)
+            if st == SI_OK:
+                st = si_rescale(r, self.scale, &w)
+            if st != SI_OK:
+                o.fail(i, errors, self._overflow(x, y))
+                continue
+            out[i] = w.m
+            rs[i] = r.s
+        return make_decimal_rs(data, o.validity, n, self.scale, _uniform_or(scales, n, self.scale))
+
+    cdef str _overflow(self, si_t x, si_t y):
+        return (f"DECIMAL overflow: {_si_text(x.m, x.s)} {_OPS[self.op]} {_si_text(y.m, y.s)} "
+                f"does not fit 18 digits at scale {self.scale}")
 
 
 cdef class Negate(Kernel):
@@ -1242,7 +1346,8 @@ cdef class Negate(Kernel):
                 continue
             out[i] = -v[i]
         if self.type == T_DECIMAL:
-            return make_decimal(data, o.validity, n, self.scale)
+            return make_decimal_rs(data, o.validity, n, (<DecimalColumn>c).scale,
+                                   (<DecimalColumn>c).row_scales)
         return make_int64(data, o.validity, n, self.type)
 
 
@@ -1744,12 +1849,34 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
             j = branch[i]
             iout[i] = (<const int64_t*>ptrs[j])[i * sts[j]] if ok[i] else 0
         if type == T_DECIMAL:
-            return make_decimal(data, _all_or_none(validity, n), n, scale)
+            return make_decimal_rs(data, _all_or_none(validity, n), n, scale,
+                                   _gather_scales(cols, branch, sts, scale, n))
         return make_int64(data, _all_or_none(validity, n), n, type)
     finally:
         free(ptrs)
         free(oks)
         free(sts)
+
+
+cdef object _gather_scales(list cols, const int64_t* branch, const int* sts, int scale,
+                           Py_ssize_t n):
+    """The row scales of a gathered DECIMAL column (None when every branch has none)."""
+    cdef Py_ssize_t i
+    cdef int64_t j
+    cdef object out
+    cdef uint8_t* p
+    cdef DecimalColumn c
+    for c in cols:
+        if c.rscales != NULL:
+            break
+    else:
+        return None
+    out = new_byte_array(n, False)
+    p = _u8(out)
+    for i in range(n):
+        j = branch[i]
+        p[i] = (<DecimalColumn>cols[j]).row_scale(i * sts[j]) if j >= 0 else scale
+    return _uniform_or(out, n, scale)
 
 
 cdef class Case(Kernel):
@@ -1992,7 +2119,8 @@ cdef class Abs(_Unary):
                 continue
             out[i] = -v[i] if v[i] < 0 else v[i]
         if self.type == T_DECIMAL:
-            return make_decimal(data, o.validity, n, self.scale)
+            return make_decimal_rs(data, o.validity, n, (<DecimalColumn>c).scale,
+                                   (<DecimalColumn>c).row_scales)
         return make_int64(data, o.validity, n, self.type)
 
 
@@ -2003,7 +2131,8 @@ R_HALF_AWAY, R_FLOOR, R_CEIL = range(3)
 cdef class RoundExact(_Unary):
     """ROUND / FLOOR / CEIL of a BIGINT or DECIMAL to ``digits`` decimals (negative: tens,
     hundreds …). ROUND goes half away from zero, as DuckDB's. The result has scale
-    max(digits, 0); BIGINT stays BIGINT."""
+    max(digits, 0), or a row's own scale when that is smaller (ROUND(12.5, 2) is 12.5, as when
+    the type's scale is 1); BIGINT stays BIGINT."""
     cdef int digits, mode
 
     def __init__(self, Kernel child, int digits, int mode, int type, int scale):
@@ -2054,7 +2183,9 @@ cdef class RoundExact(_Unary):
                 continue
             out[i] = res
         if self.type == T_DECIMAL:
-            return make_decimal(data, o.validity, n, self.scale)
+            return make_decimal_rs(data, o.validity, n, self.scale,
+                                   _widened_scales(<DecimalColumn>c, self.scale)
+                                   if c.type == T_DECIMAL else None)
         return make_int64(data, o.validity, n, self.type)
 
 

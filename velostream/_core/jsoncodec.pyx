@@ -26,7 +26,7 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
-    make_bool, make_decimal, make_float64, make_int64, make_string, new_byte_array,
+    dec_at, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64, make_string, new_byte_array,
     new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
@@ -845,10 +845,14 @@ cdef object _typed_nulls(colbuf_t* c, Py_ssize_t n, object validity):
     return make_string(b"", _zeros_int64(n + 1), validity, n)
 
 
-cdef object _decimal_column(colbuf_t* c, Py_ssize_t n, object validity, int scale):
-    """A DECIMAL column at ``scale``, or None when some value cannot be held at that scale."""
+cdef object _decimal_column(colbuf_t* c, Py_ssize_t n, object validity, int scale, bint own):
+    """A DECIMAL column at ``scale``, or None when some value cannot be held at that scale.
+    ``own``: each value keeps the scale of its text (integers 0) as its row scale (DIALECT §3),
+    else (a declared type) every row has ``scale``."""
     cdef object data = new_int64_array(n)
     cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef object scales = None
+    cdef uint8_t* rs = NULL
     cdef Py_ssize_t i
     cdef int t
     cdef si_t v
@@ -856,13 +860,22 @@ cdef object _decimal_column(colbuf_t* c, Py_ssize_t n, object validity, int scal
         t = c.tags[i] & TG_KIND
         if t == TG_NULL:
             dst[i] = 0
+            if rs != NULL:
+                rs[i] = <uint8_t>scale
             continue
         v.m = c.vals[i]
         v.s = c.scales[i] if t == TG_DEC else 0
-        if v.s != scale and si_rescale(v, scale, &v) != SI_OK:
-            return None
+        if v.s != scale:
+            if own and rs == NULL:
+                scales = new_byte_array(n, False)
+                rs = <uint8_t*>(<array.array>scales).data.as_voidptr
+                memset(rs, scale, i)
+            if si_rescale(v, scale, &v) != SI_OK:
+                return None
+        if rs != NULL:
+            rs[i] = (c.scales[i] if t == TG_DEC else 0) if own else <uint8_t>scale
         dst[i] = v.m
-    return make_decimal(data, validity, n, scale)
+    return make_decimal_rs(data, validity, n, scale, scales)
 
 
 cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
@@ -873,6 +886,8 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
     cdef Py_ssize_t i, off = 0, start
     cdef int scale = 0
     cdef si_t v
+    cdef object scales = None
+    cdef uint8_t* rs
     if sc == NULL:
         raise MemoryError()
     try:
@@ -896,9 +911,14 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
                 if si_rescale(v, scale, &v) != SI_OK:
                     return None
                 dst[i] = v.m
+                if scales is None:
+                    # Each value keeps the scale of its text (DIALECT §3).
+                    scales = new_byte_array(n, False)
+                    rs = <uint8_t*>(<array.array>scales).data.as_voidptr
+                    memcpy(rs, sc, n)
     finally:
         free(sc)
-    return make_decimal(data, validity, n, scale)
+    return make_decimal_rs(data, validity, n, scale, scales)
 
 
 cdef object _string_column(colbuf_t* c, Py_ssize_t n, object validity):
@@ -986,7 +1006,8 @@ cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint finan
             bp[i] = (c.tags[i] & TG_KIND) == TG_BOOL and c.vals[i] != 0
         return make_bool(data, validity, n)
     if (kinds & ~(_bit(TG_INT) | _bit(TG_DEC))) == 0:
-        col = _decimal_column(c, n, validity, c.dscale if c.dscale >= 0 else maxs)
+        col = _decimal_column(c, n, validity, c.dscale if c.dscale >= 0 else maxs,
+                              c.dscale < 0)
         if col is not None:
             return col
     elif (kinds & ~(_bit(TG_INT) | _bit(TG_DBL))) == 0:
@@ -2013,6 +2034,7 @@ ctypedef struct wcol_t:
     const char* chars
     const int64_t* offs
     int scale
+    const uint8_t* rscales      # DECIMAL row scales, or NULL
     Py_ssize_t kpos
     Py_ssize_t klen
 
@@ -2050,6 +2072,7 @@ cdef class _Columns:
             elif col.type == T_DECIMAL:
                 w.i64 = (<DecimalColumn>col).values
                 w.scale = (<DecimalColumn>col).scale
+                w.rscales = (<DecimalColumn>col).rscales
             elif col.type == T_FLOAT64:
                 w.f64 = (<Float64Column>col).values
             elif col.type == T_BOOL:
@@ -2123,8 +2146,7 @@ cdef class JsonWriter:
                     elif w.type == T_STRING:
                         write_json_string(&o, w.chars + w.offs[r], w.offs[r + 1] - w.offs[r])
                     elif w.type == T_DECIMAL:
-                        v.m = w.i64[r]
-                        v.s = <uint8_t>w.scale
+                        v = dec_at(w.i64, w.rscales, w.scale, r)
                         if dec_numbers:
                             o.n += si_format(v, o.p + o.n)
                         else:
