@@ -14,6 +14,7 @@ failure counts only when the branch is reached. Every other operator evaluates a
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from decimal import Decimal
@@ -74,12 +75,16 @@ def fit(m):
     return m
 
 
+WIDE = decimal.Context(prec=2000)   # Decimal arithmetic that never rounds these values
+
+
 def dec(value, s):
-    """``value`` (int, Decimal or Fraction) exactly at scale ``s``; must fit an int64 mantissa."""
+    """``value`` (int, Decimal or Fraction) exactly at scale ``s``: DECIMAL is exact at any size
+    (past an int64 mantissa the column holds it wide)."""
     scaled = Fraction(value) * 10 ** s
     if scaled.denominator != 1:
         raise AssertionError("inexact decimal")
-    return Decimal(fit(int(scaled))).scaleb(-s)
+    return Decimal(int(scaled)).scaleb(-s, context=WIDE)
 
 
 def own_scale(v):
@@ -89,9 +94,8 @@ def own_scale(v):
 
 
 def dec_own(value, s, own):
-    """``value`` at its own scale ``own``; it must fit an int64 mantissa at the column scale
-    ``s`` (>= own) too, where the kernels hold it."""
-    dec(value, s)
+    """``value`` at its own scale ``own`` (the column scale ``s`` >= own changes nothing)."""
+    assert own <= s
     return dec(value, own)
 
 
@@ -775,7 +779,7 @@ def _same(got, want):
         return got is None and want is None
     if isinstance(want, Decimal):
         assert isinstance(got, ScaledInteger), got
-        return (got.mantissa, got.scale) == (int(want.scaleb(-want.as_tuple().exponent)),
+        return (got.mantissa, got.scale) == (int(want.scaleb(-want.as_tuple().exponent, WIDE)),
                                              -want.as_tuple().exponent)
     if isinstance(want, float):
         return isinstance(got, float) and (got == want or (math.isnan(got) and math.isnan(want)))

@@ -21,8 +21,15 @@ column scale (declared and CAST columns, uniform data: the common case costs not
 ``dec_row(c, i)`` gives row i at its own scale; kernels derive each row's result scale from its
 operands' (``+ - %`` the larger, ``*`` the sum, ``/`` the larger + 4), encoders print it.
 Column scale and row scales never change the value, only how it prints: comparisons ignore them.
-A consumer that accumulates (SUM) reads ``values`` at ``scale`` and, for the result's printed
-scale, the largest row scale (``dec_max_row_scale``).
+Wide values: a column with a value that needs more than an int64 mantissa (DECIMAL(38), or a
+result past 18 digits) holds every row as an exact ``ScaledInteger`` in ``wide`` (None for NULL;
+each at its own scale <= ``scale``) and ``values`` are zeros: every kernel checks ``wide is not
+None`` first and then works on the objects (exact at any size, they widen past 38 digits).
+``make_decimal_values`` builds the narrow form when every value fits, else the wide one.
+
+A consumer that accumulates (SUM) reads ``values`` at ``scale`` with a 128-bit accumulator, or the
+``wide`` objects, and prints the result at the largest row scale (``dec_max_row_scale``); a
+partial result that leaves int64 is a wide column (``make_decimal_values``).
 
 Buffers are ``cpython.array`` objects kept referenced by the column, so a column is immutable once
 built and cheap to share between batches (``select``/``rename`` never copy data).
@@ -84,6 +91,7 @@ cdef class DecimalColumn(Column):
     cdef readonly int scale
     cdef readonly object row_scales     # array('B') of each row's own scale, or None
     cdef uint8_t* rscales               # into row_scales, or NULL = every row at ``scale``
+    cdef readonly list wide             # ScaledInteger (None = NULL) per row, or None: narrow
 
     cdef inline int row_scale(self, Py_ssize_t i) noexcept:
         return self.scale if self.rscales == NULL else self.rscales[i]
@@ -125,6 +133,10 @@ cdef DecimalColumn make_decimal(object data, object validity, Py_ssize_t n, int 
 # ... with each row's own scale (array('B') of n scales <= scale, or None = all at ``scale``).
 cdef DecimalColumn make_decimal_rs(object data, object validity, Py_ssize_t n, int scale,
                                    object row_scales)
+# A DECIMAL column of Python values (ScaledInteger / int / Decimal / None) at column scale
+# ``scale``: each keeps its own scale (rounded half-even to ``scale`` if larger, or to every row
+# when ``uniform``); narrow when every mantissa fits int64, else wide.
+cdef DecimalColumn make_decimal_values(list values, Py_ssize_t n, int scale, bint uniform)
 # The largest row scale of the present rows (the column scale when rscales is NULL; 0 if none).
 cdef int dec_max_row_scale(DecimalColumn c) noexcept
 cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n)

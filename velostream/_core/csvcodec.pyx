@@ -592,7 +592,7 @@ cdef class CsvWriter:
                         _write_field(&o, (<StringColumn>col).chars + (<StringColumn>col).offs[r],
                                      (<StringColumn>col).offs[r + 1] - (<StringColumn>col).offs[r],
                                      delim)
-                    elif col.type == T_DECIMAL:
+                    elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is None:
                         o.n += si_format(dec_row(<DecimalColumn>col, r), o.p + o.n)
                     elif col.type == T_FLOAT64:
                         d = (<Float64Column>col).values[r]

@@ -20,8 +20,8 @@ from libc.string cimport memcmp, memcpy, memset
 from velostream._core.batch cimport (
     BoolColumn, Column, DecimalColumn, Float64Column, Int64Column, NullColumn, ObjectColumn,
     RecordBatch, StringColumn, T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING,
-    T_TIMESTAMP, dec_row, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64,
-    make_string, new_byte_array, new_double_array, new_int64_array,
+    T_TIMESTAMP, dec_row, make_bool, make_decimal, make_decimal_rs, make_decimal_values,
+    make_float64, make_int64, make_string, new_byte_array, new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
@@ -268,6 +268,11 @@ cdef inline int _stride(Column c, Py_ssize_t n) except -1:
     raise RuntimeError(f"kernel column of {c.length} rows in a batch of {n}")
 
 
+cdef inline bint _is_wide(Column c) noexcept:
+    """A DECIMAL column holding ScaledInteger objects (some value past an int64 mantissa)."""
+    return c.type == T_DECIMAL and (<DecimalColumn>c).wide is not None
+
+
 cdef inline const int64_t* _ivals(Column c) except? NULL:
     if c.type == T_DECIMAL:
         return (<DecimalColumn?>c).values
@@ -318,6 +323,12 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
     elif c.type == T_INT64 or (c.type == T_TIMESTAMP and ts_as_ms):
         iv = (<Int64Column>c).values
         out = [iv[i] if _ok(ok, i) else None for i in range(m)]
+    elif c.type == T_DECIMAL and (<DecimalColumn>c).wide is not None:
+        out = list((<DecimalColumn>c).wide)
+        if ok != NULL:
+            for i in range(m):
+                if not ok[i]:
+                    out[i] = None
     elif c.type == T_DECIMAL:
         out = [None] * m
         for i in range(m):
@@ -341,8 +352,8 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
 cdef Column column_from_pyvalues(list values, int type, int scale):
     """A column of ``type`` from Python values of that type (None = NULL). DECIMAL values are
     ScaledInteger / int / Decimal held at column scale ``scale``: each keeps its own scale when
-    that is at most ``scale``, else is rounded to it (half-even); TIMESTAMP values are epoch-ms
-    ints."""
+    that is at most ``scale``, else is rounded to it (half-even); the column is wide when one
+    needs more than an int64 mantissa. TIMESTAMP values are epoch-ms ints."""
     cdef Py_ssize_t i, n = len(values)
     cdef object validity = None
     cdef uint8_t* ok = NULL
@@ -350,10 +361,6 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
     cdef int64_t* iv
     cdef double* dv
     cdef uint8_t* bv
-    cdef si_t sv
-    cdef ScaledInteger box
-    cdef object scales = None
-    cdef uint8_t* rs = NULL
     if type == T_NULL:
         return NullColumn(n)
     if type == T_OBJECT:
@@ -366,12 +373,14 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
         return ObjectColumn(values, validity)
     if type == T_STRING:
         return _strings_column(values)
+    if type == T_DECIMAL:
+        return make_decimal_values(values, n, scale, False)
     for i in range(n):
         if values[i] is None:
             validity = _ones(n)
             ok = _u8(validity)
             break
-    if type == T_INT64 or type == T_TIMESTAMP or type == T_DECIMAL:
+    if type == T_INT64 or type == T_TIMESTAMP:
         data = new_int64_array(n)
         iv = _i64(data)
         for i in range(n):
@@ -379,23 +388,8 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
             if v is None:
                 ok[i] = 0
                 iv[i] = 0
-            elif type == T_DECIMAL:
-                box = v if isinstance(v, _ScaledInteger) else _ScaledInteger(v)
-                if si_unbox_checked(box, &sv) != SI_OK:
-                    raise OverflowError(f"{v} does not fit a 64-bit DECIMAL mantissa")
-                if sv.s < scale and rs == NULL:
-                    scales = _filled_bytes(n, scale)
-                    rs = _u8(scales)
-                if rs != NULL:
-                    rs[i] = sv.s if sv.s < scale else scale
-                if sv.s != scale and si_rescale(sv, scale, &sv) != SI_OK:
-                    raise OverflowError(f"{v} does not fit a 64-bit DECIMAL mantissa at scale "
-                                        f"{scale}")
-                iv[i] = sv.m
             else:
                 iv[i] = v
-        if type == T_DECIMAL:
-            return make_decimal_rs(data, validity, n, scale, scales)
         return make_int64(data, validity, n, type)
     if type == T_FLOAT64:
         data = new_double_array(n)
@@ -687,9 +681,14 @@ def null_out(Column c, rows):
         ok[<Py_ssize_t>r] = 0
     if c.type == T_INT64 or c.type == T_TIMESTAMP:
         return make_int64((<Int64Column>c).data, validity, n, c.type)
-    if c.type == T_DECIMAL:
+    if c.type == T_DECIMAL and (<DecimalColumn>c).wide is None:
         return make_decimal_rs((<DecimalColumn>c).data, validity, n, (<DecimalColumn>c).scale,
                                (<DecimalColumn>c).row_scales)
+    if c.type == T_DECIMAL:
+        values = column_pyvalues(c, n, False)
+        for r in rows:
+            values[r] = None
+        return make_decimal_values(values, n, (<DecimalColumn>c).scale, False)
     if c.type == T_FLOAT64:
         return make_float64((<Float64Column>c).data, validity, n)
     if c.type == T_BOOL:
@@ -816,10 +815,30 @@ cdef class Cast(_Unary):
     cdef Column apply(self, Column c, list errors):
         cdef int src = c.type, dst = self.type
         cdef int sscale = (<DecimalColumn>c).scale if src == T_DECIMAL else 0
+        cdef list local
+        cdef Column r
         if src == T_NULL:
             return typed_nulls(dst, self.scale, c.length)
         if dst == T_OBJECT:
             return ObjectColumn(column_pyvalues(c, c.length, False), c.validity)
+        if _is_wide(c):
+            if dst == T_DECIMAL and sscale == self.scale and self.precision is None:
+                return c
+            return self._python(c, errors)
+        if dst == T_DECIMAL and (self.precision is None or self.precision > 18) and (
+                src == T_INT64 or src == T_DECIMAL or src == T_STRING):
+            # The typed loops hold int64 mantissas; a row they cannot hold may still fit the
+            # type (DECIMAL(38)): then the exact Python path redoes the batch, wide.
+            local = []
+            r = self._typed(c, local)
+            if not local:
+                return r
+            return self._python(c, errors)
+        return self._typed(c, errors)
+
+    cdef Column _typed(self, Column c, list errors):
+        cdef int src = c.type, dst = self.type
+        cdef int sscale = (<DecimalColumn>c).scale if src == T_DECIMAL else 0
         if src == dst and not self.date and not self.time and self.length is None and (
                 dst != T_DECIMAL or (sscale == self.scale and self.limit == 0 and (
                     self.precision is None or (<DecimalColumn>c).rscales == NULL))):
@@ -1199,8 +1218,9 @@ cdef class ArithDec(_Binary):
     scale 0, a free view). The column scale is fixed by the types: ``+ - %`` the larger scale,
     ``*`` the sum, ``/`` the larger + 4 (at most 38) rounded half-even (decimal.pxd's si_div).
     Operands whose rows keep their own scales give each row the scale its operands' scales
-    give (a quotient is rounded at that row scale). A result beyond the 64-bit mantissa is a row
-    error (the column holds int64 mantissas)."""
+    give (a quotient is rounded at that row scale). A result beyond the 64-bit mantissa makes
+    the batch redo on exact ScaledInteger objects (a wide column), as do wide operands; only a
+    scale above 38 or more than 1000 digits is a row error."""
     cdef int ls, rs
 
     def __init__(self, int op, Kernel left, Kernel right, int scale):
@@ -1225,6 +1245,9 @@ cdef class ArithDec(_Binary):
         cdef si_t x, y, r
         cdef si_status st
         cdef _Out o = _Out.__new__(_Out)
+        cdef Py_ssize_t e0 = len(errors)
+        if _is_wide(ca) or _is_wide(cb):
+            return self._objects(ca, cb, n, errors)
         if (<DecimalColumn>ca).rscales != NULL or (<DecimalColumn>cb).rscales != NULL:
             return self._rows(<DecimalColumn>ca, <DecimalColumn>cb, sa, sb, n, errors)
         o.init2(ca, cb, n)
@@ -1252,9 +1275,8 @@ cdef class ArithDec(_Binary):
             else:
                 st = si_mod(x, y, &r)
             if st != SI_OK or r.s != self.scale:
-                o.fail(i, errors, self._overflow(x, y))
-                ok = o.ok
-                continue
+                del errors[e0:]
+                return self._objects(ca, cb, n, errors)
             out[i] = r.m
         return make_decimal(data, o.validity, n, self.scale)
 
@@ -1271,6 +1293,7 @@ cdef class ArithDec(_Binary):
         cdef si_t x, y, r, w
         cdef si_status st
         cdef _Out o = _Out.__new__(_Out)
+        cdef Py_ssize_t e0 = len(errors)
         o.init2(ca, cb, n)
         for i in range(n):
             out[i] = 0
@@ -1295,15 +1318,55 @@ cdef class ArithDec(_Binary):
             if st == SI_OK:
                 st = si_rescale(r, self.scale, &w)
             if st != SI_OK:
-                o.fail(i, errors, self._overflow(x, y))
-                continue
+                del errors[e0:]
+                return self._objects(ca, cb, n, errors)
             out[i] = w.m
             rs[i] = r.s
         return make_decimal_rs(data, o.validity, n, self.scale, _uniform_or(scales, n, self.scale))
 
-    cdef str _overflow(self, si_t x, si_t y):
-        return (f"DECIMAL overflow: {_si_text(x.m, x.s)} {_OPS[self.op]} {_si_text(y.m, y.s)} "
-                f"does not fit 18 digits at scale {self.scale}")
+    cdef Column _objects(self, Column ca, Column cb, Py_ssize_t n, list errors):
+        """Every row on ScaledInteger objects: exact at any size (they widen)."""
+        cdef list xs = column_pyvalues(ca, n, True), ys = column_pyvalues(cb, n, True)
+        cdef list out = [None] * n
+        cdef Py_ssize_t i
+        cdef int op = self.op
+        for i in range(n):
+            x = xs[i]
+            y = ys[i]
+            if x is None or y is None:
+                continue
+            try:
+                if op == A_ADD:
+                    out[i] = x + y
+                elif op == A_SUB:
+                    out[i] = x - y
+                elif op == A_MUL:
+                    out[i] = x * y
+                elif op == A_DIV:
+                    out[i] = x / y
+                else:
+                    out[i] = x % y
+            except ZeroDivisionError:
+                errors.append((i, "division by zero"))
+            except (OverflowError, ValueError):
+                errors.append((i, f"DECIMAL overflow: {x} {_OPS[op]} {y} needs a scale above "
+                                  f"38 or more than 1000 digits"))
+        return make_decimal_values(out, n, self.scale, False)
+
+
+cdef object _neg(object x):
+    return -x
+
+
+cdef Column _map_objects(Column c, Py_ssize_t n, object fn):
+    """``fn`` of every present row of a DECIMAL column, on ScaledInteger objects (exact, wide
+    when needed; each keeps its own scale)."""
+    cdef list values = column_pyvalues(c, n, True)
+    cdef Py_ssize_t i
+    for i in range(n):
+        if values[i] is not None:
+            values[i] = fn(values[i])
+    return make_decimal_values(values, n, (<DecimalColumn>c).scale, False)
 
 
 cdef class Negate(Kernel):
@@ -1331,6 +1394,8 @@ cdef class Negate(Kernel):
             for i in range(n):
                 dout[i] = -dv[i]
             return make_float64(data, c.validity, n)
+        if _is_wide(c):
+            return _map_objects(c, n, _neg)
         v = _ivals(c)
         data = new_int64_array(n)
         out = _i64(data)
@@ -1341,8 +1406,9 @@ cdef class Negate(Kernel):
             if not _ok(o.ok, i):
                 continue
             if v[i] == INT64_MIN:
-                shown = str(v[i]) if self.type == T_INT64 else _si_text(v[i], self.scale)
-                o.fail(i, errors, f"{_type_text(self.type, self.scale)} overflow: -({shown})")
+                if self.type == T_DECIMAL:
+                    return _map_objects(c, n, _neg)
+                o.fail(i, errors, f"BIGINT overflow: -({v[i]})")
                 continue
             out[i] = -v[i]
         if self.type == T_DECIMAL:
@@ -1381,7 +1447,9 @@ cdef class Compare(_Binary):
         cdef bint owned
         cdef object validity = _merge_valid(ca, cb, n, &owned)
         cdef int kind = self.kind
-        if kind == T_DECIMAL and self.ls != self.rs:
+        if kind == T_DECIMAL and (_is_wide(ca) or _is_wide(cb)):
+            self._cmp_objects(ca, cb, out, n)
+        elif kind == T_DECIMAL and self.ls != self.rs:
             self._cmp_dec(ca, cb, sa, sb, out, n)
         elif kind == T_INT64 or kind == T_TIMESTAMP or kind == T_DECIMAL:
             vx_cmp_i64(self.op, _ivals(ca), sa, _ivals(cb), sb, out, n)
@@ -1410,6 +1478,15 @@ cdef class Compare(_Binary):
             x.m = a[i * sa]
             y.m = c[i * sb]
             out[i] = _cmp_result(self.op, si_cmp(x, y))
+
+    cdef int _cmp_objects(self, Column ca, Column cb, uint8_t* out, Py_ssize_t n) except -1:
+        cdef list xs = column_pyvalues(ca, n, True), ys = column_pyvalues(cb, n, True)
+        cdef Py_ssize_t i
+        for i in range(n):
+            x = xs[i]
+            y = ys[i]
+            out[i] = 0 if x is None or y is None else _cmp_result(self.op, (x > y) - (x < y))
+        return 0
 
     cdef void _cmp_str(self, StringColumn ca, StringColumn cb, int sa, int sb, uint8_t* out,
                        Py_ssize_t n):
@@ -1625,6 +1702,11 @@ cdef class InList(Kernel):
                     if ftable[j] == f:
                         out[i] = 1
                         break
+        elif _is_wide(c):
+            wanted = {_ScaledInteger.from_parts(m, self.operand.scale) for m in self.ivalues}
+            values = column_pyvalues(c, n, True)
+            for i in range(n):
+                out[i] = values[i] is not None and values[i] in wanted
         else:
             iv = _ivals(c)
             table = <const int64_t*>(<array.array>self.ivalues).data.as_voidptr
@@ -1764,13 +1846,13 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
     cdef Column c
     if type == T_NULL:
         return NullColumn(n)
-    if type == T_OBJECT:
+    if type == T_OBJECT or (type == T_DECIMAL and any(_is_wide(<Column>c) for c in cols)):
         values = [None] * n
         lists = [column_pyvalues(<Column>c, n, False) for c in cols]
         for i in range(n):
             if branch[i] >= 0:
                 values[i] = lists[branch[i]][i]
-        return column_from_pyvalues(values, T_OBJECT, 0)
+        return column_from_pyvalues(values, type, scale)
     validity = new_byte_array(n, False)
     ok = _u8(validity)
     ptrs = <const void**>malloc(k * sizeof(void*) + 1)
@@ -2105,6 +2187,8 @@ cdef class Abs(_Unary):
             for i in range(n):
                 dout[i] = -dv[i] if dv[i] < 0 else dv[i]
             return make_float64(data, c.validity, n)
+        if _is_wide(c):
+            return _map_objects(c, n, abs)
         v = _ivals(c)
         data = new_int64_array(n)
         out = _i64(data)
@@ -2115,7 +2199,9 @@ cdef class Abs(_Unary):
             if not _ok(o.ok, i):
                 continue
             if v[i] == INT64_MIN:
-                o.fail(i, errors, f"{_type_text(self.type, self.scale)} overflow in ABS")
+                if self.type == T_DECIMAL:
+                    return _map_objects(c, n, abs)
+                o.fail(i, errors, "BIGINT overflow in ABS")
                 continue
             out[i] = -v[i] if v[i] < 0 else v[i]
         if self.type == T_DECIMAL:
@@ -2155,6 +2241,8 @@ cdef class RoundExact(_Unary):
         cdef int64_t* out = _i64(data)
         cdef bint up
         cdef _Out o = _Out.__new__(_Out)
+        if _is_wide(c):
+            return self._objects(c, n)
         o.init1(c, n)
         for i in range(n):
             out[i] = 0
@@ -2179,7 +2267,9 @@ cdef class RoundExact(_Unary):
                 q += 1
             res = -<int64_t>q if m < 0 else <int64_t>q
             if back and res != 0 and (back > 18 or vx_mul(res, <int64_t>vs_upow10[back], &res)):
-                o.fail(i, errors, f"{_type_text(self.type, self.scale)} overflow in rounding")
+                if self.type == T_DECIMAL:
+                    return self._objects(c, n)
+                o.fail(i, errors, "BIGINT overflow in rounding")
                 continue
             out[i] = res
         if self.type == T_DECIMAL:
@@ -2187,6 +2277,28 @@ cdef class RoundExact(_Unary):
                                    _widened_scales(<DecimalColumn>c, self.scale)
                                    if c.type == T_DECIMAL else None)
         return make_int64(data, o.validity, n, self.type)
+
+
+    cdef Column _objects(self, Column c, Py_ssize_t n):
+        """The rounding on exact ScaledInteger objects (wide values, or a result past int64)."""
+        cdef list values = column_pyvalues(c, n, True)
+        cdef Py_ssize_t i
+        cdef int d = self.digits, drop
+        for i in range(n):
+            x = values[i]
+            if x is None or d >= (<ScaledInteger>x).scale:
+                continue
+            m = (<ScaledInteger>x).mantissa
+            drop = (<ScaledInteger>x).scale - d
+            q, r = divmod(-m if m < 0 else m, (<object>10) ** drop)
+            if r and (self.mode == R_HALF_AWAY and 2 * r >= (<object>10) ** drop
+                      or self.mode == R_FLOOR and m < 0 or self.mode == R_CEIL and m > 0):
+                q += 1
+            if m < 0:
+                q = -q
+            values[i] = (_ScaledInteger.from_parts(q, d) if d >= 0 else
+                         _ScaledInteger.from_parts(q * (<object>10) ** -d, 0))
+        return make_decimal_values(values, n, self.scale, False)
 
 
 cdef class RoundFloat(_Unary):

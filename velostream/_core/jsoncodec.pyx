@@ -2069,6 +2069,9 @@ cdef class _Columns:
             w.valid = col.valid
             if col.type == T_INT64 or col.type == T_TIMESTAMP:
                 w.i64 = (<Int64Column>col).values
+            elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is not None:
+                self.objects[j] = col.to_pylist()      # exact ScaledInteger objects
+                w.type = T_OBJECT
             elif col.type == T_DECIMAL:
                 w.i64 = (<DecimalColumn>col).values
                 w.scale = (<DecimalColumn>col).scale

@@ -181,27 +181,30 @@ def _to_double(value):
 
 
 def _to_decimal(value, int scale, precision):
+    """CAST to DECIMAL(precision, scale), half-even; an implicit coercion (``precision`` None)
+    only bounds the scale: an exact value keeps its own scale when it is at most ``scale``."""
+    target = "DECIMAL" if precision is None else f"DECIMAL({precision},{scale})"
     if isinstance(value, bool):
         value = int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowError(f"cannot CAST {value!r} to {target}")
+    if isinstance(value, str) and not _DEC_TEXT.match(value):
+        raise RowError(f"cannot CAST {value!r} to {target}")
+    if not isinstance(value, (float, str, int, ScaledInteger, Decimal)):
+        raise RowError(f"cannot CAST a {type(value).__name__} to {target}")
     try:
         if isinstance(value, float):
-            if not math.isfinite(value):
-                raise RowError(f"cannot CAST {value!r} to DECIMAL")
             result = ScaledInteger(Decimal(value), scale)
-        elif isinstance(value, (int, ScaledInteger, Decimal)):
-            result = ScaledInteger(value, scale)
         elif isinstance(value, str):
-            if not _DEC_TEXT.match(value):
-                raise RowError(f"cannot CAST {value!r} to DECIMAL")
             result = ScaledInteger(value.strip(), scale)
         else:
-            raise RowError(f"cannot CAST a {type(value).__name__} to DECIMAL")
-    except (DecimalOverflow, OverflowError):
-        raise RowError(f"{text_of(value)} is out of range for DECIMAL(18,{scale})") from None
-    if not _INT64_MIN <= result.mantissa <= _INT64_MAX:
-        raise RowError(f"{text_of(value)} does not fit DECIMAL(18,{scale})")
-    if precision is not None and precision <= 18 and abs(result.mantissa) >= 10 ** precision:
-        raise RowError(f"{text_of(value)} is out of range for DECIMAL({precision},{scale})")
+            result = ScaledInteger(value)
+            if precision is not None or result.scale > scale:
+                result = result.rescale(scale)
+    except (DecimalOverflow, OverflowError, ValueError):
+        raise RowError(f"{text_of(value)} is out of range for {target}") from None
+    if precision is not None and abs(result.mantissa) >= 10 ** precision:
+        raise RowError(f"{text_of(value)} is out of range for {target}")
     return result
 
 

@@ -273,10 +273,9 @@ class _Binder:
 
         try:
             value = ScaledInteger(node.text)
-            if not -2 ** 63 <= value.mantissa < 2 ** 63:
-                raise OverflowError(node.text)
         except (ValueError, OverflowError):
-            raise self.error(node, f"DECIMAL literal {node.text} does not fit 18 digits",
+            raise self.error(node, f"DECIMAL literal {node.text} has more than "
+                                   f"{T.MAX_DECIMAL_SCALE} decimals",
                              hint="write it with an exponent (1.5e30) for a DOUBLE") from None
         return self.constant(value, T.DECIMAL(value.scale), node)
 
