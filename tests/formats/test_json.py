@@ -74,10 +74,18 @@ def test_int64_bounds_stay_bigint():
     assert column(r, "n") == [2**63 - 1, -(2**63)]
 
 
-def test_decimals_too_wide_for_int64_are_exact_decimal_objects():
-    r = decode('{"d": 1.5}', '{"d": 12345678901234567890.123}')
+def test_decimals_too_wide_for_int64_are_an_exact_wide_decimal_column():
+    r = decode('{"d": 1.5}', '{"d": 12345678901234567890.123}', '{"d": 7}')
+    assert schema(r)["d"] == ("DECIMAL", 3)
+    assert r.batch.column("d").is_wide
+    assert column(r, "d") == [ScaledInteger("1.5"), Decimal("12345678901234567890.123"), 7]
+    assert [str(v) for v in column(r, "d")] == ["1.5", "12345678901234567890.123", "7"]
+
+
+def test_scales_past_38_stay_exact_objects():
+    r = decode('{"d": 1.5}', '{"d": 0.%s1}' % ("0" * 40))
     assert schema(r)["d"] == ("OBJECT",)
-    assert column(r, "d") == [ScaledInteger("1.5"), Decimal("12345678901234567890.123")]
+    assert column(r, "d")[1] == Decimal("1e-41")
 
 
 def test_exponent_numbers_are_double():

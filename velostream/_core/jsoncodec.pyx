@@ -42,6 +42,7 @@ from decimal import Decimal as _Decimal
 import orjson as _orjson
 
 from velostream._core.batch import NullColumn as _NullColumn
+from velostream._core.batch import decimal_column as _decimal_column_of
 from velostream._core.batch import timestamp_to_datetime as _ts_to_datetime
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
 
@@ -434,16 +435,35 @@ def _nested_fraction(str text):
     return _ScaledInteger(text)
 
 
+cdef int _put_wide_decimal(colbuf_t* c, Py_ssize_t row, const char* text,
+                           Py_ssize_t n) except -1:
+    """A declared DECIMAL value past an int64 mantissa: checked exactly now (so a record error
+    names this row), kept as text (TG_BIGDEC) for the wide column cb_finish builds."""
+    try:
+        v = _ScaledInteger(text[:n].decode("ascii").strip(),
+                           None if c.dscale < 0 else c.dscale)
+    except (ValueError, ArithmeticError):
+        return P_RANGE
+    if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
+        return P_RANGE
+    cb_reserve(c, n)
+    memcpy(c.sbuf + c.spos, text, n)
+    c.tags[row] = TG_BIGDEC
+    _commit_text(c, row, n)
+    return P_OK
+
+
 cdef int _put_decimal(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n) except -1:
     cdef si_t v
     cdef si_status st = si_parse(text, n, &v)
     if st == SI_SYNTAX:
         return P_BAD
+    if st == SI_OK and c.dscale >= 0 and v.s != c.dscale:
+        st = si_rescale(v, c.dscale, &v)
     if st != SI_OK:
-        return P_RANGE
-    if c.dscale >= 0 and v.s != c.dscale:
-        if si_rescale(v, c.dscale, &v) != SI_OK:
+        if 0 < c.dprec <= 18:
             return P_RANGE
+        return _put_wide_decimal(c, row, text, n)      # DECIMAL(19..38): exact, wide
     if 0 < c.dprec <= 18 and (v.m >= <int64_t>vs_upow10[c.dprec]
                               or v.m <= -<int64_t>vs_upow10[c.dprec]):
         return P_RANGE
@@ -921,6 +941,15 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
     return make_decimal_rs(data, validity, n, scale, scales)
 
 
+cdef object _wide_decimal_column(ObjectColumn objects, int scale):
+    """A wide DECIMAL column of exact numbers (each keeps its own scale, or every one ``scale``
+    when declared), or None when a value cannot be a DECIMAL (a scale past 38)."""
+    try:
+        return _decimal_column_of(objects.to_pylist(), None if scale < 0 else scale)
+    except (ValueError, ArithmeticError):
+        return None
+
+
 cdef object _string_column(colbuf_t* c, Py_ssize_t n, object validity):
     cdef object offsets = new_int64_array(n + 1)
     cdef int64_t* offs = <int64_t*>(<array.array>offsets).data.as_voidptr
@@ -1023,6 +1052,12 @@ cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint finan
             else:
                 dp[i] = 0.0
         return make_float64(data, validity, n)
+    if (kinds & ~(_bit(TG_INT) | _bit(TG_DEC) | _bit(TG_BIGINT) | _bit(TG_BIGDEC))) == 0 and (
+            kinds & (_bit(TG_DEC) | _bit(TG_BIGDEC))) and (financial or c.declared == D_DECIMAL):
+        # Decimals past an int64 mantissa: an exact wide DECIMAL column.
+        col = _wide_decimal_column(_object_column(c, n, validity, objs), c.dscale)
+        if col is not None:
+            return col
     elif csv and financial and (
             kinds & ~(_bit(TG_INT) | _bit(TG_DEC) | _bit(TG_DBL))) == 0:
         col = _reparse_decimal(c, n, validity)
