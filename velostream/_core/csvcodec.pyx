@@ -21,7 +21,7 @@ from velostream._core.batch cimport (
     Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn, dec_row,
     make_int64, new_int64_array,
 )
-from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format, si_t
+from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format
 from velostream._core.jsoncodec cimport (
     D_DECIMAL, D_NONE, P_OK, P_RANGE, TG_NULL, cb_begin, cb_finish, cb_free, cb_grow_rows,
     cb_init, cb_put_text, cb_reserve, cb_undo_row, colbuf_t, format_double, format_int64,
@@ -559,7 +559,6 @@ cdef class CsvWriter:
         cdef obuf_t o
         cdef Py_ssize_t r, j, nrows = batch.length, ncols = len(batch.columns)
         cdef Column col
-        cdef si_t v
         cdef double d
         cdef bytes b
         cdef unsigned char delim = self.delim

@@ -25,8 +25,7 @@ from velostream._core.batch cimport (
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
-    si_mod, si_mul, si_parse, si_rescale, si_status, si_sub, si_t, si_unbox_checked, vs_mag_i64,
-    vs_upow10,
+    si_mod, si_mul, si_parse, si_rescale, si_status, si_sub, si_t, vs_mag_i64, vs_upow10,
 )
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
@@ -317,7 +316,6 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
     cdef list out
     cdef const int64_t* iv
     cdef const uint8_t* ok = c.valid
-    cdef si_t v
     if c.type == T_STRING:
         out = c.to_pylist()
     elif c.type == T_INT64 or (c.type == T_TIMESTAMP and ts_as_ms):
@@ -1645,6 +1643,7 @@ cdef class InList(Kernel):
     cdef object fvalues     # array('d')
     cdef list svalues       # bytes
     cdef object sset        # frozenset of bytes for long lists
+    cdef object wset        # DECIMAL: frozenset of ScaledInteger, for wide values or constants
 
     def __init__(self, Kernel operand, values, bint has_null):
         self.operand = operand
@@ -1657,7 +1656,12 @@ cdef class InList(Kernel):
             self.svalues = sorted({v.encode("utf-8") for v in values})
             self.sset = frozenset(self.svalues)
         else:
-            self.ivalues = array.array("q", sorted(set(values)))
+            if kind == T_DECIMAL:
+                self.wset = frozenset(_ScaledInteger.from_parts(m, operand.scale) for m in values)
+            try:
+                self.ivalues = array.array("q", sorted(set(values)))
+            except OverflowError:       # a DECIMAL constant past an int64 mantissa
+                self.ivalues = None
 
     cdef Column eval(self, RecordBatch b, list errors):
         cdef Py_ssize_t i, j, n = b.length, k
@@ -1702,11 +1706,10 @@ cdef class InList(Kernel):
                     if ftable[j] == f:
                         out[i] = 1
                         break
-        elif _is_wide(c):
-            wanted = {_ScaledInteger.from_parts(m, self.operand.scale) for m in self.ivalues}
+        elif _is_wide(c) or self.ivalues is None:
             values = column_pyvalues(c, n, True)
             for i in range(n):
-                out[i] = values[i] is not None and values[i] in wanted
+                out[i] = values[i] is not None and values[i] in self.wset
         else:
             iv = _ivals(c)
             table = <const int64_t*>(<array.array>self.ivalues).data.as_voidptr
@@ -2277,7 +2280,6 @@ cdef class RoundExact(_Unary):
                                    _widened_scales(<DecimalColumn>c, self.scale)
                                    if c.type == T_DECIMAL else None)
         return make_int64(data, o.validity, n, self.type)
-
 
     cdef Column _objects(self, Column c, Py_ssize_t n):
         """The rounding on exact ScaledInteger objects (wide values, or a result past int64)."""

@@ -26,8 +26,8 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
-    dec_at, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64, make_string, new_byte_array,
-    new_double_array, new_int64_array,
+    dec_at, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64, make_string,
+    new_byte_array, new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, si_box, si_format,
