@@ -177,3 +177,19 @@ def test_json_and_csv_round_trip_wide_decimals(values):
     csv_text = CsvEncoder().encode(decoded)
     again = CsvDecoder().decode(csv_text).batch
     assert [str(v) for v in again.column("x").to_pylist()] == [str(v) for v in values]
+
+
+def test_rounding_functions_on_objects_are_exact_not_doubles():
+    batch = RecordBatch.from_pylist([{"n": 12345678901234567890123456789},
+                                     {"n": Decimal("0.1234567890123456789012345678901234567891")},
+                                     {"n": -2.5}])
+    assert schema_of(batch)[0][1].name == "OBJECT"
+    got = {sql: run(sql, batch)[0] for sql in ("ROUND(n)", "ROUND(n, -3)", "ABS(n)",
+                                                "FLOOR(n)", "CEIL(n)", "ROUND(n, 2)")}
+    assert got["ROUND(n)"] == [12345678901234567890123456789, ScaledInteger(0), -3.0]
+    assert got["ROUND(n, -3)"] == [12345678901234567890123457000, ScaledInteger(0), -0.0]
+    assert got["ABS(n)"][:2] == [12345678901234567890123456789,
+                                 Decimal("0.1234567890123456789012345678901234567891")]
+    assert got["FLOOR(n)"] == [12345678901234567890123456789, ScaledInteger(0), -3.0]
+    assert got["CEIL(n)"] == [12345678901234567890123456789, ScaledInteger(1), -2.0]
+    assert str(got["ROUND(n, 2)"][1]) == "0.12"

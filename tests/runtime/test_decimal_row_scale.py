@@ -114,3 +114,41 @@ def test_decimal_column_keeps_each_values_scale_unless_a_scale_is_given():
     assert [str(v) for v in decimal_column(["1.5", 7], 2).to_pylist()] == ["1.50", "7.00"]
     taken = column.take(array("q", [3, 0, 1]))
     assert [str(v) for v in taken.to_pylist()] == ["0.125", "1.5", "7"]
+
+
+def test_declared_wide_decimals_decode_exactly_and_errors_name_the_declared_type(tmp_path):
+    path = write(tmp_path, ['{"p": 12345678901234567890.5}', '{"p": "abc"}',
+                            '{"p": 0.12345678901234567890123456789012345678901}',
+                            '{"p": 1e99999}'])
+    for declared, want in [("DECIMAL(38,10)", ["12345678901234567890.5000000000",
+                                               "0.1234567890"]),
+                           ("DECIMAL(10,2)", ["0.12"])]:
+        sql = (f"SELECT p FROM t WITH ('t.type' = 'file_source', 't.path' = '{path}', "
+               f"'t.format' = 'jsonl', 't.schema.p' = '{declared}')")
+        result = CliRunner().invoke(cli, ["execute", "--format", "json-lines", "--query", sql],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert [json.loads(line)["p"] for line in result.stdout.splitlines()] == want
+        assert f'"abc" is not a valid {declared}' in result.stderr
+        assert f"1e99999 does not fit {declared}" in result.stderr
+        assert "InvalidOperation" not in result.stderr and "ConversionSyntax" not in result.stderr
+    sql = (f"SELECT p FROM t WHERE p > 'x' WITH ('t.type' = 'file_source', 't.path' = '{path}', "
+           "'t.format' = 'jsonl', 't.schema.p' = 'DECIMAL(10,2)')")
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert "compared with a DECIMAL(10,2)" in result.stderr
+
+
+def test_cast_errors_name_the_written_type_without_python_internals(tmp_path):
+    path = write(tmp_path, ['{"s": "abc"}', '{"s": "1e99999"}', '{"s": "NaN"}',
+                            '{"s": "12345678901.5"}'])
+    sql = (f"SELECT CAST(s AS NUMERIC(10,2)) AS d FROM t WITH ('t.type' = 'file_source', "
+           f"'t.path' = '{path}', 't.format' = 'jsonl')")
+    result = CliRunner().invoke(cli, ["execute", "--format", "json-lines", "--query", sql],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "cannot CAST 'abc' to DECIMAL(10,2)" in result.stderr
+    assert "1e99999 is out of range for DECIMAL(10,2)" in result.stderr
+    assert "cannot CAST 'NaN' to DECIMAL(10,2)" in result.stderr
+    assert "12345678901.5 is out of range for DECIMAL(10,2)" in result.stderr
+    for internal in ("InvalidOperation", "ConversionSyntax", "<class", "DECIMAL(18"):
+        assert internal not in result.stderr

@@ -124,7 +124,7 @@ def test_leftover_text_is_an_error_with_a_caret():
 def test_string_literal_that_is_not_a_number_is_a_validation_error_in_the_query(data):
     result, _ = run("SELECT id FROM t WHERE price > 'abc'" + data)
     assert result.exit_code == 1
-    assert "<query>:1:32: error: string 'abc' is compared with a DECIMAL(18,4)" in result.stderr
+    assert "<query>:1:32: error: string 'abc' is compared with a DECIMAL(38,4)" in result.stderr
     assert result.stderr.splitlines()[-1].endswith("^")
 
 

@@ -92,6 +92,7 @@ cdef class DecimalColumn(Column):
     cdef readonly object row_scales     # array('B') of each row's own scale, or None
     cdef uint8_t* rscales               # into row_scales, or NULL = every row at ``scale``
     cdef readonly list wide             # ScaledInteger (None = NULL) per row, or None: narrow
+    cdef public int precision           # DECIMAL(p, s) declared by the source, or 0: for messages
 
     cdef inline int row_scale(self, Py_ssize_t i) noexcept:
         return self.scale if self.rscales == NULL else self.rscales[i]

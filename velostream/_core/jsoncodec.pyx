@@ -30,8 +30,8 @@ from velostream._core.batch cimport (
     new_byte_array, new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
-    SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, si_box, si_format,
-    si_parse, si_rescale, si_status, si_t, vs_upow10,
+    SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
+    si_parse, si_rescale, si_status, si_t, si_unbox_checked, vs_upow10,
 )
 
 import datetime as _dt
@@ -437,8 +437,12 @@ def _nested_fraction(str text):
 
 cdef int _put_wide_decimal(colbuf_t* c, Py_ssize_t row, const char* text,
                            Py_ssize_t n) except -1:
-    """A declared DECIMAL value past an int64 mantissa: checked exactly now (so a record error
-    names this row), kept as text (TG_BIGDEC) for the wide column cb_finish builds."""
+    """A declared DECIMAL value the int64 fast path does not take (past an int64 mantissa, or
+    more than 38 decimals that the declared scale rounds away): parsed exactly now, so a record
+    error names this row; kept narrow when it then fits, else as text (TG_BIGDEC) for the wide
+    column cb_finish builds."""
+    cdef ScaledInteger v
+    cdef si_t r
     try:
         v = _ScaledInteger(text[:n].decode("ascii").strip(),
                            None if c.dscale < 0 else c.dscale)
@@ -446,6 +450,12 @@ cdef int _put_wide_decimal(colbuf_t* c, Py_ssize_t row, const char* text,
         return P_RANGE
     if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
         return P_RANGE
+    if si_unbox_checked(v, &r) == SI_OK:
+        _need_scales(c)
+        c.vals[row] = r.m
+        c.scales[row] = r.s
+        c.tags[row] = TG_DEC
+        return P_OK
     cb_reserve(c, n)
     memcpy(c.sbuf + c.spos, text, n)
     c.tags[row] = TG_BIGDEC
@@ -461,9 +471,7 @@ cdef int _put_decimal(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t 
     if st == SI_OK and c.dscale >= 0 and v.s != c.dscale:
         st = si_rescale(v, c.dscale, &v)
     if st != SI_OK:
-        if 0 < c.dprec <= 18:
-            return P_RANGE
-        return _put_wide_decimal(c, row, text, n)      # DECIMAL(19..38): exact, wide
+        return _put_wide_decimal(c, row, text, n)      # exact, the slow way
     if 0 < c.dprec <= 18 and (v.m >= <int64_t>vs_upow10[c.dprec]
                               or v.m <= -<int64_t>vs_upow10[c.dprec]):
         return P_RANGE
@@ -1003,6 +1011,13 @@ cdef object _object_column(colbuf_t* c, Py_ssize_t n, object validity, dict objs
 
 
 cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint financial):
+    cdef object col = _cb_finish(c, n, objs, csv, financial)
+    if c.dprec > 0 and type(col) is DecimalColumn:
+        (<DecimalColumn>col).precision = c.dprec    # named in messages as declared
+    return col
+
+
+cdef object _cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint financial):
     cdef Py_ssize_t i
     cdef uint32_t mask = 0, kinds
     cdef int t, maxs = 0
