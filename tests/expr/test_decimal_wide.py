@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.expr import ev
-from velostream._core.batch import RecordBatch, decimal_column
+from velostream._core.batch import RecordBatch, decimal_column, decimal_sum
 from velostream._core.decimal import ScaledInteger
 from velostream.formats.csv import CsvDecoder, CsvEncoder
 from velostream.formats.json import JsonDecoder, JsonEncoder
@@ -193,3 +193,23 @@ def test_rounding_functions_on_objects_are_exact_not_doubles():
     assert got["FLOOR(n)"] == [12345678901234567890123456789, ScaledInteger(0), -3.0]
     assert got["CEIL(n)"] == [12345678901234567890123456789, ScaledInteger(1), -2.0]
     assert str(got["ROUND(n, 2)"][1]) == "0.12"
+
+
+@SETTINGS
+@given(values=st.lists(st.one_of(st.none(), VALUE), max_size=12))
+def test_decimal_sum_is_exact_at_the_largest_row_scale(values):
+    got = decimal_sum(decimal_column(values))
+    present = [v for v in values if v is not None]
+    if not present:
+        assert got is None
+        return
+    total = EXACT.create_decimal(0)
+    for v in present:
+        total = EXACT.add(total, D(v))
+    same(got, quantize(total, max(v.scale for v in present)))
+
+
+def test_decimal_sum_spills_past_int64_exactly():
+    column = decimal_column([ScaledInteger.from_parts(2 ** 63 - 1, 2)] * 5 + ["0.5"])
+    assert not column.is_wide
+    assert str(decimal_sum(column)) == str(ScaledInteger.from_parts(5 * (2 ** 63 - 1) + 50, 2))

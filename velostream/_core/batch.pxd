@@ -27,9 +27,10 @@ each at its own scale <= ``scale``) and ``values`` are zeros: every kernel check
 None`` first and then works on the objects (exact at any size, they widen past 38 digits).
 ``make_decimal_values`` builds the narrow form when every value fits, else the wide one.
 
-A consumer that accumulates (SUM) reads ``values`` at ``scale`` with a 128-bit accumulator, or the
-``wide`` objects, and prints the result at the largest row scale (``dec_max_row_scale``); a
-partial result that leaves int64 is a wide column (``make_decimal_values``).
+A consumer that accumulates (SUM) reads ``values`` at ``scale`` (or the ``wide`` objects) and
+gives the result the largest row scale (``dec_max_row_scale``): ``dec_sum`` does exactly that in
+one typed loop that spills into a Python int only when an int64 partial sum would overflow, and
+``make_decimal_values`` turns per-group results of any size back into a column.
 
 Buffers are ``cpython.array`` objects kept referenced by the column, so a column is immutable once
 built and cheap to share between batches (``select``/``rename`` never copy data).
@@ -138,6 +139,9 @@ cdef DecimalColumn make_decimal_rs(object data, object validity, Py_ssize_t n, i
 # ``scale``: each keeps its own scale (rounded half-even to ``scale`` if larger, or to every row
 # when ``uniform``); narrow when every mantissa fits int64, else wide.
 cdef DecimalColumn make_decimal_values(list values, Py_ssize_t n, int scale, bint uniform)
+# SUM of the present rows, exact at any size: a ScaledInteger at the largest row scale, or None
+# when no row is present.
+cdef object dec_sum(DecimalColumn c)
 # The largest row scale of the present rows (the column scale when rscales is NULL; 0 if none).
 cdef int dec_max_row_scale(DecimalColumn c) noexcept
 cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n)
