@@ -10,7 +10,7 @@ from velostream._core.batch import RecordBatch, decimal_column
 from velostream._core.decimal import ScaledInteger
 from velostream.cli.main import cli
 from velostream.formats.csv import CsvDecoder
-from velostream.formats.json import JsonEncoder
+from velostream.formats.json import JsonDecoder, JsonEncoder
 from velostream.grammar import parse_expression
 from velostream.plan.compile import compile_expression, schema_of
 
@@ -152,3 +152,18 @@ def test_cast_errors_name_the_written_type_without_python_internals(tmp_path):
     assert "12345678901.5 is out of range for DECIMAL(10,2)" in result.stderr
     for internal in ("InvalidOperation", "ConversionSyntax", "<class", "DECIMAL(18"):
         assert internal not in result.stderr
+
+
+def test_a_wide_declared_decimal_leaves_the_next_fields_intact():
+    for text in ("p,s\n12345678901234567890.5,after\n1.5,next\n",
+                 "p,s\n\"12345678901234567890.5\",after\n1.5,next\n"):
+        result = CsvDecoder(declared={"p": "DECIMAL(38,2)"}).decode(text.encode())
+        assert result.errors == []
+        assert [str(v) for v in result.batch.column("p").to_pylist()] == [
+            "12345678901234567890.50", "1.50"]
+        assert result.batch.column("s").to_pylist() == ["after", "next"]
+    lines = b'{"p": "12345678901234567890.5", "s": "after"}\n{"p": 2, "s": "next"}\n'
+    result = JsonDecoder(declared={"p": "DECIMAL(38,2)"}).decode_lines(lines)
+    assert [str(v) for v in result.batch.column("p").to_pylist()] == [
+        "12345678901234567890.50", "2.00"]
+    assert result.batch.column("s").to_pylist() == ["after", "next"]
