@@ -213,3 +213,12 @@ def test_decimal_sum_spills_past_int64_exactly():
     column = decimal_column([ScaledInteger.from_parts(2 ** 63 - 1, 2)] * 5 + ["0.5"])
     assert not column.is_wide
     assert str(decimal_sum(column)) == str(ScaledInteger.from_parts(5 * (2 ** 63 - 1) + 50, 2))
+
+
+def test_a_result_past_1000_digits_is_a_row_error_with_a_short_message():
+    batch = RecordBatch(["x", "y"], [decimal_column([ScaledInteger.from_parts(10 ** 999, 0), 2]),
+                                     decimal_column([ScaledInteger.from_parts(10 ** 999, 0), 3])])
+    got, errors = run("x * y", batch)
+    assert got == [None, 6]
+    assert errors[0].startswith("DECIMAL overflow: 1000") and "(1,000 characters)" in errors[0]
+    assert len(errors[0]) < 200

@@ -1347,8 +1347,9 @@ cdef class ArithDec(_Binary):
             except ZeroDivisionError:
                 errors.append((i, "division by zero"))
             except (OverflowError, ValueError):
-                errors.append((i, f"DECIMAL overflow: {x} {_OPS[op]} {y} needs a scale above "
-                                  f"38 or more than 1000 digits"))
+                errors.append((i, f"DECIMAL overflow: {brief(str(x))} {_OPS[op]} "
+                                  f"{brief(str(y))} needs a scale above 38 or more than 1000 "
+                                  f"digits"))
         return make_decimal_values(out, n, self.scale, False)
 
 

@@ -241,7 +241,7 @@ def _to_decimal(value, int scale, precision):
     if isinstance(value, float) and not math.isfinite(value):
         raise RowError(f"cannot CAST {value!r} to {target}")
     if isinstance(value, str) and not _DEC_TEXT.match(value):
-        raise RowError(f"cannot CAST {value!r} to {target}")
+        raise RowError(f"cannot CAST {brief(repr(value))} to {target}")
     if not isinstance(value, (float, str, int, ScaledInteger, Decimal)):
         raise RowError(f"cannot CAST a {type(value).__name__} to {target}")
     try:
@@ -254,9 +254,9 @@ def _to_decimal(value, int scale, precision):
             if precision is not None or result.scale > scale:
                 result = result.rescale(scale)
     except (DecimalOverflow, OverflowError, ValueError):
-        raise RowError(f"{text_of(value)} is out of range for {target}") from None
+        raise RowError(f"{brief(text_of(value))} is out of range for {target}") from None
     if precision is not None and abs(result.mantissa) >= 10 ** precision:
-        raise RowError(f"{text_of(value)} is out of range for {target}")
+        raise RowError(f"{brief(text_of(value))} is out of range for {target}")
     return result
 
 
@@ -453,7 +453,7 @@ def object_rounding(str name, int digits=0):
                 r = d.scaleb(digits, _WIDE).quantize(Decimal(1), rounding=mode, context=_WIDE)
                 r = r.scaleb(-digits, _WIDE).quantize(Decimal(1), context=_WIDE)
         except ArithmeticError:
-            raise RowError(f"{text_of(v)[:40]}… has more than {MAX_DIGITS} digits") from None
+            raise RowError(f"{brief(text_of(v))} has more than {MAX_DIGITS} digits") from None
         if isinstance(v, float):
             return float(r)
         if isinstance(v, int):
