@@ -683,3 +683,15 @@ def test_numbers_beyond_double_range_are_record_errors_not_infinities():
         (3, "field 'p': -1e999 does not fit DOUBLE at column 7")]
     declared = JsonDecoder(declared={"p": "DOUBLE"}).decode_lines(b'{"p": "1e400"}\n{"p": "nan"}\n')
     assert len(declared.batch) == 0 and len(declared.errors) == 2
+
+
+@pytest.mark.parametrize("financial", [True, False])
+def test_nested_numbers_beyond_double_range_are_record_errors_too(financial):
+    # Found by tests/fuzz: nested, 1e400 became inf and was written as null.
+    lines = (b'{"a": {"x": 1e400}}\n{"a": [1.5, 2e999]}\n{"a": {"x": 1}}\n'
+             b'{"a": [12345678901234567890123, -1e400]}\n{"a": [0.5e1]}\n')
+    r = JsonDecoder(financial_precision=financial).decode_lines(lines)
+    assert r.batch.to_pylist() == [{"a": {"x": 1}}, {"a": [5.0]}]
+    assert [e.line for e in r.errors] == [1, 2, 4]
+    assert r.errors[0].message == (
+        "field 'a': {\"x\": 1e400} holds a number that does not fit DOUBLE at column 7")

@@ -457,9 +457,20 @@ cdef int _num_inferred(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
     return TG_DEC
 
 
+class _NotFinite(ValueError):
+    """A nested JSON number beyond DOUBLE range (1e400): a record error, as at top level."""
+
+
+def _nested_float(str text):
+    value = float(text)
+    if not isfinite(value):
+        raise _NotFinite(text)
+    return value
+
+
 def _nested_fraction(str text):
     if "e" in text or "E" in text:
-        return float(text)          # an exponent makes a FLOAT (DIALECT §1)
+        return _nested_float(text)  # an exponent makes a FLOAT (DIALECT §1)
     try:
         return _ScaledInteger(text)
     except (ValueError, ArithmeticError):
@@ -1669,12 +1680,15 @@ cdef class JsonScanner:
                 # DIALECT §3 holds inside nesting too: fractions are exact decimals from their text.
                 value = _json.loads(text, parse_float=_nested_fraction)
             elif self.saw_bigint:
-                value = _json.loads(text)
+                value = _json.loads(text, parse_float=_nested_float)
             else:
                 try:
                     value = _orjson.loads(text)
                 except _orjson.JSONDecodeError:
-                    value = _json.loads(text)       # numbers orjson refuses, e.g. 1e400
+                    # numbers orjson refuses: long integers, or 1e400 (refused below)
+                    value = _json.loads(text, parse_float=_nested_float)
+        except _NotFinite:
+            return P_RANGE
         except ValueError:
             # The text is valid JSON (the scanner checked it): only an integer longer than
             # INT_MAX_DIGITS makes json refuse it.
@@ -1745,10 +1759,14 @@ cdef class JsonScanner:
         if st == P_LIMIT:
             return self._fail(_limit_text(name, p, pos, q), pos)
         text = (<const char*>p)[pos:q].decode("utf-8", "replace")
+        if len(text) > 80:          # a nested value holding the number: its start is enough
+            text = text[:77] + "…"
         kind = DECLARED_NAMES.get(c.declared, "DOUBLE")  # undeclared: only a double overflows
         if c.declared == D_DECIMAL and c.dprec >= 0:
             kind = f"DECIMAL({c.dprec},{c.dscale})"
         what = "does not fit" if st == P_RANGE else "is not a valid"
+        if st == P_RANGE and text[:1] in "{[":
+            what = "holds a number that does not fit"
         return self._fail(f"field {name!r}: {text} {what} {kind}", pos)
 
     cdef Py_ssize_t _object(self, const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
