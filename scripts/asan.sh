@@ -3,6 +3,7 @@
 #
 #   scripts/asan.sh [pytest args]              build a copy of this tree under build/asan/ with
 #                                              -fsanitize=address, run its tests there
+#   scripts/asan.sh --reuse [pytest args]      run the tests of the copy built last time
 #   scripts/asan.sh --installed [pytest args]  only run the tests, against the velostream already
 #                                              importable (tox -e asan builds it as a wheel)
 #
@@ -36,16 +37,21 @@ if [ "${1:-}" = "--installed" ]; then
 fi
 
 COPY="$ROOT/build/asan/src"
-rm -rf "$COPY"
-mkdir -p "$COPY"
-# The tracked and new files of this tree, without built extensions or the venv.
-(cd "$ROOT" && git ls-files -co --exclude-standard -z | grep -zv '\.so$' |
-    xargs -0 cp --parents -t "$COPY")
-cd "$COPY"
-echo "asan.sh: building the extensions with -fsanitize=address in $COPY" >&2
-CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" LDFLAGS="-fsanitize=address" \
-    "$PYTHON" setup.py -q build_ext --inplace --force -j "${JOBS:-2}" >&2
-"$PYTHON" - <<'PY'
+if [ "${1:-}" = "--reuse" ] && [ -d "$COPY" ]; then
+    shift
+    cd "$COPY"
+else
+    rm -rf "$COPY"
+    mkdir -p "$COPY"
+    # The tracked and new files of this tree, without built extensions or the venv.
+    (cd "$ROOT" && git ls-files -co --exclude-standard -z | grep -zv '\.so$' |
+        xargs -0 cp --parents -t "$COPY")
+    cd "$COPY"
+    echo "asan.sh: building the extensions with -fsanitize=address in $COPY" >&2
+    CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" LDFLAGS="-fsanitize=address" \
+        "$PYTHON" setup.py -q build_ext --inplace --force -j "${JOBS:-2}" >&2
+fi
+LD_PRELOAD="$LIBASAN" "$PYTHON" - <<'PY'
 import velostream._core.batch as b, os, sys
 if not b.__file__.startswith(os.getcwd()):
     sys.exit(f"asan.sh: tests would import {b.__file__}, not the sanitized build")

@@ -14,6 +14,7 @@ the Python layers (codec wrappers and the oracles); the mutations reach the C co
 from __future__ import annotations
 
 import atexit
+import decimal
 import os
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ KNOWN_DEFECTS = {
     "csv": [(UnicodeDecodeError, ""),       # invalid UTF-8 in a CSV field (issue 10, readers)
             # a one-column NULL row is written as an empty line, which reads back as no row
             (AssertionError, "round trip lost rows")],
+    # ScaledInteger('8E29044444400000000000004') raises decimal.InvalidOperation, not a
+    # velostream error; CAST shows "[<class 'decimal.InvalidOperation'>]" (issue 10, decimals)
+    "scaled": [(decimal.InvalidOperation, "")],
 }
 _known_hits = {"n": 0}
 

@@ -156,6 +156,8 @@ KNOWN_CRASHES = {
     "csv/invalid-utf8-string-field": "issue 10: invalid UTF-8 in a CSV field (readers)",
     "csv/single-column-null-row-lost": "fuzz: a one-column NULL row is encoded as an empty line, "
                                        "which the decoder skips (readers)",
+    "scaled/exponent-past-decimal-emax": "issue 10: ScaledInteger('8E290444444…') raises "
+                                         "decimal.InvalidOperation (decimals)",
 }
 
 
