@@ -41,6 +41,9 @@ class Case:
     extra: str = ""          # more WITH properties
     check: object = None     # check(rows) on the JSON-lines output when nothing failed
     xfail: str | None = None
+    # The defect is a read of uninitialised heap: it shows only when the heap is not zero (always
+    # under scripts/asan.sh, whose malloc fills 0xbe), so an XPASS here proves nothing.
+    heap_dependent: bool = False
 
 
 BIG = b"1" * 4400
@@ -114,7 +117,8 @@ CASES = [
          3, xfail="issue 10: invalid UTF-8 in a CSV field (readers)"),
     Case("bigint-declared-long-zero-csv", b"k,a\n1,5\n2,0.0000000000000000000\n3,7\n", "csv",
          "SELECT k, a FROM s", 3, EITHER, extra=", 's.schema.a' = 'BIGINT'",
-         check=_zero_or_failed),
+         check=_zero_or_failed, heap_dependent=True,
+         xfail="issue 10: BIGINT-declared 0.0000000000000000000 leaves the slot unset (readers)"),
     Case("bigint-declared-long-zero-jsonl", b'{"k": 1, "a": 5}\n{"k": 2, "a": 0.0000000000000000000}'
          b'\n{"k": 3, "a": 7}\n', "jsonl", "SELECT k, a FROM s", 2, EITHER,
          extra=", 's.schema.a' = 'BIGINT'", check=_zero_or_failed,
@@ -152,7 +156,8 @@ def _params() -> list:
 def _each_case():
     for case in CASES:
         for strategy in STRATEGIES:
-            marks = [pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
+            marks = ([pytest.mark.xfail(strict=not case.heap_dependent, reason=case.xfail)]
+                     if case.xfail else [])
             yield pytest.param(case, strategy, id=f"{case.name}-{strategy}", marks=marks)
 
 
