@@ -192,6 +192,72 @@ def _as_written(value):
     return value
 
 
+# --------------------------------------------------------------------------- declared types
+
+DECLARED = ("BIGINT", "DECIMAL(18,4)", "DECIMAL(5,2)", "DECIMAL(38,10)", "DOUBLE", "STRING",
+            "BOOLEAN", "TIMESTAMP")
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _declared_want(kind, value):
+    """What a field declared ``kind`` must hold for the JSON ``value``, if it accepts it
+    (``...`` where the check is only that it is not NULL)."""
+    if value is None:
+        return None
+    if kind == "STRING":
+        return value if isinstance(value, str) else ...
+    if kind == "BOOLEAN":
+        return value if isinstance(value, bool) else ...
+    if kind == "TIMESTAMP" or isinstance(value, (bool, list, dict)):
+        return ...
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip(" \t\n\r\f\v"))
+        except decimal.InvalidOperation:
+            return ...
+        if not value.isascii() or "_" in value or not number.is_finite():
+            return ...
+    else:
+        number = value if isinstance(value, Decimal) else _num(value)
+    if kind == "BIGINT":
+        return int(number) if number == number.to_integral_value() else ...
+    if kind == "DOUBLE":
+        return float(number)
+    scale = int(kind.split(",")[1].rstrip(")"))
+    return number.quantize(Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_EVEN,
+                           context=decimal.Context(prec=100_000, Emax=decimal.MAX_EMAX))
+
+
+def check_json_declared(data: bytes) -> None:
+    """The first byte picks a declared type for field ``a``; the rest is JSON Lines."""
+    if not data:
+        return
+    kind, data = DECLARED[data[0] % len(DECLARED)], data[1:]
+    result = JsonDecoder(declared={"a": kind}).decode_lines(data)
+    records = _json_records(data)
+    rows = _rows_by_line(result)
+    assert len(rows) + len(result.errors) == len(records), (
+        f"records in {len(records)} != rows {len(rows)} + failures {len(result.errors)}")
+    for number, line in records:
+        if number not in rows:
+            continue
+        want = json_oracle(line, first=number == 1)
+        assert want is not None, f"line {number}: accepted what json refuses: {line!r}"
+        got = rows[number].get("a")
+        expected = _declared_want(kind, want.get("a"))
+        if expected is None:
+            assert got is None, f"line {number}: {kind} a = {got!r} for null"
+        elif expected is ...:
+            assert got is not None, f"line {number}: {kind} a read as NULL from {line!r}"
+        else:
+            assert got is not None, f"line {number}: {kind} a read as NULL from {line!r}"
+            if kind == "BIGINT":
+                assert isinstance(got, int) and _INT64[0] <= got <= _INT64[1]
+            ok = same(got, expected) and (not kind.startswith("DECIMAL") or
+                                          got.scale == -expected.as_tuple().exponent)
+            assert ok, f"line {number}: {kind} a = {got!r}, expected {expected!r} from {line!r}"
+
+
 # --------------------------------------------------------------------------- CSV
 
 def _csv_text_value(got, text):
@@ -345,4 +411,5 @@ def _assert_unrepresentable(want):
         f"refused {want}, which has {ndigits} digits at scale {scale}")
 
 
-TARGETS = {"json": check_json_lines, "csv": check_csv, "scaled": check_scaled}
+TARGETS = {"json": check_json_lines, "json_declared": check_json_declared, "csv": check_csv,
+           "scaled": check_scaled}
