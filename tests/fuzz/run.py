@@ -38,7 +38,10 @@ KNOWN_DEFECTS = {
     # velostream error; CAST shows "[<class 'decimal.InvalidOperation'>]" (issue 10, decimals)
     "scaled": [(decimal.InvalidOperation, "")],
     # BIGINT-declared 0.0000000000000000000 is NULL (issue 10, readers)
-    "json_declared": [(AssertionError, "BIGINT a read as NULL")],
+    "json_declared": [(AssertionError, "BIGINT a read as NULL"),
+                      # a declared TIMESTAMP past 9999-12-31 decodes, then get() raises
+                      # OverflowError (issue 10, funcs/readers)
+                      (OverflowError, "")],
 }
 _known_hits = {"n": 0}
 

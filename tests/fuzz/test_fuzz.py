@@ -186,6 +186,8 @@ KNOWN_CRASHES = {
                                        "which the decoder skips (readers)",
     "json_declared/bigint-long-zero-read-as-null": "issue 10: BIGINT-declared "
         "0.0000000000000000000 leaves the slot unset (readers)",
+    "json_declared/timestamp-past-9999-to-pylist": "issue 10: a declared TIMESTAMP past year "
+        "9999 is accepted, then reading it raises OverflowError (funcs/readers)",
     "scaled/exponent-past-decimal-emax": "issue 10: ScaledInteger('8E290444444…') raises "
                                          "decimal.InvalidOperation (decimals)",
 }
