@@ -25,14 +25,28 @@ LIBASAN="$(gcc -print-file-name=libasan.so)"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1:abort_on_error=0:print_summary=1}"
 export PYTHONMALLOC=malloc
 
-run_tests() {
-    LD_PRELOAD="$LIBASAN" "$PYTHON" -m pytest -q -p no:cacheprovider "$@"
+check_sanitized() {
+    # A build that reused unsanitized objects would pass silently: check every extension.
+    (cd "${1:-/}" && LD_PRELOAD="$LIBASAN" "$PYTHON" - <<'PY'
+import glob, os, sys
+import velostream._core.batch as b
+here = os.path.dirname(b.__file__)
+plain = [p for p in glob.glob(os.path.join(here, "*.so"))
+         if b"__asan_init" not in open(p, "rb").read()]
+if plain:
+    sys.exit(f"asan.sh: not built with -fsanitize=address: {plain}")
+print(f"asan.sh: testing the sanitized extensions in {here}", file=sys.stderr)
+PY
+    )
 }
 
 if [ "${1:-}" = "--installed" ]; then
     shift
-    # append: the installed (sanitized) package wins over the source tree (as in tox -e py)
-    run_tests --import-mode=append "$@"
+    check_sanitized /
+    # The pytest script, not python -m (which would put this tree, and any unsanitized in-place
+    # build, first on sys.path); append: the installed package wins, as in tox -e py.
+    cd "$ROOT"
+    LD_PRELOAD="$LIBASAN" pytest -q -p no:cacheprovider --import-mode=append "$@"
     exit
 fi
 
@@ -51,9 +65,5 @@ else
     CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" LDFLAGS="-fsanitize=address" \
         "$PYTHON" setup.py -q build_ext --inplace --force -j "${JOBS:-2}" >&2
 fi
-LD_PRELOAD="$LIBASAN" "$PYTHON" - <<'PY'
-import velostream._core.batch as b, os, sys
-if not b.__file__.startswith(os.getcwd()):
-    sys.exit(f"asan.sh: tests would import {b.__file__}, not the sanitized build")
-PY
-run_tests "$@"
+check_sanitized "$COPY"
+LD_PRELOAD="$LIBASAN" "$PYTHON" -m pytest -q -p no:cacheprovider "$@"
