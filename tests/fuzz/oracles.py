@@ -258,6 +258,39 @@ def check_json_declared(data: bytes) -> None:
             assert ok, f"line {number}: {kind} a = {got!r}, expected {expected!r} from {line!r}"
 
 
+def check_csv_declared(data: bytes) -> None:
+    """The first byte picks a declared type for column ``a``; each further line is one field
+    text (lines with a delimiter, quote or CR, or not UTF-8, are dropped: the text must be the
+    field's whole value)."""
+    if not data:
+        return
+    kind = DECLARED[data[0] % len(DECLARED)]
+    texts = []
+    for raw in data[1:].split(b"\n"):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if not (set(text) & set(',"\r')) and text.strip(" \t"):
+            texts.append(text)
+    body = "k,a\n" + "".join(f"{i},{t}\n" for i, t in enumerate(texts))
+    result = CsvDecoder(declared={"a": kind}).decode(body.encode("utf-8"))
+    assert result.batch.length + len(result.errors) == len(texts), (
+        f"records in {len(texts)} != rows {result.batch.length} + failures {len(result.errors)}")
+    for row in result.batch.to_pylist():
+        got, text = row["a"], texts[row["k"]]
+        expected = _declared_want(kind, text)
+        if kind == "STRING":
+            assert got == text, f"STRING a = {got!r} from {text!r}"
+        elif expected is ...:
+            assert got is not None, f"{kind} a read as NULL from {text!r}"
+        else:
+            assert got is not None, f"{kind} a read as NULL from {text!r}"
+            ok = same(got, expected) and (not kind.startswith("DECIMAL") or
+                                          got.scale == -expected.as_tuple().exponent)
+            assert ok, f"{kind} a = {got!r}, expected {expected!r} from {text!r}"
+
+
 # --------------------------------------------------------------------------- CSV
 
 def _csv_text_value(got, text):
@@ -412,4 +445,4 @@ def _assert_unrepresentable(want):
 
 
 TARGETS = {"json": check_json_lines, "json_declared": check_json_declared, "csv": check_csv,
-           "scaled": check_scaled}
+           "csv_declared": check_csv_declared, "scaled": check_scaled}

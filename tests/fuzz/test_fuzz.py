@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 
 from tests.expr.test_property import KINDS, batches, check, exprs
 from tests.fuzz.oracles import (
+    DECLARED,
     TARGETS,
     check_csv,
+    check_csv_declared,
     check_json_declared,
     check_json_lines,
     check_scaled,
@@ -106,19 +108,33 @@ def test_json_lines_survive_any_bytes(data):
     check_json_lines(data)
 
 
+# TIMESTAMP is left out while its defect is open (crashes/json_declared/timestamp-past-9999-…):
+# any big number would find it again.
+_declared_kinds = st.integers(0, 255).filter(lambda k: DECLARED[k % len(DECLARED)] != "TIMESTAMP")
+
+
 def _long_zero(text):
     # Filtered out while its defect is open (test_declared_bigint_long_zero below).
     return re.fullmatch(r"-?0\.0{19,}", text) is not None
 
 
 @BOUNDED
-@given(st.integers(0, 255), st.lists(st.one_of(_numbers_text.filter(lambda t: not _long_zero(t)),
+@given(_declared_kinds, st.lists(st.one_of(_numbers_text.filter(lambda t: not _long_zero(t)),
                                                 _scalars.map(_dump),
                                                 st.sampled_from(['"12.5"', '" 7 "', '"1e3"'])),
                                       max_size=6))
 def test_declared_types_convert_like_decimal(kind, values):
     lines = "\n".join(f'{{"a": {v}}}' for v in values)
     check_json_declared(bytes([kind]) + lines.encode())
+
+
+@BOUNDED
+@given(_declared_kinds, st.lists(st.one_of(_numbers_text.filter(lambda t: not _long_zero(t)),
+                                                st.text(max_size=6), st.sampled_from(
+                                                    ["true", "FALSE", " 7 ", "1e3", "-0"])),
+                                      max_size=6))
+def test_declared_csv_types_convert_like_decimal(kind, values):
+    check_csv_declared(bytes([kind]) + "\n".join(values).encode())
 
 
 @pytest.mark.xfail(strict=True, reason="issue 10: BIGINT-declared 0.0000000000000000000 "
