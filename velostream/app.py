@@ -80,7 +80,7 @@ class StreamApp:
         self.sql = text
         self.filename = filename
         self.properties = {str(k): str(v) for k, v in (properties or {}).items()}
-        self.statement, self.job_name = self._pick_statement(text, filename, job)
+        self.statement, self.job_name, self.directives = self._pick_statement(text, filename, job)
         self._callbacks: list = []
         self._job = None
         self._thread: threading.Thread | None = None
@@ -102,7 +102,7 @@ class StreamApp:
         for finding in validate_statement(chosen.statement):
             if finding.severity == "error":
                 raise finding.with_source(text, filename)
-        return chosen.statement, chosen.name
+        return chosen.statement, chosen.name, dict(chosen.directives)
 
     def on_output(self, callback):
         """Call ``callback(rows)`` with each output batch (a list of dicts); usable as a decorator."""
@@ -115,7 +115,8 @@ class StreamApp:
 
         try:
             plan = bind_statement(self.statement, self.properties, name=self.job_name,
-                                  default_sink=default_sink, filename=self.filename)
+                                  default_sink=default_sink, filename=self.filename,
+                                  directives=self.directives)
         except SqlError as err:
             raise err.with_source(self.sql, self.filename) from None
         plan.sql = self.sql
@@ -261,6 +262,7 @@ class StreamApp:
         return result
 
     def _in_process(self, metrics_cls, router_cls):
+        from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
         from velostream.grammar import ast as A
         from velostream.plan.bind import JobPlan
         from velostream.plan.catalog import describe_statement
@@ -273,7 +275,9 @@ class StreamApp:
                            k.split(".", 1)[0] in ("dlq", "distinct")})
         plan = JobPlan(self.job_name, self.statement, query, [], [], properties)
         source = info.sources[0] if info.sources else None
-        pipeline = QueryPipeline(query, source_name=source.name if source else None,
-                                 source_alias=source.alias if source else None)
+        pipeline = QueryPipeline(
+            query, source_name=source.name if source else None,
+            source_alias=source.alias if source else None,
+            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
         metrics = metrics_cls()
         return pipeline, router_cls(plan, metrics), metrics

@@ -230,7 +230,7 @@ def test_dotted_job_properties_are_not_endpoints():
                 ("dlq.topic", "dead"), ("state.backend", "rocksdb"), ("state.dir", "/tmp/s"),
                 ("checkpoint.interval", "10s"), ("late.data.strategy", "dead_letter"),
                 ("allowed.lateness", "5s"), ("source.buffer_size", "1000"),
-                ("use_transactions", "false"), ("max_batch_size", "10"), ("anything", "goes")))
+                ("use_transactions", "false"), ("max_batch_size", "10")))
     info = describe(with_(*TYPED, ("batch.size", "10"), ("src.batch.size", "5")))
     assert info.job_properties == {"batch.size": "10"}
     assert info.sources[0].properties == {"batch.size": "5"}

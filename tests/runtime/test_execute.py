@@ -115,8 +115,10 @@ def test_malformed_lines_are_counted_and_skipped_with_log_and_continue(tmp_path)
     rows = [json.loads(x) for x in result.stdout.splitlines()]
     assert [r["a"] for r in rows] == [1, 4]          # line 3 divides by zero, 2 and 4 are not JSON
     assert "3 failed" in result.stderr
-    warnings = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
+    *warnings, summary = [x for x in result.stderr.splitlines() if x.startswith("warning:")]
     assert [w.split(": ")[1] for w in warnings] == [f"{path}:2", f"{path}:4", f"{path}:3"]
+    assert summary == ("warning: job_1: 5 records in, 2 out, 3 failed (decode error: 2, "
+                       "division by zero: 1)")
     assert [w.endswith(f"; {n} failed so far)") for n, w in enumerate(warnings, 1)] == [True] * 3
 
 

@@ -55,8 +55,12 @@ cdef inline uint8_t* _bytes_ptr(object validity):
 
 
 def timestamp_to_datetime(int64_t ms):
-    """An epoch-millisecond TIMESTAMP as an aware UTC datetime."""
-    return _EPOCH + ms * _MS
+    """An epoch-millisecond TIMESTAMP as an aware UTC datetime; outside years 1..9999, which a
+    datetime cannot hold, as its ISO-8601 text (what the encoders write) rather than failing."""
+    if _MIN_EPOCH_MS <= ms <= _MAX_EPOCH_MS:
+        return _EPOCH + ms * _MS
+    from velostream._core.kernels_py import format_timestamp
+    return format_timestamp(ms)
 
 
 cdef class Column:

@@ -25,7 +25,7 @@ from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format, si_t
 from velostream._core.jsoncodec cimport (
     D_DECIMAL, D_NONE, P_OK, P_RANGE, TG_NULL, cb_begin, cb_finish, cb_free, cb_grow_rows,
     cb_init, cb_put_text, cb_reserve, cb_undo_row, colbuf_t, format_double, format_int64,
-    format_timestamp, ob_grow, ob_reserve, obuf_t,
+    format_timestamp, ob_grow, ob_reserve, obuf_t, utf8_error_at,
 )
 
 import datetime as _dt
@@ -34,6 +34,7 @@ from decimal import Decimal as _Decimal
 import orjson as _orjson
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
+from velostream._core.jsoncodec import CELL_BUDGET as _CELL_BUDGET
 from velostream._core.jsoncodec import DECLARED_NAMES as _DECLARED_NAMES
 from velostream._core.jsoncodec import declared_spec as _declared_spec
 
@@ -41,6 +42,10 @@ cdef enum:
     C_NL = 10
     C_CR = 13
     C_QUOTE = 34
+
+# A quoted field may hold line breaks, so one stray quote could swallow the rest of the input:
+# a record spans at most this many bytes while a quote is open (``max_record_bytes``).
+MAX_RECORD_BYTES = 1 << 20
 
 # Results of _record besides a field count >= 0.
 cdef enum:
@@ -110,12 +115,14 @@ cdef class CsvScanner:
     cdef public bytes remainder
     cdef public Py_ssize_t remainder_line
     cdef colbuf_t* cols
-    cdef Py_ssize_t ncols, cap
+    cdef Py_ssize_t ncols
+    cdef readonly Py_ssize_t cap    # rows allocated per column (kept after a decode)
     cdef Py_ssize_t* colmap         # input field index -> output column, or -1
     cdef Py_ssize_t nfields
     cdef str err
     cdef Py_ssize_t err_pos
     cdef bint busy
+    cdef public Py_ssize_t max_record   # bytes a record may span while a quote is open
 
     def __cinit__(self):
         self.cols = NULL
@@ -123,7 +130,7 @@ cdef class CsvScanner:
         self.ncols = 0
 
     def __init__(self, delimiter=",", has_headers=True, fields=None, financial_precision=True,
-                 declared=None, names=None):
+                 declared=None, names=None, max_record_bytes=MAX_RECORD_BYTES):
         d = delimiter.encode("utf-8") if isinstance(delimiter, str) else bytes(delimiter)
         if len(d) != 1 or d in (b'"', b"\n", b"\r"):
             raise ValueError(f"CSV delimiter must be one single-byte character, not {delimiter!r}")
@@ -136,6 +143,9 @@ cdef class CsvScanner:
         self.fields = None if fields is None else [str(f) for f in fields]
         self.names = None if names is None else [str(n) for n in names]
         self.declared = _declared_spec(declared)
+        if max_record_bytes < 1:
+            raise ValueError(f"max_record_bytes must be at least 1, not {max_record_bytes!r}")
+        self.max_record = max_record_bytes
         self.header = None
         self.remainder = b""
         self.remainder_line = 0
@@ -189,6 +199,8 @@ cdef class CsvScanner:
         self.cols = <colbuf_t*>realloc(NULL, (len(out) + 1) * sizeof(colbuf_t))
         if self.cols == NULL:
             raise MemoryError()
+        if cap * len(out) > _CELL_BUDGET:
+            cap = _CELL_BUDGET // len(out)      # a misleading first line: grow from a bound
         self.cap = cap if cap > 16 else 16
         for j, name in enumerate(out):
             low = name.lower()
@@ -210,29 +222,51 @@ cdef class CsvScanner:
         return 0
 
     cdef Py_ssize_t _record(self, const unsigned char* p, Py_ssize_t* ppos, Py_ssize_t n,
-                            Py_ssize_t row, Py_ssize_t* pline, bint put) except -2:
+                            Py_ssize_t row, Py_ssize_t* pline, bint put, bint final) except -2:
         """Scans one record from *ppos; returns its field count, R_ERROR or R_INCOMPLETE.
-        *ppos ends after the record's line break; *pline counts the line breaks passed."""
-        cdef Py_ssize_t pos = ppos[0], f = 0, ci, q, k, start = 0, seg, nn
+        *ppos ends after the record's line break; *pline counts the line breaks passed.
+
+        This is the one definition of where a record ends: the file reader cuts its blocks
+        where this scanner stopped (``remainder``). A quote left open past ``max_record``
+        bytes (or at the end of the input when ``final``) fails this record only: scanning
+        resumes at the line after the opening quote. R_INCOMPLETE (only when not final): the
+        input ended inside a quoted field that may still close."""
+        cdef Py_ssize_t pos = ppos[0], f = 0, ci, q, k, start = 0, seg, nn, field_start, bad
+        cdef Py_ssize_t lim = n, qline
         cdef colbuf_t* c
         cdef const unsigned char* hit
         cdef int st
         cdef bint failed = False
         cdef unsigned char delim = self.delim
+        if self.max_record < n - pos:
+            lim = pos + self.max_record
         while True:
             ci = self.colmap[f] if (put and not failed and f < self.nfields) else -1
             c = &self.cols[ci] if ci >= 0 else NULL
+            field_start = pos
             if pos < n and p[pos] == C_QUOTE:
                 q = pos + 1
+                qline = pline[0]
                 if c != NULL:
                     cb_begin(c, row)
                     start = c.spos
                 while True:
-                    hit = <const unsigned char*>memchr(p + q, C_QUOTE, n - q) if q < n else NULL
+                    hit = <const unsigned char*>memchr(p + q, C_QUOTE, lim - q) if q < lim else NULL
                     if hit == NULL:
-                        self.err = "unterminated quoted field"
-                        self.err_pos = pos
-                        return R_INCOMPLETE
+                        if lim == n and not final:
+                            return R_INCOMPLETE
+                        self.err = ("unterminated quoted field" if lim == n else
+                                    f"no closing quote within {self.max_record} bytes "
+                                    f"(max_record_bytes)")
+                        self.err_pos = field_start
+                        hit = <const unsigned char*>memchr(p + field_start, C_NL, n - field_start)
+                        pline[0] = qline
+                        if hit == NULL:
+                            ppos[0] = n
+                        else:
+                            ppos[0] = (hit - p) + 1
+                            pline[0] += 1
+                        return R_ERROR
                     k = hit - p
                     seg = k - q
                     pline[0] += _count_lines(p, q, k)
@@ -251,10 +285,14 @@ cdef class CsvScanner:
                 if c != NULL:
                     nn = c.spos - start
                     c.spos = start
-                    st = cb_put_text(c, row, nn, True, self.financial)
-                    if st != P_OK:
+                    if utf8_error_at(<const unsigned char*>c.sbuf + start, nn) >= 0:
                         failed = True
-                        self._field_error(c, st, start, nn, pos)
+                        self._utf8_error(c, field_start)
+                    else:
+                        st = cb_put_text(c, row, nn, True, self.financial)
+                        if st != P_OK:
+                            failed = True
+                            self._field_error(c, st, start, nn, pos)
                 if pos < n and p[pos] != delim and p[pos] != C_NL and not (
                         p[pos] == C_CR and pos + 1 < n and p[pos + 1] == C_NL):
                     self.err = "unexpected character after a closing quote"
@@ -279,10 +317,15 @@ cdef class CsvScanner:
                     else:
                         cb_reserve(c, k - pos)
                         memcpy(c.sbuf + c.spos, p + pos, k - pos)
-                        st = cb_put_text(c, row, k - pos, True, self.financial)
-                        if st != P_OK:
+                        bad = utf8_error_at(p + pos, k - pos)
+                        if bad >= 0:
                             failed = True
-                            self._field_error(c, st, c.spos, k - pos, pos)
+                            self._utf8_error(c, pos + bad)
+                        else:
+                            st = cb_put_text(c, row, k - pos, True, self.financial)
+                            if st != P_OK:
+                                failed = True
+                                self._field_error(c, st, c.spos, k - pos, pos)
                 pos = q
             f += 1
             if pos < n and p[pos] == delim:
@@ -300,6 +343,14 @@ cdef class CsvScanner:
         if failed:
             return R_ERROR
         return f
+
+    cdef void _utf8_error(self, colbuf_t* c, Py_ssize_t pos) noexcept:
+        # As in JSON Lines: a text that is not UTF-8 is refused at decode, never passed on.
+        try:
+            self.err = f"field {c.name[:c.name_len].decode('utf-8')!r}: invalid UTF-8"
+        except Exception:
+            self.err = "invalid UTF-8"
+        self.err_pos = pos
 
     cdef void _field_error(self, colbuf_t* c, int st, Py_ssize_t start, Py_ssize_t nn,
                            Py_ssize_t pos) noexcept:
@@ -396,6 +447,7 @@ cdef class CsvScanner:
             pos += _line_break(p, pos, n)
             line += 1
         in_names = None
+        header_pending = False
         if header is not None:
             in_names = [str(h) for h in header]
         elif self.has_headers:
@@ -404,10 +456,11 @@ cdef class CsvScanner:
                 tmpline = line
                 in_names = self._header_fields(p, &tmp, n, &tmpline)
                 if in_names is None:
-                    if not final:
+                    if not final and n - pos <= self.max_record:
                         self.remainder = bytes(view[pos:n])
                         self.remainder_line = line
                         in_names = []
+                        header_pending = True
                         pos = n
                     else:
                         errors.append((line, 1, "unterminated quoted field in the header",
@@ -431,7 +484,9 @@ cdef class CsvScanner:
             tmpline = line
             first = self._header_fields(p, &tmp, n, &tmpline) if pos < n else []
             in_names = [f"column{i}" for i in range(len(first or []))]
-        self.header = list(header) if header is not None else in_names
+        # A header still open at the end of this chunk is read with the next one.
+        self.header = list(header) if header is not None else (
+            None if header_pending else in_names)
         out_names = self._setup(in_names, _estimate_rows(p, pos, n))
         lines = new_int64_array(self.cap)
         lp = <int64_t*>(<array.array>lines).data.as_voidptr
@@ -447,8 +502,8 @@ cdef class CsvScanner:
                     self._grow(row + 1)
                     array.resize(<array.array>lines, self.cap)
                     lp = <int64_t*>(<array.array>lines).data.as_voidptr
-                r = self._record(p, &pos, n, row, &line, True)
-                if r == R_INCOMPLETE and not final:
+                r = self._record(p, &pos, n, row, &line, True, final)
+                if r == R_INCOMPLETE:
                     for i in range(self.ncols):
                         cb_undo_row(&self.cols[i], row)
                     self.remainder = bytes(view[rec_start:n])
@@ -465,8 +520,6 @@ cdef class CsvScanner:
                     continue
                 for i in range(self.ncols):
                     cb_undo_row(&self.cols[i], row)
-                if r == R_INCOMPLETE:
-                    pos = n
                 end = pos
                 while end > rec_start and (p[end - 1] == C_NL or p[end - 1] == C_CR):
                     end -= 1

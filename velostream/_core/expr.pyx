@@ -30,7 +30,7 @@ from velostream._core.decimal cimport (
 )
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
-from velostream._core.kernels_py import RowError, converter
+from velostream._core.kernels_py import RowError, brief, converter
 
 cdef extern from *:
     """
@@ -823,7 +823,7 @@ cdef class Cast(_Unary):
         return column_from_pyvalues(values, self.type, self.scale)
 
     cdef str _bad(self, str shown):
-        return f"cannot CAST {shown} to {self.target}"
+        return f"cannot CAST {brief(shown)} to {self.target}"
 
     cdef Column _trunc_day(self, Int64Column c):
         cdef Py_ssize_t i, n = c.length

@@ -48,6 +48,12 @@ cdef enum:
     P_OK = 0
     P_BAD = 1          # the value is not valid for the declared type
     P_RANGE = 2        # the value does not fit the declared type (precision, int64)
+    P_LIMIT = 3        # beyond what Python can hold: an integer of more than INT_MAX_DIGITS
+
+# Offset of the first byte of s[0:n] that is not valid UTF-8, or -1.
+cdef Py_ssize_t utf8_error_at(const unsigned char* s, Py_ssize_t n) noexcept nogil
+# An integer text longer than sys.get_int_max_str_digits() (at import), which int() refuses.
+cdef bint too_many_digits(Py_ssize_t n, const char* text) noexcept nogil
 
 ctypedef struct numinfo_t:
     uint64_t mag       # all digits (integer and fraction) as one integer, if not ovf

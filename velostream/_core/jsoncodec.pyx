@@ -37,6 +37,7 @@ from velostream._core.decimal cimport (
 import datetime as _dt
 import json as _json
 import re as _re
+import sys as _sys
 from decimal import Decimal as _Decimal
 
 import orjson as _orjson
@@ -113,6 +114,27 @@ for _i in range(6):
     _HEX[97 + _i] = 10 + _i
     _HEX[65 + _i] = 10 + _i
 del _i
+
+# Python refuses int() of longer texts (0: no limit); such integers become record errors.
+cdef Py_ssize_t INT_MAX_DIGITS = (_sys.get_int_max_str_digits()
+                                  if hasattr(_sys, "get_int_max_str_digits") else 0)
+
+
+cdef bint too_many_digits(Py_ssize_t n, const char* text) noexcept nogil:
+    """An integer text of n bytes (maybe signed) that int() would refuse."""
+    if n > 0 and (text[0] == C_MINUS or text[0] == C_PLUS):
+        n -= 1
+    return INT_MAX_DIGITS > 0 and n > INT_MAX_DIGITS
+
+
+cdef str _limit_text(str name, const unsigned char* p, Py_ssize_t pos, Py_ssize_t q):
+    """The record error of an integer too long for Python's int() (P_LIMIT)."""
+    if p[pos] == C_MINUS or C_0 <= p[pos] <= C_9:
+        return (f"field {name!r}: an integer of {q - pos - (p[pos] == C_MINUS)} digits is "
+                f"beyond the limit of {INT_MAX_DIGITS} digits")
+    return (f"field {name!r}: a nested value holds an integer of more than {INT_MAX_DIGITS} "
+            f"digits")
+
 
 # 10.0**k for k <= 22 are exact doubles: m / 10**k with m <= 2**53 rounds once, correctly.
 cdef double _DPOW10[23]
@@ -221,6 +243,12 @@ cdef void* _grow(void* p, Py_ssize_t old, Py_ssize_t new, Py_ssize_t size, bint 
     if q != NULL and zero:
         memset(q + old * size, 0, (new - old) * size)
     return q
+
+
+cdef void* _shrunk(void* p, size_t size) noexcept:
+    """realloc to a smaller size; the old block if the allocator declines (it stays valid)."""
+    cdef void* q = realloc(p, size)
+    return q if q != NULL else p
 
 
 cdef int cb_grow_rows(colbuf_t* c, Py_ssize_t cap) except -1:
@@ -431,7 +459,11 @@ cdef int _num_inferred(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
 def _nested_fraction(str text):
     if "e" in text or "E" in text:
         return float(text)          # an exponent makes a FLOAT (DIALECT §1)
-    return _ScaledInteger(text)
+    try:
+        return _ScaledInteger(text)
+    except (ValueError, ArithmeticError):
+        # Beyond an int64 mantissa or scale 38: exact all the same, as at top level (TG_BIGDEC).
+        return _Decimal(text)
 
 
 cdef int _put_decimal(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n) except -1:
@@ -464,11 +496,15 @@ cdef int _put_bigint(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n
         return P_RANGE
     if v.s > 0:
         if v.s > 18:
-            return P_BAD if v.m != 0 else P_OK
-        p = <int64_t>vs_upow10[v.s]
-        if v.m % p != 0:
-            return P_BAD
-        v.m = v.m // p
+            # 10**s > 2**63 > |m|: only a zero mantissa is an integer (0.000…0 is 0).
+            if v.m != 0:
+                return P_BAD
+            v.m = 0
+        else:
+            p = <int64_t>vs_upow10[v.s]
+            if v.m % p != 0:
+                return P_BAD
+            v.m = v.m // p
     c.vals[row] = v.m
     c.tags[row] = TG_INT
     return P_OK
@@ -550,6 +586,8 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
         if kind == TG_DBL and _row_not_finite(c, row):
             return P_RANGE      # 1e400: a record error, not an infinity no JSON can carry
         if kind == TG_BIGINT or kind == TG_BIGDEC:
+            if kind == TG_BIGINT and too_many_digits(n, text):
+                return P_LIMIT
             cb_reserve(c, n)
             memcpy(c.sbuf + c.spos, text, n)
             _commit_text(c, row, n)
@@ -563,7 +601,8 @@ cdef int cb_put_number(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t
     if dt == D_DOUBLE:
         kind = _num_inferred(c, row, text, n, ni, False)
         if kind == TG_INT:
-            _set_double(c, row, <double>c.vals[row])
+            # -0 is the double -0.0, as float("-0") and the same text in a string or CSV field.
+            _set_double(c, row, -0.0 if ni.neg and ni.mag == 0 else <double>c.vals[row])
         elif kind == TG_BIGINT:
             return _put_declared_text(c, row, text, n)
         elif _row_not_finite(c, row):
@@ -597,8 +636,9 @@ cdef int cb_put_text(colbuf_t* c, Py_ssize_t row, Py_ssize_t n, bint csv,
             elif (s[0] == C_MINUS or C_0 <= s[0] <= C_9) and scan_number(
                     <const unsigned char*>s, 0, n, &ni) == n:
                 kind = _num_inferred(c, row, s, n, &ni, financial)
-                if kind == TG_DBL and _row_not_finite(c, row):
-                    c.tags[row] = TG_STR    # 1e400 is kept as the text it is
+                if (kind == TG_DBL and _row_not_finite(c, row)) or (
+                        kind == TG_BIGINT and too_many_digits(n, s)):
+                    c.tags[row] = TG_STR    # 1e400, 5000 digits: kept as the text they are
         return _commit_text(c, row, n)
     if c.declared == D_STRING:
         c.tags[row] = TG_STR
@@ -968,10 +1008,14 @@ cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint finan
         if t == TG_DEC and c.scales[i] > maxs:
             maxs = c.scales[i]
     if mask & 1:
+        # Validity from the kind alone (a NULL row may still carry TG_TEXT), and a NULL row's
+        # slot zeroed: no kernel ever reads an unwritten value under a NULL.
         validity = new_byte_array(n, False)
         vp = <uint8_t*>(<array.array>validity).data.as_voidptr
         for i in range(n):
-            vp[i] = c.tags[i] != 0
+            vp[i] = (c.tags[i] & TG_KIND) != TG_NULL
+            if not vp[i]:
+                c.vals[i] = 0
     kinds = mask & ~_bit(TG_NULL)
     if kinds == 0:
         return _typed_nulls(c, n, validity)
@@ -1082,6 +1126,25 @@ cdef inline Py_ssize_t _utf8_len(const unsigned char* p, Py_ssize_t q,
         if not (0x80 <= p[q + i] <= 0xBF):
             return 0
     return k
+
+
+cdef Py_ssize_t utf8_error_at(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i = 0, k
+    cdef uint64_t w
+    while i < n:
+        if i + 8 <= n:
+            memcpy(&w, s + i, 8)
+            if (w & 0x8080808080808080ULL) == 0:
+                i += 8
+                continue
+        if s[i] < 0x80:
+            i += 1
+            continue
+        k = _utf8_len(s, i, n)
+        if k == 0:
+            return i
+        i += k
+    return -1
 
 
 cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end, bint* esc,
@@ -1246,6 +1309,12 @@ cdef Py_ssize_t _estimate_rows(const unsigned char* p, Py_ssize_t pos,
     return (n - pos) // first + (n - pos) // first // 4 + 16
 
 
+# Column slots allocated at once (rows x columns): the row guess comes from the first line's
+# length, which says nothing about a pretty-printed or very wide record; past this budget the
+# guess is cut back to the rows actually used, and columns grow geometrically from there.
+CELL_BUDGET = 1 << 22
+
+
 @cython.final
 cdef class JsonScanner:
     """The decoding engine behind ``velostream.formats.json.JsonDecoder``.
@@ -1259,8 +1328,11 @@ cdef class JsonScanner:
     cdef list want            # (requested spelling, lower) in order, when projecting
     cdef dict declared        # lower name -> (code, prec, scale)
     cdef colbuf_t* cols
-    cdef Py_ssize_t ncols, capcols, cap
+    cdef Py_ssize_t ncols, capcols
+    cdef readonly Py_ssize_t cap  # rows allocated per column (kept after a decode, for tests)
     cdef list objs            # per column: dict row -> object, or None
+    cdef public bint lost     # decode_document: a syntax error ended the array
+    cdef Py_ssize_t col0      # characters before the data on its first line (a later block)
     cdef Py_ssize_t guess
     cdef bint saw_bigint
     cdef str err
@@ -1322,6 +1394,8 @@ cdef class JsonScanner:
                 raise MemoryError()
             self.cols = q
             self.capcols = newcap
+        if (self.ncols + 1) * self.cap > CELL_BUDGET and self.cap > 2 * row + 32:
+            self._shrink_rows(max(row + 16, CELL_BUDGET // (self.ncols + 1)))
         low = name.lower()
         code, prec, scale = self.declared.get(low, (D_NONE, -1, -1))
         cb_init(&self.cols[self.ncols], self.cap, name.encode("utf-8"), low.encode("utf-8"),
@@ -1338,6 +1412,22 @@ cdef class JsonScanner:
         self.objs = []
         for name, _ in self.want:
             self._add_col(name, -1, False)
+        return 0
+
+    cdef int _shrink_rows(self, Py_ssize_t cap) except -1:
+        """Gives back the slots of a row guess that was too generous (rows < cap are kept)."""
+        cdef Py_ssize_t i
+        cdef colbuf_t* c
+        for i in range(self.ncols):
+            c = &self.cols[i]
+            c.tags = <uint8_t*>_shrunk(c.tags, cap)
+            c.vals = <int64_t*>_shrunk(c.vals, cap * sizeof(int64_t))
+            if c.scales != NULL:
+                c.scales = <uint8_t*>_shrunk(c.scales, cap)
+            if c.ends != NULL:
+                c.ends = <int64_t*>_shrunk(c.ends, cap * sizeof(int64_t))
+            c.cap = cap
+        self.cap = cap
         return 0
 
     cdef int _grow_rows(self, Py_ssize_t need) except -1:
@@ -1502,16 +1592,21 @@ cdef class JsonScanner:
         if c.declared != D_NONE:
             return P_BAD
         text = PyBytes_FromStringAndSize(<const char*>p + pos, q - pos)
-        if self.financial and b"." in text:
-            # DIALECT §3 holds inside nesting too: fractions are exact decimals from their text.
-            value = _json.loads(text, parse_float=_nested_fraction)
-        elif self.saw_bigint:
-            value = _json.loads(text)
-        else:
-            try:
-                value = _orjson.loads(text)
-            except _orjson.JSONDecodeError:
-                value = _json.loads(text)       # numbers orjson refuses, e.g. 1e400
+        try:
+            if self.financial and b"." in text:
+                # DIALECT §3 holds inside nesting too: fractions are exact decimals from their text.
+                value = _json.loads(text, parse_float=_nested_fraction)
+            elif self.saw_bigint:
+                value = _json.loads(text)
+            else:
+                try:
+                    value = _orjson.loads(text)
+                except _orjson.JSONDecodeError:
+                    value = _json.loads(text)       # numbers orjson refuses, e.g. 1e400
+        except ValueError:
+            # The text is valid JSON (the scanner checked it): only an integer longer than
+            # INT_MAX_DIGITS makes json refuse it.
+            return P_LIMIT
         objs = self.objs[ci]
         if objs is None:
             objs = self.objs[ci] = {}
@@ -1575,6 +1670,8 @@ cdef class JsonScanner:
                                    Py_ssize_t pos, Py_ssize_t q) except -2:
         cdef colbuf_t* c = &self.cols[ci]
         name = c.name[:c.name_len].decode("utf-8")
+        if st == P_LIMIT:
+            return self._fail(_limit_text(name, p, pos, q), pos)
         text = (<const char*>p)[pos:q].decode("utf-8", "replace")
         kind = DECLARED_NAMES.get(c.declared, "DOUBLE")  # undeclared: only a double overflows
         if c.declared == D_DECIMAL and c.dprec >= 0:
@@ -1662,12 +1759,16 @@ cdef class JsonScanner:
         finally:
             self._release()
 
-    def decode_document(self, data):
+    def decode_document(self, data, Py_ssize_t first_line=1, Py_ssize_t first_column=1,
+                        bint in_array=False):
         """A JSON array of objects, or objects one after another (JSON Lines, or pretty-printed
-        objects separated by whitespace)."""
+        objects separated by whitespace). A streaming reader passes a document in blocks cut
+        by ``JsonSplitter``: a later block starts at ``first_line``/``first_column`` and, when
+        ``in_array``, continues the array after a comma. ``lost`` is set when a syntax error
+        ended the array (later blocks are not to be decoded)."""
         self._enter()
         try:
-            return self._decode_document(data)
+            return self._decode_document(data, first_line, first_column, in_array)
         finally:
             self._release()
 
@@ -1683,12 +1784,17 @@ cdef class JsonScanner:
         self.objs = None
         self.busy = False
 
+    cdef Py_ssize_t _col(self, const unsigned char* p, Py_ssize_t line_start,
+                         Py_ssize_t pos) noexcept:
+        return char_column(p, line_start, pos) + (self.col0 if line_start == 0 else 0)
+
     cdef str _message(self, const unsigned char* p, Py_ssize_t line_start):
-        col = char_column(p, line_start, self.err_pos)
+        col = self._col(p, line_start, self.err_pos)
         prefix = "" if self.err.startswith("field ") else "invalid JSON: "
         return f"{prefix}{self.err} at column {col}"
 
     def _decode_lines(self, data, Py_ssize_t first_line=1):
+        self.col0 = 0
         cdef const unsigned char[::1] view = data
         cdef Py_ssize_t n = view.shape[0], pos = 0, le, s, q, row = 0, line = first_line
         cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
@@ -1751,23 +1857,26 @@ cdef class JsonScanner:
         names, columns, line_col = self._finish(row, lines)
         return names, columns, line_col, errors
 
-    def _decode_document(self, data):
+    def _decode_document(self, data, Py_ssize_t first_line=1, Py_ssize_t first_column=1,
+                         bint in_array=False):
         self.wst = _WS_DOC
+        self.lost = False
+        self.col0 = first_column - 1
         cdef const unsigned char[::1] view = data
         cdef Py_ssize_t n = view.shape[0], pos = 0, q, row = 0, k, rec_line
         cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
         cdef const unsigned char* nl
-        cdef Py_ssize_t frontier = 0, line = 1, line_start = 0
+        cdef Py_ssize_t frontier = 0, line = first_line, line_start = 0
         cdef object lines
         cdef list errors = []
         cdef bint array_mode, fatal
         self._reset(_estimate_rows(p, 0, n))
         lines = new_int64_array(self.cap)
-        if n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
+        if first_line == 1 and n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
             pos = 3
         pos = _ws(p, pos, n)
-        array_mode = pos < n and p[pos] == C_LBRACK
-        if array_mode:
+        array_mode = in_array or (pos < n and p[pos] == C_LBRACK)
+        if array_mode and not in_array:
             pos = _ws(p, pos + 1, n)
             if pos < n and p[pos] == C_RBRACK:
                 pos = _ws(p, pos + 1, n)
@@ -1798,7 +1907,7 @@ cdef class JsonScanner:
             elif array_mode:
                 q = self._skip(p, pos, n, 0)
                 if q >= 0:
-                    k = char_column(p, line_start, pos)
+                    k = self._col(p, line_start, pos)
                     errors.append((rec_line, k, f"array element is not a JSON object at column {k}",
                                    bytes(view[pos:q])))
             else:
@@ -1840,10 +1949,11 @@ cdef class JsonScanner:
             e_line += 1
             e = (nl - p) + 1
             e_start = e
-        col = char_column(p, e_start, k)
+        col = self._col(p, e_start, k)
         msg = self._message(p, e_start)
         if fatal:
             # An array's structure is lost: nothing after this point can be trusted.
+            self.lost = True
             errors.append((e_line, col, msg + "; the rest of the document was not decoded",
                            bytes(view[pos:n])))
             return n
@@ -1861,6 +1971,95 @@ cdef class JsonScanner:
             raw_end -= 1
         errors.append((e_line, col, msg, bytes(view[pos:raw_end])))
         return _ws(p, e, n)
+
+
+@cython.final
+cdef class JsonSplitter:
+    """Where a JSON document read in blocks can be cut between records, in one pass over each
+    byte (the state carries over from block to block).
+
+    In an array (the first byte other than whitespace or a BOM is ``[``) a cut falls after a
+    comma between elements; otherwise after each top-level value closed by ``}`` or ``]``
+    (objects one after another). Only strings and nesting are followed: the document itself is
+    validated by ``JsonScanner.decode_document``, which each block is handed to; for valid JSON
+    the cuts are exact, and in an array the first syntax error ends decoding, so a cut after it
+    never matters. ``line`` and
+    ``column`` (1-based, in characters) are where the last cut fell.
+    """
+
+    cdef int mode            # 0: not started, 1: array, 2: values one after another
+    cdef Py_ssize_t depth
+    cdef bint in_string, escape
+    cdef readonly Py_ssize_t line, column
+    cdef Py_ssize_t cur_line, cur_col
+
+    def __init__(self):
+        self.mode = 0
+        self.depth = 0
+        self.in_string = False
+        self.escape = False
+        self.line = self.cur_line = 1
+        self.column = self.cur_col = 1
+
+    @property
+    def in_array(self):
+        return self.mode == 1
+
+    def feed(self, data):
+        """Scans the next block; returns the offset in it just after its last cut, or -1."""
+        cdef const unsigned char[::1] view = data
+        cdef Py_ssize_t n = view.shape[0], i, cut = -1
+        cdef const unsigned char* p = &view[0] if n else <const unsigned char*>b""
+        cdef unsigned char ch
+        cdef int mode = self.mode
+        cdef Py_ssize_t depth = self.depth, line = self.cur_line, col = self.cur_col
+        cdef bint in_string = self.in_string, escape = self.escape
+        with nogil:
+            for i in range(n):
+                ch = p[i]
+                if ch == C_NL:
+                    line += 1
+                    col = 1
+                    # A JSON string cannot hold a raw line feed (the decoder fails it there),
+                    # so an unterminated one never shifts the cuts past its line.
+                    in_string = False
+                    escape = False
+                elif (ch & 0xC0) != 0x80:
+                    col += 1
+                if in_string:
+                    if escape:
+                        escape = False
+                    elif ch == C_BSLASH:
+                        escape = True
+                    elif ch == C_QUOTE:
+                        in_string = False
+                    continue
+                if ch == C_QUOTE:
+                    in_string = True
+                elif ch == C_LBRACE or ch == C_LBRACK:
+                    if mode == 0:
+                        mode = 1 if ch == C_LBRACK else 2
+                    depth += 1
+                elif ch == C_RBRACE or ch == C_RBRACK:
+                    if depth > 0:
+                        depth -= 1
+                    if mode == 2 and depth == 0:
+                        cut = i + 1
+                        self.line = line
+                        self.column = col
+                elif ch == C_COMMA and mode == 1 and depth == 1:
+                    cut = i + 1
+                    self.line = line
+                    self.column = col
+                elif mode == 0 and not _WS_DOC[ch] and ch != 0xEF and ch != 0xBB and ch != 0xBF:
+                    mode = 2
+        self.mode = mode
+        self.depth = depth
+        self.in_string = in_string
+        self.escape = escape
+        self.cur_line = line
+        self.cur_col = col
+        return cut
 
 
 # =============================================================================== JSON writing

@@ -18,7 +18,13 @@ import unicodedata
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import orjson
+import re2
 
+from libc.stdint cimport int64_t
+
+from velostream._core.jsoncodec cimport format_timestamp as _format_ts
+
+from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
 from velostream._core.decimal import DecimalOverflow, ScaledInteger
 
 T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
@@ -36,13 +42,11 @@ class RowError(ValueError):
 
 # --------------------------------------------------------------------------- value helpers
 
-def format_timestamp(ms):
-    """ISO-8601 UTC text of an epoch-millisecond TIMESTAMP: ``2024-01-15T10:30:00.000Z``."""
-    try:
-        t = _EPOCH + ms * _MS
-    except OverflowError:
-        raise RowError(f"TIMESTAMP {ms} ms is outside years 1..9999") from None
-    return f"{t:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+def format_timestamp(int64_t ms):
+    """ISO-8601 UTC text of an epoch-millisecond TIMESTAMP: ``2024-01-15T10:30:00.000Z``, the
+    text the JSON and CSV encoders write (any year: ``10000-01-01T00:00:00.000Z``)."""
+    cdef char buf[48]
+    return buf[:_format_ts(ms, buf)].decode("ascii")
 
 
 def _time_text(ms):
@@ -50,11 +54,12 @@ def _time_text(ms):
     return f"{t // 3_600_000:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}"
 
 
-def to_datetime(ms):
-    try:
-        return _EPOCH + ms * _MS
-    except OverflowError:
-        raise RowError(f"TIMESTAMP {ms} ms is outside years 1..9999") from None
+def to_datetime(int64_t ms):
+    """A TIMESTAMP as a Python datetime, which holds years 1..9999 only (else a row error)."""
+    if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
+        raise RowError(f"TIMESTAMP {format_timestamp(ms)} is outside years 1..9999, the years "
+                       "a date format can show")
+    return _EPOCH + ms * _MS
 
 
 def _datetime_ms(value):
@@ -127,40 +132,77 @@ def _half_away(d):
     return int(d.to_integral_value(rounding="ROUND_HALF_UP"))
 
 
+def brief(str text):
+    """``text`` as an error message shows it: a long value is cut, saying how long it was."""
+    if len(text) <= 60:
+        return text
+    return f"{text[:40]}… ({len(text):,} characters)"
+
+
+def _int_text(value):
+    # str() of an int past 4,300 digits raises (CPython's limit); no message needs them all
+    if value.bit_length() > 14_000:
+        return "an integer of over 4,000 digits"
+    return brief(str(value))
+
+
 def _int64(value, what="BIGINT"):
     if not _INT64_MIN <= value <= _INT64_MAX:
-        raise RowError(f"{value} is out of range for {what}")
+        raise RowError(f"{_int_text(value)} is out of range for {what}")
     return value
 
 
-_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z")
-_DEC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
+# ASCII digits only: Python's \d and float() also take other scripts' digits ('١٢٣').
+_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z", re.ASCII)
+_DEC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z", re.ASCII)
 _FLOAT_TEXT = re.compile(
-    r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z", re.IGNORECASE)
+    r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z",
+    re.IGNORECASE | re.ASCII)
+
+
+def _cannot(value, str target, str why=""):
+    shown = brief(repr(value)) if isinstance(value, str) else f"a {type(value).__name__}"
+    return RowError(f"cannot CAST {shown} to {target}{': ' if why else ''}{why}")
+
+
+def _integer_of_text(str value, str target):
+    """The int of a text ``_INT_TEXT`` matched, refusing more digits than ``target`` holds
+    before converting (a 5,000-digit text would hit CPython's digit limit)."""
+    if len(value.strip().lstrip("+-").lstrip("0")) > 19:
+        raise _cannot(value, target, "out of range")
+    return _int64(int(value), target)
 
 
 # --------------------------------------------------------------------------- casts
 
-def _to_bigint(value):
+def _to_bigint(value, str target="BIGINT"):
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
-        return _int64(value)
+        return _int64(value, target)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise RowError(f"cannot CAST {value!r} to BIGINT")
-        return _int64(round(value))
+            raise RowError(f"cannot CAST {value!r} to {target}")
+        return _int64(round(value), target)
     if isinstance(value, (ScaledInteger, Decimal)):
-        return _int64(_half_away(Decimal(str(value))))
+        d = Decimal(str(value))
+        if not d.is_finite():
+            raise RowError(f"cannot CAST {d} to {target}")
+        if d.adjusted() >= 19:      # no int() of a 10**999999999
+            raise RowError(f"{brief(str(value))} is out of range for {target}")
+        return _int64(_half_away(d), target)
     if isinstance(value, str):
         if _INT_TEXT.match(value):
-            return _int64(int(value))
+            return _integer_of_text(value, target)
         if _DEC_TEXT.match(value):
-            return _int64(_half_away(Decimal(value.strip())))
-        raise RowError(f"cannot CAST {value!r} to BIGINT")
+            d = Decimal(value.strip())
+            if d.adjusted() >= 19:
+                raise _cannot(value, target, "out of range")
+            return _int64(_half_away(d), target)
+        raise _cannot(value, target)
     if isinstance(value, _dt.datetime):
         return _datetime_ms(value)
-    raise RowError(f"cannot CAST a {type(value).__name__} to BIGINT")
+    raise _cannot(value, target)
 
 
 def _to_double(value):
@@ -168,16 +210,23 @@ def _to_double(value):
         try:
             return float(value)
         except OverflowError:
-            raise RowError(f"{value} is out of range for DOUBLE") from None
+            raise RowError(f"{_int_text(value)} is out of DOUBLE range") from None
     if isinstance(value, (ScaledInteger, Decimal)):
-        return float(value)
+        result = float(value)
+        if math.isinf(result) and not (isinstance(value, Decimal) and value.is_infinite()):
+            raise RowError(f"{brief(str(value))} is out of DOUBLE range")
+        return result
     if isinstance(value, str):
         if _FLOAT_TEXT.match(value):
-            return float(value)
-        raise RowError(f"cannot CAST {value!r} to DOUBLE")
+            result = float(value)
+            # 'inf' / 'infinity' are the only texts meant as infinite; 1e99999 overflows
+            if math.isinf(result) and "inf" not in value.lower():
+                raise _cannot(value, "DOUBLE", "out of DOUBLE range")
+            return result
+        raise _cannot(value, "DOUBLE")
     if isinstance(value, _dt.datetime):
         return float(_datetime_ms(value))
-    raise RowError(f"cannot CAST a {type(value).__name__} to DOUBLE")
+    raise _cannot(value, "DOUBLE")
 
 
 def _to_decimal(value, int scale, precision):
@@ -217,9 +266,9 @@ def _to_bool(value):
     if isinstance(value, str):
         parsed = parse_boolean_text(value)
         if parsed is None:
-            raise RowError(f"cannot CAST {value!r} to BOOLEAN")
+            raise _cannot(value, "BOOLEAN")
         return parsed
-    raise RowError(f"cannot CAST a {type(value).__name__} to BOOLEAN")
+    raise _cannot(value, "BOOLEAN")
 
 
 def _to_timestamp(value):
@@ -229,12 +278,12 @@ def _to_timestamp(value):
         return _datetime_ms(value)
     if isinstance(value, str):
         if _INT_TEXT.match(value):
-            return _int64(int(value), "TIMESTAMP")
+            return _integer_of_text(value, "TIMESTAMP")
         ms = parse_timestamp_text(value)
         if ms is None:
-            raise RowError(f"cannot CAST {value!r} to TIMESTAMP")
+            raise _cannot(value, "TIMESTAMP")
         return ms
-    return _to_bigint(value)
+    return _to_bigint(value, "TIMESTAMP")
 
 
 def converter(int src, int dst, int scale=0, precision=None, length=None, bint date=False,
@@ -372,6 +421,26 @@ def arithmetic(int op):
 
 # --------------------------------------------------------------------------- strings
 
+# Job property ``max_string_bytes``: the longest string (UTF-8 bytes) a function may build. A
+# function that would build a longer one fails the row, checked before the memory is taken.
+DEFAULT_MAX_STRING_BYTES = 16 << 20
+
+
+cdef inline Py_ssize_t _size(str s):
+    """UTF-8 bytes of ``s`` (without encoding it when it is ASCII)."""
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def _too_long(size, limit, bint partial=False):
+    return (f"result would be {'over ' if partial else ''}{size:,} bytes, more than "
+            f"max_string_bytes ({limit:,})")
+
+
+cdef inline _check_size(size, Py_ssize_t limit):
+    if size > limit:
+        raise RowError(_too_long(size, limit))
+
+
 def upper(s):
     return s.upper()
 
@@ -405,19 +474,42 @@ def substring(s, start, length=None):
     return s[first:last] if first < last else ""
 
 
-def concat(*parts):
+cdef _check_total(list parts, Py_ssize_t extra, Py_ssize_t limit):
+    """Refuse a result of ``parts`` plus ``extra`` bytes over ``limit`` (before joining)."""
+    cdef Py_ssize_t chars = extra
+    for p in parts:
+        chars += len(<str>p)
+    if chars * 4 <= limit:          # a character is at most 4 bytes: surely fits
+        return
+    _check_size(sum([_size(p) for p in parts]) + extra, limit)
+
+
+def concatenation(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
     """CONCAT: NULL arguments are skipped (DuckDB's concat)."""
-    return "".join(p for p in parts if p is not None)
+    def concat(*parts):
+        kept = [p for p in parts if p is not None]
+        _check_total(kept, 0, limit)
+        return "".join(kept)
+    return concat
 
 
-def concat_ws(sep, *parts):
-    if sep is None:
-        return None
-    return sep.join(p for p in parts if p is not None)
+def concatenation_ws(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    def concat_ws(sep, *parts):
+        if sep is None:
+            return None
+        kept = [p for p in parts if p is not None]
+        if len(kept) > 1:
+            _check_total(kept, _size(sep) * (len(kept) - 1), limit)
+        return sep.join(kept)
+    return concat_ws
 
 
-def concat2(a, b):
-    return a + b
+def concatenation2(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    """``a || b``."""
+    def concat2(a, b):
+        _check_total([a, b], 0, limit)
+        return a + b
+    return concat2
 
 
 # Unicode space separators (category Zs): what DuckDB's TRIM removes by default.
@@ -435,13 +527,20 @@ def trimmer(int which):
     return trim
 
 
-def replace(s, old, new):
-    if old == "":
-        return s
-    return s.replace(old, new)
+def replacer(Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    """REPLACE(s, old, new): every occurrence; the result's size is known before it is built."""
+    def replace(s, old, new):
+        if old == "":
+            return s
+        if len(new) > len(old):
+            grow = _size(new) - _size(old)
+            if grow > 0:
+                _check_size(_size(s) + s.count(old) * grow, limit)
+        return s.replace(old, new)
+    return replace
 
 
-def padder(bint left):
+def padder(bint left, Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
     def pad(s, count, fill=" "):
         if count <= 0:
             return ""
@@ -450,7 +549,11 @@ def padder(bint left):
         need = count - len(s)
         if fill == "":
             raise RowError(f"insufficient padding in {'LPAD' if left else 'RPAD'}")
-        padding = (fill * (need // len(fill) + 1))[:need]
+        if count > limit:           # every character is at least one byte
+            raise RowError(_too_long(count, limit))
+        q, r = divmod(need, len(fill))
+        _check_size(_size(s) + q * _size(fill) + _size(fill[:r]), limit)
+        padding = fill * q + fill[:r]
         return padding + s if left else s + padding
     return pad
 
@@ -478,43 +581,137 @@ def right(s, n):
     return s[-n:]
 
 
-_GROUP_REF = re.compile(r"\\(\d)")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False     # a bad pattern is reported as a row or validation error
+_PATTERN_CACHE_SIZE = 64            # per REGEXP_REPLACE call site, for patterns read from rows
 
 
-def _parse_replacement(repl):
-    """RE2-style replacement text: ``\\0``..``\\9`` are groups, other text literal."""
-    pieces, pos = [], 0
-    for m in _GROUP_REF.finditer(repl):
-        if m.start() > pos:
-            pieces.append(repl[pos:m.start()])
-        pieces.append(int(m.group(1)))
-        pos = m.end()
-    if pos < len(repl):
-        pieces.append(repl[pos:])
+def _unsupported_hint(str reason):
+    if re.search(r"invalid escape sequence: \\[1-9]", reason):
+        return "; backreferences (\\1) are not supported in a pattern"
+    if re.search(r"invalid perl operator: \(\?<?[=!]", reason):
+        return "; lookahead and lookbehind are not supported"
+    return ""
+
+
+def compile_regex(str pattern):
+    """``pattern`` compiled by RE2: matching is linear in the text, whatever the pattern (so a
+    pattern read from the data cannot hang a job). RE2 syntax is Perl's without backreferences
+    and lookaround; a pattern it refuses raises :class:`RowError` saying why."""
+    try:
+        return re2.compile(pattern.encode("utf-8", "surrogatepass"), _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "rejected"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise RowError(f"invalid regular expression {pattern!r}: {reason}"
+                       f"{_unsupported_hint(reason)} (RE2 syntax)") from None
+
+
+def parse_replacement(str repl, int groups=-1):
+    """REGEXP_REPLACE replacement text (RE2's rewrite syntax, as DuckDB): ``\\0`` is the whole
+    match, ``\\1``..``\\9`` a group, ``\\\\`` a backslash; anything else (``$1`` too) is literal.
+    Pieces are UTF-8 bytes or group numbers; a group the pattern does not have (when
+    ``groups`` >= 0) raises :class:`RowError`."""
+    cdef list pieces = []
+    cdef list literal = []
+    cdef Py_ssize_t i = 0, n = len(repl)
+    while i < n:
+        c = repl[i]
+        if c == "\\" and i + 1 < n and (repl[i + 1] == "\\" or "0" <= repl[i + 1] <= "9"):
+            nxt = repl[i + 1]
+            if nxt == "\\":
+                literal.append("\\")
+            else:
+                if groups >= 0 and int(nxt) > groups:
+                    raise RowError(f"replacement {repl!r} refers to group \\{nxt} but the "
+                                   f"pattern has {groups} group{'s' if groups != 1 else ''}")
+                if literal:
+                    pieces.append("".join(literal).encode("utf-8", "surrogatepass"))
+                    literal = []
+                pieces.append(int(nxt))
+            i += 2
+        else:
+            literal.append(c)
+            i += 1
+    if literal:
+        pieces.append("".join(literal).encode("utf-8", "surrogatepass"))
     return pieces
 
 
-def _expand(pieces, m):
-    return "".join(p if isinstance(p, str) else (m.group(p) or "") for p in pieces)
+cdef inline Py_ssize_t _u8len(unsigned char c):
+    return 1 if c < 0xC0 else 2 if c < 0xE0 else 3 if c < 0xF0 else 4
 
 
-def regexp_replacer(pattern=None, repl=None):
-    """REGEXP_REPLACE(s, pattern, replacement): the first match only (DuckDB without 'g'),
-    ``\\1`` in the replacement for a group. Constant pattern/replacement are compiled once."""
-    compiled = re.compile(pattern) if pattern is not None else None
-    pieces = _parse_replacement(repl) if repl is not None else None
+def _replace_all(rx, list pieces, str s, Py_ssize_t limit):
+    """Every non-overlapping match of ``rx`` in ``s`` replaced (as ksqlDB and Flink do), left to
+    right; an empty match steps over one character. Works on the UTF-8 bytes so that RE2's
+    offsets need no translation; the result is refused once it passes ``limit`` bytes, before
+    it is built."""
+    cdef bytes data = s.encode("utf-8", "surrogatepass")
+    cdef Py_ssize_t n = len(data), pos = 0, last = 0, size = 0, st, en, k
+    cdef list out = []
+    while pos <= n:
+        m = rx.search(data, pos)
+        if m is None:
+            break
+        st, en = m.span()
+        out.append(data[last:st])
+        size += st - last
+        for p in pieces:
+            if type(p) is bytes:
+                out.append(p)
+                size += len(<bytes>p)
+            else:
+                g = m.group(p)
+                if g is not None:
+                    out.append(g)
+                    size += len(<bytes>g)
+        if size > limit:
+            raise RowError(_too_long(size, limit, True))
+        if en > st:
+            last = pos = en
+        elif st >= n:
+            last = n
+            break
+        else:
+            k = _u8len(data[st])
+            last, pos = st, st + k
+    out.append(data[last:])
+    size += n - last
+    if size > limit:
+        raise RowError(_too_long(size, limit))
+    return b"".join(out).decode("utf-8", "surrogatepass")
+
+
+def _max_group(list pieces):
+    return max([p for p in pieces if type(p) is int], default=0)
+
+
+def regexp_replacer(pattern=None, repl=None, Py_ssize_t limit=DEFAULT_MAX_STRING_BYTES):
+    """REGEXP_REPLACE(s, pattern, replacement): every match replaced (RE2, linear time); see
+    :func:`parse_replacement` for ``\\1``. A constant pattern or replacement is compiled once;
+    patterns read from rows are compiled once per distinct pattern (a small cache)."""
+    compiled = compile_regex(pattern) if pattern is not None else None
+    pieces = (parse_replacement(repl, compiled.groups if compiled is not None else -1)
+              if repl is not None else None)
+    wanted = _max_group(pieces) if pieces is not None else 0
+    cache = {}
 
     def regexp_replace(s, *rest):
         rx, rp, k = compiled, pieces, 0
         if rx is None:
-            try:
-                rx = re.compile(rest[k])
-            except re.error as exc:
-                raise RowError(f"invalid regular expression {rest[k]!r}: {exc}") from None
-            k += 1
+            rx = cache.get(rest[0])
+            if rx is None:
+                if len(cache) >= _PATTERN_CACHE_SIZE:
+                    cache.clear()
+                rx = cache[rest[0]] = compile_regex(rest[0])
+            if wanted > rx.groups:
+                parse_replacement(repl, rx.groups)   # raises, naming the missing group
+            k = 1
         if rp is None:
-            rp = _parse_replacement(rest[k])
-        return rx.sub(lambda m: _expand(rp, m), s, count=1)
+            rp = parse_replacement(rest[k], rx.groups)
+        return _replace_all(rx, rp, s, limit)
     return regexp_replace
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from velostream import __version__
 from velostream.cli.common import FORMATS, friendly_errors, read_source, render_reports
+from velostream.connectors.stdout import StdoutSink
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -59,10 +61,13 @@ def _run_options(func):
                           "Default: table on a terminal, json-lines otherwise."),
         click.option("--limit", type=click.IntRange(min=1), default=None,
                      help="Stop after N result rows."),
-        click.option("--output", type=click.Choice(["stdout", "file"]), default="stdout",
-                     show_default=True, help="Where results of a query without INTO go."),
+        click.option("--output", type=click.Choice(["stdout", "file"]), default=None,
+                     help="Where results of a query without INTO go (default: stdout, or the "
+                          "file when --output-file is given)."),
         click.option("--output-file", type=click.Path(dir_okay=False),
-                     help="The file for --output file."),
+                     help="Write the results to this file instead (implies --output file); "
+                          "its format is --format, else from the extension (.csv, .json, "
+                          ".jsonl), else json-lines."),
         click.option("--property", "-p", "properties", multiple=True, metavar="KEY=VALUE",
                      help="Set or override a property, e.g. -p trades.path=data.jsonl "
                           "(repeatable; wins over WITH and job comments)."),
@@ -114,18 +119,56 @@ def stream(query, file, job, fmt, limit, output, output_file, properties, stats,
          continuous=continuous)
 
 
+# --output-file formats by extension, when --format does not say.
+_FILE_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json-lines", ".ndjson": "json-lines"}
+
+
+def _output_file_format(output, output_file, fmt) -> str | None:
+    """The format the results file is written in, or None when results go to standard output."""
+    if output_file is None:
+        if output == "file":
+            raise click.UsageError("--output file needs --output-file PATH")
+        return None
+    if output == "stdout":
+        raise click.UsageError("--output stdout and --output-file contradict each other; "
+                               "leave out --output (--output-file implies --output file)")
+    if fmt is None:
+        return _FILE_FORMATS.get(os.path.splitext(output_file)[1].lower(), "json-lines")
+    if fmt.lower() == "table":
+        raise click.UsageError("--format table is for a terminal; with --output-file use json, "
+                               "json-pretty, json-lines or csv")
+    return fmt.lower()
+
+
+class OutputFileSink(StdoutSink):
+    """``--output-file``: the results in any of the standard-output formats (a JSON array
+    document for json / json-pretty), written to a file this sink opens and closes."""
+
+    def __init__(self, path, fmt, plan):
+        from velostream.plan.bind import EndpointConfig
+
+        # newline="": the encoders write \n themselves; the file must not translate it.
+        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+        super().__init__(EndpointConfig("output", "sink", "stdout_sink", {}), plan,
+                         format_override=fmt, stream=handle)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.stream.close()
+
+
 def _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):
     import signal
     import threading
 
     from velostream.app import StreamApp, runnable_jobs
     from velostream.cli.progress import FileProgress
-    from velostream.plan.bind import EndpointConfig
 
     if (query is None) == (file is None):
         raise click.UsageError("give exactly one of --query and --file")
-    if output == "file" and not output_file:
-        raise click.UsageError("--output file needs --output-file PATH")
+    file_format = _output_file_format(output, output_file, fmt)
     overrides = _parse_properties(properties)
     if file is not None:
         text, name = read_source(file)
@@ -134,6 +177,9 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
     jobs = runnable_jobs(text, name, job)
     if continuous and len(jobs) > 1:
         raise click.UsageError(f"{name} holds {len(jobs)} jobs; pick one with --job to stream it")
+    if file_format and len(jobs) > 1:
+        raise click.UsageError(f"{name} holds {len(jobs)} jobs; pick one with --job to write its "
+                               "results to --output-file")
 
     stop = threading.Event()
     interrupted = []
@@ -149,14 +195,18 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
         for definition in jobs:
             app = StreamApp(text, properties=overrides, job=definition.name, filename=name)
             plan = app.plan(default_sink="stdout_sink")
-            if output == "file" and plan.sinks and plan.sinks[0].name == "stdout" and len(plan.sinks) == 1:
-                fmt_file = {"json-lines": "jsonl", "json": "jsonl", "json-pretty": "jsonl"}.get(fmt, fmt)
-                props = {"path": output_file, **({"format": fmt_file} if fmt_file else {})}
-                plan.sinks = [EndpointConfig("output", "sink", "file_sink", props)]
+            extra_sinks = []
+            if file_format:
+                if [s.name for s in plan.sinks] != ["stdout"]:
+                    raise click.UsageError(
+                        f"job {plan.name} writes INTO {', '.join(s.name for s in plan.sinks)}; "
+                        "--output-file is for a query without INTO")
+                plan.sinks = []
+                extra_sinks = [OutputFileSink(output_file, file_format, plan)]
             terminal_out = any(s.type == "stdout_sink" for s in plan.sinks) and sys.stdout.isatty()
             progress = FileProgress() if FileProgress.wanted(terminal_out) else None
             runner = app.make_job(plan, limit=limit, continuous=continuous, sink_format=fmt,
-                                  stop_event=stop, progress=progress)
+                                  stop_event=stop, progress=progress, extra_sinks=extra_sinks)
             metrics = runner.run()
             if stats or (stats is None and sys.stderr.isatty()):
                 click.echo(f"{plan.name}: {metrics.records_in} records in, {metrics.records_out} "

@@ -3,15 +3,21 @@
 Owns reading a file in blocks of whole records (so memory stays bounded and line numbers stay
 right), following a growing file (``watch``: tail, as ``velo-sql stream --continuous`` needs),
 and writing encoded batches (``append`` or truncate). Decoding and encoding themselves are the
-codecs' (velostream.formats).
+codecs' (velostream.formats), and so is where a record ends: a block is cut at its last line
+feed and the CSV decoder hands back the record still open there (``remainder``, a quoted field
+spanning the cut), which starts the next block. A last line without a line feed is a record
+too, decoded at the end of the file or when a follower stops.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
 from velostream.errors import ConfigError
+
+log = logging.getLogger("velostream.file")
 
 BLOCK_BYTES = 1 << 20
 FORMATS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "jsonlines": "jsonl", "ndjson": "jsonl",
@@ -38,7 +44,36 @@ def _path(endpoint) -> str:
     path = endpoint.get("path")
     if not path:
         raise ConfigError("a file source or sink needs a path", key=f"{endpoint.name}.path")
+    if os.path.isdir(str(path)):
+        raise ConfigError(f"{path} is a directory; give the path of a file",
+                          key=f"{endpoint.name}.path")
     return str(path)
+
+
+def _open(endpoint, path: str, mode: str):
+    """open() with the errors a user can fix (a directory, no permission) as ConfigErrors."""
+    try:
+        return open(path, mode)
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory; give the path of a file",
+                          key=f"{endpoint.name}.path") from None
+    except PermissionError as err:
+        raise ConfigError(f"cannot open {path}: {err.strerror}",
+                          key=f"{endpoint.name}.path") from None
+
+
+def csv_max_record_bytes(endpoint) -> int:
+    """``'<name>.csv.max_record_bytes'``: how far a quoted field may run (default 1 MiB)."""
+    from velostream.formats.csv import MAX_RECORD_BYTES
+
+    raw = endpoint.get("csv.max_record_bytes")
+    if raw is None:
+        return MAX_RECORD_BYTES
+    text = str(raw).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"must be a positive number of bytes; got {raw!r}",
+                          key=f"{endpoint.name}.csv.max_record_bytes")
+    return int(text)
 
 
 def csv_delimiter(endpoint) -> str:
@@ -89,11 +124,14 @@ class FileSource:
         if self.format == "csv":
             self.decoder = CsvDecoder(delimiter=csv_delimiter(endpoint),
                                       has_headers=endpoint.flag("has_headers", True),
-                                      fields=fields, financial_precision=financial, declared=declared)
+                                      fields=fields, financial_precision=financial, declared=declared,
+                                      max_record_bytes=csv_max_record_bytes(endpoint))
         else:
             self.decoder = JsonDecoder(fields=fields, financial_precision=financial,
                                        declared=declared)
         self.bytes_read = 0
+        self.bytes_decoded = 0      # bytes handed to the decoder: each byte about once
+        self.max_held = 0           # most bytes of a JSON document held at once
         self.size = os.path.getsize(self.path) if os.path.exists(self.path) else 0
 
     # ------------------------------------------------------------------ reading
@@ -103,24 +141,26 @@ class FileSource:
     def batches(self):
         """Yields DecodeResult per block of whole records until EOF (or stop, when watching)."""
         if self.format == "json" and not self.watch:
-            with open(self.path, "rb") as handle:
-                data = handle.read()
-            self.bytes_read = len(data)
-            result = self.decoder.decode_document(data)
-            yield self._with_meta(result)
+            yield from self._document_batches()
             return
         header = None
         line = 1
         pending = b""
         handle = None
+        announced = False
         try:
             while not self._stopped():
                 if handle is None:
                     if not os.path.exists(self.path):
+                        if not announced:
+                            log.warning("%s does not exist yet; waiting for it (%s.path)",
+                                        self.path, self.name)
+                            announced = True
                         self._wait()
                         continue
-                    handle = open(self.path, "rb")  # noqa: SIM115 - closed in finally
-                block = handle.read(BLOCK_BYTES)
+                    handle = _open(self.endpoint, self.path, "rb")
+                # A record longer than a block is read in growing blocks: scanned O(1) times.
+                block = handle.read(max(BLOCK_BYTES, len(pending)))
                 if not block:
                     if not self.watch:
                         break
@@ -132,22 +172,78 @@ class FileSource:
                     continue
                 self.bytes_read += len(block)
                 data = pending + block
-                cut = self._cut(data)
+                cut = data.rfind(b"\n")
                 if cut < 0:
                     pending = data
                     continue
                 chunk, pending = data[:cut + 1], data[cut + 1:]
-                result, header = self._decode(chunk, line, header)
-                line += chunk.count(b"\n")
+                result, header = self._decode(chunk, line, header, final=False)
+                carried = self.decoder.remainder if self.format == "csv" else b""
+                if carried:
+                    # The decoder stopped inside a quoted field: it starts the next block.
+                    line = self.decoder.remainder_line
+                    pending = carried + pending
+                else:
+                    line += chunk.count(b"\n")
                 if self.on_progress:
                     self.on_progress(self.bytes_read)
                 yield self._with_meta(result)
-            if pending.strip() and not self._stopped():
-                result, header = self._decode(pending, line, header)
+            # At the end of the file, and when a follower stops there: an unfinished last line
+            # is a record too (it is complete, or its error is reported), never dropped. A
+            # reader stopped before the end holds only the start of a line it has not read.
+            if pending.strip() and self._at_end(handle):
+                result, header = self._decode(pending, line, header, final=True)
                 yield self._with_meta(result)
         finally:
             if handle is not None:
                 handle.close()
+
+    @staticmethod
+    def _at_end(handle) -> bool:
+        return handle is not None and handle.tell() >= os.fstat(handle.fileno()).st_size
+
+    def _document_batches(self):
+        """A JSON document (an array, or objects one after another) in blocks cut between
+        elements, so memory stays bounded by the block and the largest element."""
+        from velostream.formats.json import JsonSplitter
+
+        splitter = JsonSplitter()
+        pieces, held = [], 0             # bytes read after the last cut
+        line, column, in_array, decoded = 1, 1, False, False
+        with _open(self.endpoint, self.path, "rb") as handle:
+            while not self._stopped():
+                block = handle.read(BLOCK_BYTES)
+                if not block:
+                    break
+                self.bytes_read += len(block)
+                cut = splitter.feed(block)
+                if cut < 0:
+                    pieces.append(block)
+                    held += len(block)
+                    self.max_held = max(self.max_held, held)
+                    continue
+                pieces.append(block[:cut])
+                chunk = b"".join(pieces)
+                self.max_held = max(self.max_held, len(chunk))
+                pieces, held = [block[cut:]], len(block) - cut
+                result = self._decode_document(chunk, line, column, in_array)
+                line, column, in_array = splitter.line, splitter.column, splitter.in_array
+                decoded = True
+                if self.on_progress:
+                    self.on_progress(self.bytes_read)
+                yield self._with_meta(result)
+                if self.decoder.document_lost:
+                    return                   # the array's structure is lost (reported)
+            rest = b"".join(pieces)
+            if rest.strip() or not decoded:
+                yield self._with_meta(self._decode_document(rest, line, column, in_array))
+
+    def _decode_document(self, chunk, line, column, in_array):
+        self.bytes_decoded += len(chunk)
+        result = self.decoder.decode_document(chunk, first_line=line, first_column=column,
+                                              in_array=in_array)
+        result.block, result.first_line = chunk, line
+        return result
 
     def _wait(self):
         if self.stop_event is not None:
@@ -155,21 +251,36 @@ class FileSource:
         else:
             time.sleep(WATCH_POLL_SECONDS)
 
-    def _cut(self, data: bytes) -> int:
-        """Index of the last newline that ends a whole record (-1: none yet)."""
-        cut = data.rfind(b"\n")
-        if self.format != "csv":
-            return cut
-        # A quoted CSV field may hold newlines: cut only where the quotes before are balanced.
-        while cut >= 0 and data.count(b'"', 0, cut) % 2:
-            cut = data.rfind(b"\n", 0, cut)
-        return cut
-
-    def _decode(self, chunk: bytes, line: int, header):
+    def _decode(self, chunk: bytes, line: int, header, final: bool):
+        self.bytes_decoded += len(chunk)
         if self.format == "csv":
-            result = self.decoder.decode(chunk, first_line=line, header=header)
-            return result, self.decoder.header
-        return self.decoder.decode_lines(chunk, first_line=line), header
+            result = self.decoder.decode(chunk, first_line=line, header=header, final=final)
+            header = self.decoder.header
+            # A record still open in a quoted field is carried into the next block: it is not
+            # part of this block's records.
+            carried = len(self.decoder.remainder) if not final else 0
+            block = chunk[:len(chunk) - carried] if carried else chunk
+        else:
+            result = self.decoder.decode_lines(chunk, first_line=line)
+            block = chunk
+        # Kept (not copied) so a row that fails later can be dead-lettered with its raw record.
+        result.block, result.first_line = block, line
+        return result, header
+
+    def field_names(self, result, sample_bytes: int = 1 << 16) -> list[str]:
+        """Every field name the records of ``result``'s block have (CSV: the header; JSON: the
+        keys of the records in its first ``sample_bytes``), whatever the query reads. For
+        diagnostics only (a column the query names that no record has): it decodes again."""
+        if self.format == "csv":
+            return list(self.decoder.header or ())
+        block = result.block or b""
+        from velostream.formats import JsonDecoder
+
+        decoder = JsonDecoder(financial_precision=False)
+        if self.format == "json" and not self.watch:
+            return list(decoder.decode_document(block).batch.names)
+        cut = block.rfind(b"\n", 0, sample_bytes)
+        return list(decoder.decode_lines(block[:cut + 1] if cut >= 0 else block).batch.names)
 
     def _with_meta(self, result):
         """Adds the file's pseudo-columns: _offset (the line), _partition 0, _timestamp (now)."""
@@ -202,7 +313,7 @@ class FileSink:
         if directory:
             os.makedirs(directory, exist_ok=True)
         had_data = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
-        self.handle = open(self.path, "ab" if append else "wb")  # noqa: SIM115 - closed in close()
+        self.handle = _open(endpoint, self.path, "ab" if append else "wb")  # closed in close()
         numbers = endpoint.flag("decimals_as_numbers")
         if self.format == "csv":
             self.encoder = CsvEncoder(delimiter=csv_delimiter(endpoint), header=endpoint.flag("has_headers", True))

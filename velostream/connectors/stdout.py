@@ -3,8 +3,10 @@
 Owns how results look on a terminal or in a pipe (spec: deployment-summary, "Output Format
 Options"). ``json`` is one compact JSON array for the whole run, written as rows arrive;
 ``json-pretty`` the same indented; ``json-lines`` one object per line; ``csv`` a header and rows;
-``table`` a rich table (printed every ``TABLE_ROWS`` rows so a stream shows progress). Without a
-format: ``table`` on a terminal, ``json-lines`` in a pipe.
+``table`` a rich table (printed every ``TABLE_ROWS`` rows so a stream shows progress) whose cells
+are the values' SQL text (``CAST(v AS VARCHAR)``: DECIMAL at its scale, ``true``, ISO-8601 UTC
+timestamps, nested values as JSON), as CSV writes them; NULL is ``NULL``. Without a format:
+``table`` on a terminal, ``json-lines`` in a pipe.
 """
 
 from __future__ import annotations
@@ -20,10 +22,6 @@ TABLE_ROWS = 1000
 def default_format(stream=None) -> str:
     stream = stream or sys.stdout
     return "table" if getattr(stream, "isatty", lambda: False)() else "json-lines"
-
-
-def _json_default(value):
-    return str(value)
 
 
 class StdoutSink:
@@ -45,7 +43,9 @@ class StdoutSink:
         from velostream.connectors.file import csv_delimiter
         from velostream.formats import CsvEncoder, JsonEncoder
 
-        self._json = JsonEncoder(decimals_as_numbers=endpoint.flag("decimals_as_numbers"))
+        decimals_as_numbers = endpoint.flag("decimals_as_numbers")
+        self._json = JsonEncoder(decimals_as_numbers=decimals_as_numbers,
+                                 pretty=fmt == "json-pretty")
         self._csv = CsvEncoder(delimiter=csv_delimiter(endpoint))
 
     def _out(self, data: bytes) -> None:
@@ -65,10 +65,7 @@ class StdoutSink:
             rows = self._json.encode_rows(batch)
             self._out((b"," if self._opened else b"[") + b",".join(rows))
         elif fmt == "json-pretty":
-            import orjson
-
-            rows = [orjson.dumps(r, default=_json_default, option=orjson.OPT_INDENT_2)
-                    for r in batch.to_pylist()]
+            rows = self._json.encode_rows(batch)
             body = b",\n".join(b"  " + r.replace(b"\n", b"\n  ") for r in rows)
             self._out((b",\n" if self._opened else b"[\n") + body)
         elif fmt == "csv":
@@ -86,10 +83,16 @@ class StdoutSink:
             return
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(*self._names, show_lines=False)
+        from velostream._core.kernels_py import text_of
+
+        # Text(), not str: a value such as "[red]" is data, not rich markup.
+        table = Table(show_lines=False)
+        for name in self._names:
+            table.add_column(Text(name), overflow="fold")   # show every character
         for row in self._table_rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
+            table.add_row(*(Text("NULL" if v is None else text_of(v)) for v in row))
         Console(file=self.stream, soft_wrap=False).print(table)
         self._table_rows = []
 

@@ -16,11 +16,16 @@ Decoding (``velostream._core.csvcodec``, one pass over the bytes, no Python obje
   (numbers and words, booleans and numbers) becomes a STRING column of the original texts;
   decimals mixed with exponent forms are all read exactly as DECIMAL; integers beyond 64 bits →
   an OBJECT column of exact ints. ``declared`` forces a type as for JSON.
-- A record with the wrong number of fields, an unterminated quote or a character after a
-  closing quote is a ``RecordError`` (line, column, bytes); the other records still decode.
-  With ``final=False``, a last record whose quote is still open (a chunk boundary inside a
+- A record with the wrong number of fields, an unterminated quote, a character after a
+  closing quote or a field that is not UTF-8 is a ``RecordError`` (line, column, bytes); the
+  other records still decode. A quote may stay open for at most ``max_record_bytes`` (default
+  1 MiB) from the start of its record: past that (or at the end of the input) only that record
+  fails, and decoding resumes at the line after the opening quote. A quote inside an unquoted
+  field (``12" pizza``) is an ordinary character.
+- With ``final=False``, a last record whose quote is still open (a chunk boundary inside a
   quoted field) is left in ``decoder.remainder`` (starting at ``decoder.remainder_line``) to be
-  prepended to the next chunk.
+  prepended to the next chunk: this is where a streaming reader cuts its blocks, so the reader
+  and the decoder always agree on where records end.
 
 Encoding: a header row of names, then one line per row ending in ``\\n``: DECIMAL as plain text
 with its scale, DOUBLE as repr, BOOLEAN ``true``/``false``, TIMESTAMP ISO-8601 UTC, NULL as an
@@ -30,10 +35,10 @@ quoted with quotes doubled. OBJECT cells: nested values as compact JSON, others 
 
 from __future__ import annotations
 
-from velostream._core.csvcodec import CsvScanner, CsvWriter
+from velostream._core.csvcodec import MAX_RECORD_BYTES, CsvScanner, CsvWriter
 from velostream.formats.errors import DecodeResult, as_bytes, make_result
 
-__all__ = ["CsvDecoder", "CsvEncoder"]
+__all__ = ["MAX_RECORD_BYTES", "CsvDecoder", "CsvEncoder"]
 
 
 class CsvDecoder:
@@ -43,7 +48,7 @@ class CsvDecoder:
     """
 
     def __init__(self, delimiter=",", has_headers=True, fields=None, financial_precision=True,
-                 declared=None, names=None):
+                 declared=None, names=None, max_record_bytes=MAX_RECORD_BYTES):
         self.delimiter = delimiter
         self.has_headers = bool(has_headers)
         self.fields = None if fields is None else list(fields)
@@ -51,7 +56,8 @@ class CsvDecoder:
         self.declared = dict(declared or {})
         self.names = None if names is None else list(names)
         self._scanner = CsvScanner(delimiter, self.has_headers, self.fields,
-                                   self.financial_precision, self.declared, self.names)
+                                   self.financial_precision, self.declared, self.names,
+                                   max_record_bytes)
 
     @property
     def header(self) -> list[str] | None:

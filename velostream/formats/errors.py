@@ -38,6 +38,10 @@ class DecodeResult:
 
     batch: RecordBatch
     errors: list[RecordError] = field(default_factory=list)
+    block: bytes | None = None
+    """The bytes decoded (set by readers that keep them), so a failing row's record can be
+    recovered whole for a dead-letter sink; ``first_line`` is the line number of its first line."""
+    first_line: int = 1
 
 
 def make_result(names, columns, lines, errors) -> DecodeResult:

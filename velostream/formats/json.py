@@ -78,10 +78,10 @@ null), BIGINT → number, BOOLEAN, TIMESTAMP → ``"2024-01-01T00:00:00.000Z"``,
 
 from __future__ import annotations
 
-from velostream._core.jsoncodec import JsonScanner, JsonWriter
+from velostream._core.jsoncodec import JsonScanner, JsonSplitter, JsonWriter
 from velostream.formats.errors import DecodeResult, as_bytes, make_result
 
-__all__ = ["JsonDecoder", "JsonEncoder"]
+__all__ = ["JsonDecoder", "JsonEncoder", "JsonSplitter"]
 
 
 class JsonDecoder:
@@ -103,11 +103,23 @@ class JsonDecoder:
         ``first_line`` is the line number of ``data``'s first line (for chunked reading)."""
         return make_result(*self._scanner.decode_lines(as_bytes(data), first_line))
 
-    def decode_document(self, data: bytes) -> DecodeResult:
+    def decode_document(self, data: bytes, first_line: int = 1, first_column: int = 1,
+                        in_array: bool = False) -> DecodeResult:
         """A whole document: a JSON array of objects, or objects one after another (JSON Lines
         or pretty-printed). Inside an array, a non-object element is a RecordError; a syntax
-        error ends the array (its position is reported, and the rest is not decoded)."""
-        return make_result(*self._scanner.decode_document(as_bytes(data)))
+        error ends the array (its position is reported, the rest is not decoded, and
+        ``document_lost`` is set).
+
+        A document read in blocks is cut by ``JsonSplitter`` (after a comma between elements,
+        or after a top-level object); a later block passes where it starts (``first_line``,
+        ``first_column``) and ``in_array`` when it continues an array."""
+        return make_result(*self._scanner.decode_document(as_bytes(data), first_line,
+                                                          first_column, in_array))
+
+    @property
+    def document_lost(self) -> bool:
+        """The last ``decode_document`` met a syntax error that ended the array."""
+        return self._scanner.lost
 
 
 class JsonEncoder:

@@ -21,6 +21,7 @@ from velostream.plan.catalog import (
     SOURCE,
     UNAVAILABLE_TYPES,
 )
+from velostream.plan.settings import unknown_endpoint_key, unknown_job_key
 
 # What this build can run; the other valid types parse and validate but refuse to start.
 RUNNABLE_TYPES = {
@@ -196,24 +197,35 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
 
 
 def bind_statement(statement, overrides: dict | None = None, *, name: str | None = None,
-                   default_sink: str | None = None, filename: str | None = None) -> JobPlan:
+                   default_sink: str | None = None, filename: str | None = None,
+                   directives: dict | None = None) -> JobPlan:
     """A runnable plan for ``statement`` with ``overrides`` (``{'trades.path': 'x.jsonl'}``).
 
     ``default_sink``: the sink type to use when the query names none (the CLI passes
     ``stdout_sink``); without it a query with no sink is an error. ``filename``: the file the
     statement was read from, named by configuration errors about keys written there.
+    ``directives``: the job's comment directives (appfile); ``-- TOPIC:`` makes a source
+    without a type a Kafka source, ``-- OUTPUT_TOPIC:`` a sink without one a Kafka sink.
     """
     overrides = dict(overrides or {})
     origins = {k.lower(): None for k in overrides}
     try:
-        plan = _bind(statement, overrides, origins, name, default_sink)
+        plan = _bind(statement, overrides, origins, name, default_sink, directives or {})
     except ConfigError as err:
         raise _locate(err, statement, filename, origins) from None
     plan.filename = filename
     return plan
 
 
-def _bind(statement, overrides, origins, name, default_sink) -> JobPlan:
+def _check_keys(name: str, props: dict, type_names) -> None:
+    """Unknown keys of an endpoint are errors naming the closest valid key (plan.settings)."""
+    for key in props:
+        problem = unknown_endpoint_key(name, key, type_names)
+        if problem:
+            raise ConfigError("; ".join(p for p in problem if p), key=f"{name}.{key}")
+
+
+def _bind(statement, overrides, origins, name, default_sink, directives) -> JobPlan:
     from velostream.plan.catalog import describe_statement
 
     query = A.query_of(statement)
@@ -226,6 +238,11 @@ def _bind(statement, overrides, origins, name, default_sink) -> JobPlan:
             "filter, project, CASE, functions, DISTINCT, ORDER BY, LIMIT)",
             pos.line if pos else 0, pos.column if pos else 0)
     info = describe_statement(statement)
+    implied = {}
+    if "TOPIC" in directives:
+        implied[SOURCE] = ("TOPIC", "kafka_source")
+    if "OUTPUT_TOPIC" in directives:
+        implied[SINK] = ("OUTPUT_TOPIC", "kafka_sink")
 
     def endpoint(ep, role):
         props = dict(ep.properties)
@@ -240,10 +257,23 @@ def _bind(statement, overrides, origins, name, default_sink) -> JobPlan:
                 else:
                     props[sub] = value
         props, raw_type = _with_config_file(ep.name, props, raw_type, origins)
-        return EndpointConfig(ep.name, role, _resolve_type(ep.name, role, raw_type), props, ep.alias)
+        if raw_type is None and role in implied:
+            directive, raw_type = implied[role]
+            if raw_type not in RUNNABLE_TYPES[role]:
+                other = "file_source" if role == SOURCE else "file_sink"
+                raise ConfigError(
+                    f"Kafka is not supported by this build yet: the -- {directive}: directive "
+                    f"makes {role} '{ep.name}' a {raw_type}; to run the job over a file, set "
+                    f"-p {ep.name}.type={other} -p {ep.name}.path=FILE", key=f"{ep.name}.type")
+        resolved = _resolve_type(ep.name, role, raw_type)
+        # Keys written for the type in the SQL stay valid when -p rebinds the endpoint to
+        # another type (a Kafka source read from a file for a test, say).
+        _check_keys(ep.name, props, [resolved, ep.type, raw_type])
+        return EndpointConfig(ep.name, role, resolved, props, ep.alias)
 
     sources = [endpoint(ep, SOURCE) for ep in info.sources]
     sinks = [endpoint(ep, SINK) for ep in info.sinks]
+    written = [ep.name for ep in sources + sinks]
     if not sinks:
         if default_sink is None:
             raise ConfigError("the query writes nowhere: add INTO <sink> with '<sink>.type'")
@@ -256,6 +286,10 @@ def _bind(statement, overrides, origins, name, default_sink) -> JobPlan:
     for key, value in overrides.items():
         if key.split(".", 1)[0].lower() not in names or "." not in key:
             properties[key] = value
+    for key in properties:
+        problem = unknown_job_key(key, written)
+        if problem:
+            raise ConfigError("; ".join(p for p in problem if p), key=key)
     _check_values(properties, "")
     for ep in sources + sinks:
         _check_values({k: v for k, v in ep.properties.items()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from velostream.errors import SqlValidationError
 from velostream.grammar import ast as A
+from velostream.plan.settings import is_job_key, unknown_endpoint_key, unknown_job_key
 
 SOURCE, SINK = "source", "sink"
 
@@ -74,6 +75,7 @@ JOB_PROPERTY_CHECKS = {
     "financial_precision": _boolean,
     "max_retries": _integer(0),
     "batch.size": _integer(1),
+    "max_string_bytes": _integer(1),
 }
 # Of those, the ones the documents also set per endpoint ('<source>.failure_strategy').
 ENDPOINT_PROPERTY_CHECKS = ("failure_strategy", "max_retries")
@@ -242,8 +244,12 @@ def validate_endpoints(stmt) -> list[SqlValidationError]:
         for ep in endpoints:
             if suffix.lower() == "type":
                 type_props[id(ep)] = prop
-            elif suffix.lower() in ENDPOINT_PROPERTY_CHECKS:
+                continue
+            if suffix.lower() in ENDPOINT_PROPERTY_CHECKS:
                 _check_value(prop, suffix.lower(), report)
+            problem = unknown_endpoint_key(ep.name, suffix, [ep.type])
+            if problem:
+                report(prop, f"'{prop.key}': {problem[0]}", hint=problem[1], severity="warning")
     for ep in binding.sources + binding.sinks:
         prop = type_props.get(id(ep))
         node = binding.refs[id(ep)]
@@ -280,6 +286,9 @@ def validate_endpoints(stmt) -> list[SqlValidationError]:
                 continue
         if key in JOB_PROPERTY_CHECKS:
             _check_value(prop, key, report)
+        elif not is_job_key(key):
+            message, hint = unknown_job_key(prop.key, names)
+            report(prop, f"'{prop.key}': {message}", hint=hint, severity="warning")
     select = A.query_of(stmt)
     for prop in select.properties:
         key = prop.key.lower()

@@ -30,7 +30,6 @@ Choices where DIALECT.md is silent (DuckDB's behaviour unless noted):
 from __future__ import annotations
 
 import difflib
-import re
 import time
 
 from velostream._core import expr as E
@@ -183,6 +182,7 @@ class _Binder:
         self.clock = params.get("clock") or _clock_ms
         self.qualifiers = frozenset(q.lower() for q in params.get("qualifiers") or ())
         self.source = params.get("source")
+        self.max_string = params.get("max_string_bytes") or K.DEFAULT_MAX_STRING_BYTES
 
     # --- errors --------------------------------------------------------------------------------
     def error(self, node, message, hint=None):
@@ -380,7 +380,7 @@ class _Binder:
         if op == "||":
             left = self.as_text(left)
             right = self.as_text(right)
-            return self.make(E.PyFunc(K.concat2, [left.kernel, right.kernel], T_STRING,
+            return self.make(E.PyFunc(K.concatenation2(self.max_string), [left.kernel, right.kernel], T_STRING,
                                       name="||"), STRING, node, (left, right))
         if op in _ARITH_OPS:
             return self.arithmetic(_ARITH_OPS[op], op, left, right, node)
@@ -825,7 +825,7 @@ class _Binder:
 
     def fn_concat(self, node, name):
         bounds = [self.as_text(b) for b in self.args(node)]
-        fn = K.concat_ws if name == "CONCAT_WS" else K.concat
+        fn = (K.concatenation_ws if name == "CONCAT_WS" else K.concatenation)(self.max_string)
         return self.pyfunc(fn, bounds, STRING, node, strict=False, name=name)
 
     def fn_trim(self, node, name):
@@ -835,13 +835,13 @@ class _Binder:
 
     def fn_replace(self, node, name):
         bounds = [self.text(b, name) for b in self.args(node)]
-        return self.pyfunc(K.replace, bounds, STRING, node, name=name)
+        return self.pyfunc(K.replacer(self.max_string), bounds, STRING, node, name=name)
 
     def fn_pad(self, node, name):
         args = self.args(node)
         bounds = [self.text(args[0], name), self.integer(args[1], name)]
         bounds += [self.text(a, name) for a in args[2:]]
-        return self.pyfunc(K.padder(name == "LPAD"), bounds, STRING, node, name=name)
+        return self.pyfunc(K.padder(name == "LPAD", self.max_string), bounds, STRING, node, name=name)
 
     def fn_split_part(self, node, name):
         s, d, i = self.args(node)
@@ -865,18 +865,17 @@ class _Binder:
         if pattern.const and isinstance(pattern.kernel, E.Const) and (
                 pattern.kernel.pyvalue is not None):
             fixed_pattern = pattern.kernel.pyvalue
-            try:
-                re.compile(fixed_pattern)
-            except re.error as exc:
-                raise self.error(pattern.node, f"invalid regular expression "
-                                               f"{fixed_pattern!r}: {exc}") from None
         else:
             rest.append(pattern)
         if repl.const and isinstance(repl.kernel, E.Const) and repl.kernel.pyvalue is not None:
             fixed_repl = repl.kernel.pyvalue
         else:
             rest.append(repl)
-        fn = K.regexp_replacer(fixed_pattern, fixed_repl)
+        try:
+            fn = K.regexp_replacer(fixed_pattern, fixed_repl, self.max_string)
+        except K.RowError as exc:
+            bad = pattern if "regular expression" in str(exc) else repl
+            raise self.error(bad.node, str(exc)) from None
         return self.pyfunc(fn, [s, *rest], STRING, node, name=name)
 
     def fn_now(self, node, name):

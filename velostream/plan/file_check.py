@@ -78,15 +78,22 @@ def check_sql_file(text: str, filename: str = "<sql>") -> FileReport:
     report.findings.extend(app.warnings)
     for job in app.jobs:
         findings = [f.with_source(text, filename) for f in check(job.statement)]
-        if "TOPIC" in job.directives:
-            # The -- TOPIC: directive binds the job's source to a Kafka topic, so a source
-            # without '.type' in WITH is not missing anything.
-            findings = [f for f in findings if not _is_missing_type(f)]
+        info = describe_statement(job.statement)
+        # -- TOPIC: makes an untyped source a Kafka source (-- OUTPUT_TOPIC: an untyped sink a
+        # Kafka sink), as binding does: no "has no type" warning, and the listing says so.
+        for role, directive, endpoints in (("source", "TOPIC", info.sources),
+                                           ("sink", "OUTPUT_TOPIC", info.sinks)):
+            if directive not in job.directives:
+                continue
+            findings = [f for f in findings if not _is_missing_type(f, role)]
+            for ep in endpoints:
+                if ep.type is None and not any(k.lower() == "config_file" for k in ep.properties):
+                    ep.type = f"kafka_{role}"
+                    ep.properties.setdefault("topic", job.directives[directive].value)
         findings.extend(_window_disagreement(job, text, filename))
         report.findings.extend(findings)
         window = to_sql(job.window) if job.window is not None else None
-        report.jobs.append(JobReport(job.name, job.line, describe_statement(job.statement),
-                                     dict(job.directives), window))
+        report.jobs.append(JobReport(job.name, job.line, info, dict(job.directives), window))
     report.findings.sort(key=lambda f: (f.line, f.column))
     return report
 
@@ -107,5 +114,6 @@ def _window_disagreement(job, text: str, filename: str) -> list[SqlError]:
         source=text, filename=filename)]
 
 
-def _is_missing_type(finding: SqlError) -> bool:
-    return finding.severity == "warning" and "has no '.type'" in finding.message
+def _is_missing_type(finding: SqlError, role: str) -> bool:
+    return (finding.severity == "warning" and finding.message.startswith(f"{role} ")
+            and "has no '.type'" in finding.message)

@@ -92,7 +92,7 @@ LPAD                  scalar     2   3
 RPAD                  scalar     2   3
 SPLIT_PART            scalar     3   3
 POSITION              scalar     2   2
-REGEXP_REPLACE        scalar     3   3
+REGEXP_REPLACE        scalar     3   3    # RE2 syntax, every match (README "What works today")
 LEFT                  scalar     2   2
 RIGHT                 scalar     2   2
 # --- time (processing time: CURRENT_TIMESTAMP, NOW(), TIMESTAMP())

@@ -19,9 +19,39 @@ from velostream.errors import ConfigError, VelostreamError
 
 log = logging.getLogger("velostream.job")
 
-# Log the first few failures in full, then one in this many, so a bad file cannot flood the log.
-_LOG_FIRST = 20
-_LOG_EVERY = 1000
+# Log the first few failures in full and only count the rest, so a bad file cannot flood the log;
+# the end-of-run summary says how many were not shown.
+LOG_FIRST = 20
+
+DECODE_ERROR = "decode error"
+EVENT_TIME_ERROR = "event-time error"
+# Expression failures by kind, recognised from the kernels' messages (first match wins).
+_EXPRESSION_KINDS = (("division by zero", "division by zero"), ("overflow", "overflow"),
+                     ("out of range", "out of range"), ("cast", "bad CAST"),
+                     ("does not fit", "out of range"))
+
+
+def failure_kind(message: str) -> str:
+    """The reason an expression failed, for the counts: 'division by zero', 'bad CAST', …"""
+    text = message.lower()
+    for needle, kind in _EXPRESSION_KINDS:
+        if needle in text:
+            return kind
+    return "expression error"
+
+
+def summary_line(job_name: str, metrics) -> str:
+    """One line for the end of a run in which records failed: in, out, failed by reason,
+    dead-lettered and the failures not logged."""
+    reasons = ", ".join(f"{kind}: {n}" for kind, n in sorted(
+        metrics.failed_by_reason.items(), key=lambda item: (-item[1], item[0])))
+    text = (f"{job_name}: {metrics.records_in} records in, {metrics.records_out} out, "
+            f"{metrics.records_failed} failed ({reasons})")
+    if metrics.records_dead_lettered:
+        text += f", {metrics.records_dead_lettered} dead-lettered"
+    if metrics.failures_not_shown:
+        text += f"; … {metrics.failures_not_shown} more failures not shown"
+    return text
 
 
 class JobFailed(VelostreamError):
@@ -61,6 +91,9 @@ class FailureRouter:
         if not failures:
             return
         self.metrics.records_failed += len(failures)
+        counts = self.metrics.failed_by_reason
+        for failure in failures:
+            counts[failure.kind] = counts.get(failure.kind, 0) + 1
         first = failures[0]
         if self.strategy in ("FailBatch", "RetryWithBackoff"):
             more = f" (and {len(failures) - 1} more in the batch)" if len(failures) > 1 else ""
@@ -80,12 +113,17 @@ class FailureRouter:
             self._dlq.flush()
             self.metrics.records_dead_lettered += len(failures)
         before = self.metrics.records_failed - len(failures)
-        for i, failure in enumerate(failures, 1):
-            n = self.metrics.records_failed_logged = self.metrics.records_failed_logged + 1
-            if n <= _LOG_FIRST or n % _LOG_EVERY == 0:
-                action = "sent to the dead-letter file" if self._dlq else "skipped"
-                log.warning("%s: %s (%s; %d failed so far)", failure.location(), failure.message,
-                            action, before + i)
+        shown = self.metrics.records_failed_logged
+        room = max(0, LOG_FIRST - shown)
+        action = "sent to the dead-letter file" if self._dlq else "skipped"
+        for i, failure in enumerate(failures[:room], 1):
+            log.warning("%s: %s (%s; %d failed so far)", failure.location(), failure.message,
+                        action, before + i)
+        if len(failures) > room and shown + room == LOG_FIRST and shown < LOG_FIRST:
+            log.warning("more than %d records failed; the others are counted, not shown",
+                        LOG_FIRST)
+        self.metrics.records_failed_logged = shown + min(room, len(failures))
+        self.metrics.failures_not_shown += len(failures) - min(room, len(failures))
 
     def close(self) -> None:
         if self._dlq is not None:

@@ -9,7 +9,9 @@ it stops the job like ``FailBatch``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import difflib
 import logging
 import threading
 import time
@@ -18,10 +20,17 @@ from decimal import Decimal
 
 from velostream._core import batch as B
 from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
+from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
 from velostream.connectors import open_sink, open_source
-from velostream.errors import ConfigError, SqlError
+from velostream.errors import ConfigError, SqlError, SqlValidationError
 from velostream.grammar import ast as A
-from velostream.runtime.failures import FailureRouter, JobFailed
+from velostream.runtime.failures import (
+    DECODE_ERROR,
+    EVENT_TIME_ERROR,
+    FailureRouter,
+    JobFailed,
+    summary_line,
+)
 from velostream.runtime.pipeline import DEFAULT_DISTINCT_MAX_KEYS, QueryPipeline, RowFailure
 
 log = logging.getLogger("velostream.job")
@@ -36,6 +45,9 @@ class JobMetrics:
     records_failed: int = 0
     records_dead_lettered: int = 0
     records_failed_logged: int = 0
+    # reason ('decode error', 'division by zero', 'bad CAST', …) → failed records
+    failed_by_reason: dict = field(default_factory=dict)
+    failures_not_shown: int = 0     # failures counted but not logged (beyond the first few)
     batches: int = 0
     sink_retries: int = 0
     started_at: float = field(default_factory=time.time)
@@ -102,7 +114,8 @@ class Job:
             plan.query, source_name=source_ep.name if source_ep else None,
             source_alias=source_ep.alias if source_ep else None, limit=self.limit,
             bounded=not self.continuous,
-            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1))
+            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1),
+            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
         router = FailureRouter(plan, self.metrics)
         sinks = []
         started = time.perf_counter()
@@ -125,6 +138,8 @@ class Job:
                     errors.append(err)
             if errors and not isinstance(errors[0], JobFailed):
                 raise errors[0]
+        if self.metrics.records_failed:
+            log.warning("%s", summary_line(plan.name, self.metrics))
         if pipeline.distinct_evictions:
             log.warning("DISTINCT forgot %d old rows (distinct.max_keys = %d); duplicates of "
                         "those may have been emitted again", pipeline.distinct_evictions,
@@ -151,27 +166,36 @@ class Job:
         if self.progress:
             self.progress.start(source.size, endpoint.name)
         event_time = self._event_time_reader(endpoint)
+        missing = _MissingFields(self.plan.query, endpoint, source)
         # Failures point at what a user can open: the file and line, else the source's name.
         where = getattr(source, "path", None) or endpoint.name
         try:
             for result in source.batches():
                 self.metrics.batches += 1
                 self.metrics.records_in += result.batch.length + len(result.errors)
-                failures = [RowFailure(e.message, where, e.line, raw=e.raw)
+                failures = [RowFailure(e.message, where, e.line, raw=e.raw, kind=DECODE_ERROR)
                             for e in result.errors]
+                decoded = len(failures)
                 batch = result.batch
+                starts = batch.meta.get("_line")
                 if batch.length:
+                    missing.observe(batch, result)
                     batch = event_time(batch, failures, where)
                 out, row_failures = pipeline.process(batch, where)
                 failures.extend(row_failures)
+                if len(failures) > decoded:
+                    _attach_raw(failures[decoded:], result, starts)
                 router.handle(failures, self.plan.name)
                 self._write(sinks, out, router)
                 if self.continuous:
                     # A follower's output must appear as records arrive, not when a buffer fills.
                     for sink in sinks:
                         sink.flush()
-                if pipeline.done or self.stop_event.is_set():
+                # A stopped source ends by itself once it has handed over what it holds (a
+                # follower's partial last line), so only a finished pipeline (LIMIT) breaks.
+                if pipeline.done:
                     break
+            missing.report(where, self.plan.filename)
         finally:
             if self.progress:
                 self.progress.finish()
@@ -219,6 +243,116 @@ class Job:
         return batch
 
 
+def referenced_columns(query: A.Select, qualifiers=()) -> dict:
+    """Source fields the query names (lower-cased) → the first Column node naming each; output
+    aliases (ORDER BY notional) and pseudo-columns (_offset) are not fields."""
+    qualifiers = {q.lower() for q in qualifiers if q}
+    aliases = {item.alias.lower() for item in query.items
+               if isinstance(item, A.SelectItem) and item.alias}
+    found = {}
+    for node in query.walk():
+        if isinstance(node, A.Column):
+            parts = list(node.parts)
+            if len(parts) > 1 and parts[0].lower() in qualifiers:
+                parts = parts[1:]
+            name = parts[0]
+            if not name.startswith("_") and name.lower() not in aliases:
+                found.setdefault(name.lower(), node)
+    return found
+
+
+class _MissingFields:
+    """Columns the query names that no record has (a typo: SELECT nosuch … is NULL on every row).
+
+    The first batch proposes the candidates: named columns that are NULL on every row of it and
+    that no record of its block has (the source decodes the block again, without projection —
+    only when there is a candidate). A declared schema (``'<source>.schema.<field>'``) that does
+    not have the field either makes it an error before any output; otherwise later batches strike
+    out candidates that turn out to have values, and ``report`` warns once about the rest.
+    """
+
+    def __init__(self, query, endpoint, source):
+        self.columns = referenced_columns(query, (endpoint.name, endpoint.alias))
+        self.endpoint = endpoint
+        self.source = source
+        self.candidates: dict | None = None     # None: the first batch has not been seen
+        self.known: list[str] = []              # field names of the data, for "did you mean"
+
+    def observe(self, batch, result) -> None:
+        if self.candidates is not None:
+            if self.candidates:
+                self._strike(batch)
+            return
+        self.candidates = {}
+        present = {n.lower(): c for n, c in zip(batch.names, batch.columns)}
+        empty = [name for name in self.columns
+                 if name not in present or present[name].null_count() == batch.length]
+        if not empty or not hasattr(self.source, "field_names"):
+            return
+        self.known = [n for n in self.source.field_names(result) if n]
+        known = {n.lower() for n in self.known}
+        declared = {k[len("schema."):].lower(): k for k in self.endpoint.properties
+                    if k.lower().startswith("schema.")}
+        self.candidates = {n: self.columns[n] for n in empty if n not in known | declared.keys()}
+        for name, node in self.candidates.items():
+            if declared:
+                fields = sorted({*(k[len("schema."):] for k in declared.values()), *self.known})
+                raise SqlValidationError(
+                    f"column '{_spelled(node, name)}' is not a field "
+                    f"of source '{self.endpoint.name}': its declared schema "
+                    f"('{self.endpoint.name}.schema.*') does not have it and no record does",
+                    node.pos.line if node.pos else 0, node.pos.column if node.pos else 0,
+                    hint=self._hint(name, fields))
+
+    def _strike(self, batch) -> None:
+        present = {n.lower(): c for n, c in zip(batch.names, batch.columns)}
+        for name in [n for n in self.candidates if n in present]:
+            if present[name].null_count() < batch.length:
+                del self.candidates[name]
+
+    @staticmethod
+    def _hint(name, fields):
+        close = difflib.get_close_matches(name, [f.lower() for f in fields], n=1, cutoff=0.5)
+        if close:
+            spelled = next(f for f in fields if f.lower() == close[0])
+            return f"did you mean '{spelled}'?"
+        return f"its fields: {', '.join(fields)}" if fields else None
+
+    def report(self, where, sql_name) -> None:
+        for name, node in (self.candidates or {}).items():
+            hint = self._hint(name, self.known)
+            at = f"{sql_name or '<query>'}:{node.pos.line}:{node.pos.column}" if node.pos else (
+                sql_name or "<query>")
+            log.warning("%s: column '%s': no record of %s has this field, so it is NULL in every "
+                        "row%s", at, _spelled(node, name), where, f"; {hint}" if hint else "")
+
+
+def _spelled(node, name: str) -> str:
+    """``name`` as the query wrote it."""
+    return next((p for p in node.parts if p.lower() == name), name)
+
+
+def _attach_raw(failures, result, starts) -> None:
+    """Gives each failure of a decoded row the bytes of its input record, so a dead-letter entry
+    holds the whole record, not only the fields the query read (projection push-down). Only
+    failing rows pay: the block is split into lines here, never on the hot path."""
+    block = getattr(result, "block", None)
+    if block is None or starts is None:
+        return
+    first = result.first_line
+    # A record runs from its line to the line before the next record (CSV fields may hold line
+    # breaks); records that did not decode start records too.
+    begins = sorted({*starts.to_pylist(), *(e.line for e in result.errors)})
+    lines = block.split(b"\n")
+    for failure in failures:
+        if failure.raw is not None or failure.line is None:
+            continue
+        at = bisect.bisect_right(begins, failure.line)
+        end = begins[at] if at < len(begins) else first + len(lines)
+        text = b"\n".join(lines[failure.line - first:end - first])
+        failure.raw = text.rstrip(b"\r\n")
+
+
 def _fill_event_time(batch, field_name, fmt, source, failures):
     """Sets ``_event_time``; a record whose field is missing, NULL or unreadable becomes a failure."""
     try:
@@ -253,7 +387,7 @@ def _fill_event_time(batch, field_name, fmt, source, failures):
     for i, why in problems.items():
         line = lines.get(i) if lines is not None else None
         record = {n: c.get(i) for n, c in zip(batch.names, batch.columns)}
-        failures.append(RowFailure(why, source, line, record))
+        failures.append(RowFailure(why, source, line, record, kind=EVENT_TIME_ERROR))
     bad = problems.keys()
     # A record without a readable event time is malformed: routed above, not processed.
     keep = [i not in bad for i in range(batch.length)]
@@ -267,10 +401,16 @@ def _parse_event_time(value, fmt):
     if isinstance(value, dt.datetime):
         return value
     if fmt in ("epoch_millis", "epoch_seconds"):
-        ms = int(Decimal(str(value)) * (1000 if fmt == "epoch_seconds" else 1))
+        try:
+            ms = Decimal(str(value).strip())
+        except ArithmeticError:     # decimal's InvalidOperation: say it plainly
+            raise ValueError("not a number") from None
+        if not ms.is_finite() or ms.adjusted() > 18:
+            raise ValueError("out of range (years 1..9999)")
+        ms *= 1000 if fmt == "epoch_seconds" else 1
         if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
             raise ValueError("out of range (years 1..9999)")
-        return ms
+        return int(ms)
     if fmt == "iso8601":
         parsed = dt.datetime.fromisoformat(str(value))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

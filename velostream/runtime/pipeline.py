@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from velostream.errors import SqlValidationError
 from velostream.grammar import ast as A
 from velostream.grammar import to_sql
+from velostream.runtime.failures import failure_kind
 
 log = logging.getLogger("velostream.pipeline")
 
@@ -31,8 +32,13 @@ class RowFailure:
     message: str
     source: str | None = None
     line: int | None = None
-    record: dict | None = None      # the decoded input row, when there is one
-    raw: bytes | None = None        # the undecoded input, for records that did not decode
+    record: dict | None = None      # the decoded fields the query read, when there are some
+    raw: bytes | None = None        # the input record's bytes, when the source has them
+    kind: str = ""                  # the reason, for the counts (default: from the message)
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = failure_kind(self.message)
 
     def location(self) -> str:
         if self.source and self.line:
@@ -61,13 +67,15 @@ class QueryPipeline:
 
     def __init__(self, query: A.Select, *, source_name: str | None = None, source_alias=None,
                  limit: int | None = None, bounded: bool = True,
-                 distinct_max_keys: int = DEFAULT_DISTINCT_MAX_KEYS):
+                 distinct_max_keys: int = DEFAULT_DISTINCT_MAX_KEYS,
+                 max_string_bytes: int | None = None):
         self.query = query
         self.source_names = {n.lower() for n in (source_name, source_alias) if n}
         limits = [n for n in (query.limit, limit) if n is not None]
         self.limit = min(limits) if limits else None
         self.emitted = 0
         self.distinct_max_keys = distinct_max_keys
+        self.max_string_bytes = max_string_bytes
         self.distinct_evictions = 0
         self._seen: OrderedDict | None = OrderedDict() if query.distinct else None
         self._cache: dict = {}
@@ -94,7 +102,8 @@ class QueryPipeline:
             return compiled
         query = self.query
         # o.col names column col of source o (not a field o), whatever the data holds.
-        params = {"qualifiers": sorted(self.source_names)}
+        params = {"qualifiers": sorted(self.source_names),
+                  "max_string_bytes": self.max_string_bytes}
         where = compile_expression(query.where, schema, params=params) if query.where is not None else None
         items = []
         for item in query.items:
@@ -147,8 +156,13 @@ class QueryPipeline:
                            else target.evaluate(batch, errors))
         out = batch.with_columns(names, columns)
         if errors:
-            failures.extend(self._failures(batch, errors, source))
-            bad = {row for row, _ in errors}
+            # One failure per record, with the first reason (in SELECT order), however many of
+            # its columns failed: records in = rows out + failed.
+            first: dict = {}
+            for row, message in errors:
+                first.setdefault(row, message)
+            failures.extend(self._failures(batch, sorted(first.items()), source))
+            bad = first.keys()
             out = out.take(array("q", [i for i in range(out.length) if i not in bad]))
         if self._seen is not None:
             out = self._distinct(out)
