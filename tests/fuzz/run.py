@@ -30,18 +30,11 @@ ROOT = HERE.parent.parent
 # xfail): a long run counts them instead of stopping, so it can look for new ones. Remove an
 # entry when its fix is merged. Each: exception type, text in its message.
 KNOWN_DEFECTS = {
-    "csv": [(UnicodeDecodeError, ""),       # invalid UTF-8 in a CSV field (issue 10, readers)
-            # a one-column NULL row is written as an empty line, which reads back as no row
-            (AssertionError, "round trip lost rows")],
+    # a one-column NULL row is written as an empty line, which reads back as no row
+    "csv": [(AssertionError, "round trip lost rows")],
     # ScaledInteger('8E29044444400000000000004') raises decimal.InvalidOperation, not a
     # velostream error; CAST shows "[<class 'decimal.InvalidOperation'>]" (issue 10, decimals)
     "scaled": [(decimal.InvalidOperation, "")],
-    # BIGINT-declared 0.0000000000000000000 is NULL (issue 10, readers)
-    "json_declared": [(AssertionError, "BIGINT a read as NULL"),
-                      # a declared TIMESTAMP past 9999-12-31 decodes, then get() raises
-                      # OverflowError (issue 10, funcs/readers)
-                      (OverflowError, "")],
-    "csv_declared": [(OverflowError, "")],    # the same TIMESTAMP defect
 }
 def _guarded(check, known):
     hits = [0] * len(known)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from hypothesis import strategies as st
 
 from tests.expr.test_property import KINDS, batches, check, exprs
 from tests.fuzz.oracles import (
-    DECLARED,
     TARGETS,
     check_csv,
     check_csv_declared,
@@ -108,18 +106,11 @@ def test_json_lines_survive_any_bytes(data):
     check_json_lines(data)
 
 
-# TIMESTAMP is left out while its defect is open (crashes/json_declared/timestamp-past-9999-…):
-# any big number would find it again.
-_declared_kinds = st.integers(0, 255).filter(lambda k: DECLARED[k % len(DECLARED)] != "TIMESTAMP")
-
-
-def _long_zero(text):
-    # Filtered out while its defect is open (test_declared_bigint_long_zero below).
-    return re.fullmatch(r"-?0\.0{19,}", text) is not None
+_declared_kinds = st.integers(0, 255)
 
 
 @BOUNDED
-@given(_declared_kinds, st.lists(st.one_of(_numbers_text.filter(lambda t: not _long_zero(t)),
+@given(_declared_kinds, st.lists(st.one_of(_numbers_text,
                                                 _scalars.map(_dump),
                                                 st.sampled_from(['"12.5"', '" 7 "', '"1e3"'])),
                                       max_size=6))
@@ -129,7 +120,7 @@ def test_declared_types_convert_like_decimal(kind, values):
 
 
 @BOUNDED
-@given(_declared_kinds, st.lists(st.one_of(_numbers_text.filter(lambda t: not _long_zero(t)),
+@given(_declared_kinds, st.lists(st.one_of(_numbers_text,
                                                 st.text(max_size=6), st.sampled_from(
                                                     ["true", "FALSE", " 7 ", "1e3", "-0"])),
                                       max_size=6))
@@ -137,9 +128,8 @@ def test_declared_csv_types_convert_like_decimal(kind, values):
     check_csv_declared(bytes([kind]) + "\n".join(values).encode())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: BIGINT-declared 0.0000000000000000000 "
-                   "leaves the slot unset (readers)")
 def test_declared_bigint_long_zero():
+    """Issue 10: more than 18 zero decimals left the BIGINT slot unset (NULL, or heap garbage)."""
     check_json_declared(b'\x00{"a": 0.0000000000000000000}\n{"a": -0.00000000000000000000}')
 
 
@@ -155,7 +145,6 @@ def test_csv_survives_any_text(data):
     check_csv(data)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: invalid UTF-8 in a CSV field (readers)")
 @BOUNDED
 @given(st.binary(max_size=200))
 @example(b"a\n\x80\n")
@@ -197,13 +186,8 @@ ALL_TARGETS = {
 
 # Crashes of defects other branches are fixing: an XPASS says the fix is in, drop the entry.
 KNOWN_CRASHES = {
-    "csv/invalid-utf8-string-field": "issue 10: invalid UTF-8 in a CSV field (readers)",
     "csv/single-column-null-row-lost": "fuzz: a one-column NULL row is encoded as an empty line, "
                                        "which the decoder skips (readers)",
-    "json_declared/bigint-long-zero-read-as-null": "issue 10: BIGINT-declared "
-        "0.0000000000000000000 leaves the slot unset (readers)",
-    "json_declared/timestamp-past-9999-to-pylist": "issue 10: a declared TIMESTAMP past year "
-        "9999 is accepted, then reading it raises OverflowError (funcs/readers)",
     "scaled/exponent-past-decimal-emax": "issue 10: ScaledInteger('8E290444444…') raises "
                                          "decimal.InvalidOperation (decimals)",
 }
