@@ -1,6 +1,6 @@
 """Valgrind memcheck over velostream: finds reads of uninitialised memory, which ASan cannot.
 
-    python scripts/memcheck.py [SCRIPT]
+    python scripts/memcheck.py [SCRIPT]        (from the repository root)
 
 Runs SCRIPT (default: the decoding cases below) under ``valgrind --track-origins=yes`` with
 ``PYTHONMALLOC=malloc`` (so Python objects and column buffers are malloc blocks valgrind tracks)
@@ -38,7 +38,9 @@ def main(argv):
             with open(script, "w") as out:
                 out.write(CASES)
         log = os.path.join(tmp, "valgrind.log")
-        env = dict(os.environ, PYTHONMALLOC="malloc")
+        # From the repository root: the script imports this tree's (compiled) velostream.
+        path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PYTHONMALLOC="malloc", PYTHONPATH=path)
         subprocess.run(["valgrind", "--track-origins=yes", "--error-limit=no",
                         f"--log-file={log}", sys.executable, script], env=env, check=False)
         with open(log) as handle:
