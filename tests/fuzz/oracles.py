@@ -102,16 +102,25 @@ def json_oracle(line: bytes, first: bool = False):
         text = line.decode("utf-8")
         if first:
             text = text.removeprefix("\ufeff")
-        value = json.loads(text, parse_float=_json_float, parse_int=_json_int, parse_constant=_no_constants)
+        value = json.loads(text, parse_float=_json_float, parse_int=_json_int,
+                           parse_constant=_no_constants, object_pairs_hook=_Pairs)
     except (ValueError, RecursionError, UnicodeDecodeError):
         return None
-    if not isinstance(value, dict):
+    if not isinstance(value, _Pairs):
         return None
     folded = {}
-    for key, item in value.items():
+    for key, item in value.pairs:       # in text order: the last duplicate wins
         folded.pop(key.lower(), None)
         folded[key.lower()] = item
     return folded
+
+
+class _Pairs(dict):
+    """A JSON object that also keeps its (key, value) pairs in text order."""
+
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.pairs = pairs
 
 
 def _rows_by_line(result):
@@ -187,7 +196,7 @@ def _as_written(value):
         return {k: _as_written(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_as_written(v) for v in value]
-    if isinstance(value, ScaledInteger):
+    if isinstance(value, (ScaledInteger, Decimal)):
         return str(value)
     return value
 

@@ -35,6 +35,8 @@ KNOWN_DEFECTS = {
     # ScaledInteger('8E29044444400000000000004') raises decimal.InvalidOperation, not a
     # velostream error; CAST shows "[<class 'decimal.InvalidOperation'>]" (issue 10, decimals)
     "scaled": [(decimal.InvalidOperation, "")],
+    # a nested number past DOUBLE (1e400 inside an array) decodes to inf, written back as null
+    "json": [(AssertionError, "inf")],
 }
 def _guarded(check, known):
     hits = [0] * len(known)
