@@ -405,8 +405,12 @@ def check_scaled(data: bytes) -> None:
     except VelostreamError:
         if op in "/%":
             return   # division by zero, or a quotient past the limits
-        want = {"+": da + db, "-": da - db, "*": da * db}[op]
-        _assert_unrepresentable(want)
+        want = {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply}[op](da, db)
+        # The result's scale: + and - keep the larger one, * adds them (DIALECT §3).
+        scale = a.scale + b.scale if op == "*" else max(a.scale, b.scale)
+        mantissa = abs(int(_EXACT.scaleb(want, scale)))
+        assert scale > MAX_SCALE or len(str(mantissa)) > MAX_DIGITS, (
+            f"{a} {op} {b} refused, but {want} fits at scale {scale}")
         return
     if op == "/":
         assert db != 0
