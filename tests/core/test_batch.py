@@ -23,7 +23,7 @@ def test_from_pylist_infers_typed_columns_and_round_trips():
                             ("f", "DOUBLE"), ("ok", "BOOLEAN"), ("ts", "TIMESTAMP"), ("tags", "OBJECT")]
     back = batch.to_pylist()
     assert back[0] == rows[0]
-    assert back[1]["px"] == ScaledInteger("1.5000") and str(back[1]["px"]) == "1.5000"
+    assert back[1]["px"] == ScaledInteger("1.5000") and str(back[1]["px"]) == "1.5"
     assert back[1]["sym"] is None and back[1]["qty"] is None
     assert batch.column("QTY").null_count() == 1
 

@@ -40,7 +40,7 @@ def test_type_codes_mirror_the_batch_module():
                             B.TIMESTAMP, B.OBJECT)
     for t in (T.BOOLEAN, T.BIGINT, T.DOUBLE, T.DECIMAL(2), T.STRING, T.TIMESTAMP, T.OBJECT):
         assert T.from_code(t.code, t.scale) == t
-    assert str(T.DECIMAL(4)) == "DECIMAL(18,4)"
+    assert str(T.DECIMAL(4)) == "DECIMAL(38,4)" and str(T.DECIMAL(2, 10)) == "DECIMAL(10,2)"
 
 
 @pytest.mark.parametrize("a, b, want", [
@@ -81,12 +81,12 @@ def test_arithmetic_type_table():
     ("AVG(price) OVER (PARTITION BY symbol)", 1, "window function AVG"),
     ("FROBNICATE(1)", 1, "unknown function FROBNICATE"),
     ("ROUND(price, quantity)", 14, "must be a constant"),
-    ("price > 'cheap'", 9, "string 'cheap' is compared with a DECIMAL(18,4)"),
+    ("price > 'cheap'", 9, "string 'cheap' is compared with a DECIMAL(38,4)"),
     ("CAST(price AS MONEY)", 15, "unknown type MONEY"),
     ("price * price * price * price * price * price * price * price * price * price", 71,
      "scale above 38"),
     ("quantity[1]", 1, "cannot subscript a BIGINT"),
-    ("1234567890123456789012.5 + 1", 1, "does not fit"),
+    ("0.1234567890123456789012345678901234567890 + 1", 1, "more than 38 decimals"),
     ("ABS(1, 2)", 1, "expects 1 argument"),
 ])
 def test_validation_errors_carry_position(sql, column, fragment):

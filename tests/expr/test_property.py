@@ -14,6 +14,7 @@ failure counts only when the branch is reached. Every other operator evaluates a
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from decimal import Decimal
@@ -74,12 +75,28 @@ def fit(m):
     return m
 
 
+WIDE = decimal.Context(prec=2000)   # Decimal arithmetic that never rounds these values
+
+
 def dec(value, s):
-    """``value`` (int, Decimal or Fraction) exactly at scale ``s``; must fit an int64 mantissa."""
+    """``value`` (int, Decimal or Fraction) exactly at scale ``s``: DECIMAL is exact at any size
+    (past an int64 mantissa the column holds it wide)."""
     scaled = Fraction(value) * 10 ** s
     if scaled.denominator != 1:
         raise AssertionError("inexact decimal")
-    return Decimal(fit(int(scaled))).scaleb(-s)
+    return Decimal(int(scaled)).scaleb(-s, context=WIDE)
+
+
+def own_scale(v):
+    """The scale a DECIMAL value keeps (DIALECT §3: its own, whatever its column's; an integer's
+    is 0)."""
+    return -v.as_tuple().exponent if isinstance(v, Decimal) else 0
+
+
+def dec_own(value, s, own):
+    """``value`` at its own scale ``own`` (the column scale ``s`` >= own changes nothing)."""
+    assert own <= s
+    return dec(value, own)
 
 
 def convert(v, src, dst):
@@ -89,7 +106,8 @@ def convert(v, src, dst):
     if dst == DBL:
         return float(v)
     if dst[0] == "DECIMAL":
-        return dec(v, dst[1])
+        # An implicit coercion changes the column scale only: the value keeps its own.
+        return dec_own(v, dst[1], min(own_scale(v), dst[1]))
     raise AssertionError(f"no implicit {src} -> {dst}")
 
 
@@ -256,7 +274,7 @@ class Oracle:
         if t == BIG:
             return fit(-v)
         if t[0] == "DECIMAL":
-            return dec(-v, t[1])
+            return dec_own(-v, t[1], own_scale(v))
         return -v
 
     def tri(self, node, row):
@@ -315,18 +333,22 @@ class Oracle:
             return fit({"+": a + b, "-": a - b, "*": a * b}[op])
         x, y = Fraction(a), Fraction(b)
         s = rt[1]
+        # The row's scale comes from its operands' own scales, by the rules the column scale
+        # follows (DIALECT §3); the quotient is rounded at that row scale.
+        sa, sb = own_scale(a), own_scale(b)
+        own = {"*": sa + sb, "/": min(max(sa, sb) + 4, 38)}.get(op, max(sa, sb))
         if op == "+":
-            return dec(x + y, s)
+            return dec_own(x + y, s, own)
         if op == "-":
-            return dec(x - y, s)
+            return dec_own(x - y, s, own)
         if op == "*":
-            return dec(x * y, s)
+            return dec_own(x * y, s, own)
         if y == 0:
             raise Fail("division by zero")
         if op == "/":
-            return dec(round(x / y * 10 ** s), 0).scaleb(-s)
+            return dec_own(Fraction(round(x / y * 10 ** own), 10 ** own), s, own)
         q = math.trunc(x / y)
-        return dec(x - q * y, s)
+        return dec_own(x - q * y, s, own)
 
     def ev_IsNull(self, node, row):
         v = self.eval(node.operand, row)
@@ -460,7 +482,7 @@ class Oracle:
             if t == BIG:
                 return fit(abs(x))
             if t[0] == "DECIMAL":
-                return dec(abs(x), t[1])
+                return dec_own(abs(x), t[1], own_scale(x))
             return abs(x)
         if name == "MOD":
             return self.arith("%", x, types[0], args[1], types[1], t)
@@ -480,7 +502,7 @@ class Oracle:
             if d >= s:
                 return x
             q = half_away(Fraction(x) * Fraction(10) ** d) * Fraction(10) ** (-d)
-            return fit(int(q)) if t == BIG else dec(q, t[1])
+            return fit(int(q)) if t == BIG else dec(q, min(t[1], own_scale(x)))
         if name in ("FLOOR", "CEIL"):
             if t == BIG:
                 return x
@@ -757,7 +779,7 @@ def _same(got, want):
         return got is None and want is None
     if isinstance(want, Decimal):
         assert isinstance(got, ScaledInteger), got
-        return (got.mantissa, got.scale) == (int(want.scaleb(-want.as_tuple().exponent)),
+        return (got.mantissa, got.scale) == (int(want.scaleb(-want.as_tuple().exponent, WIDE)),
                                              -want.as_tuple().exponent)
     if isinstance(want, float):
         return isinstance(got, float) and (got == want or (math.isnan(got) and math.isnan(want)))

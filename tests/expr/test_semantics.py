@@ -171,9 +171,10 @@ def test_division_by_zero_is_a_row_error_for_every_type():
         assert got[0] is None and got[1] is not None
 
 
-def test_decimal_mantissa_overflow_is_a_row_error():
-    _, errors, _ = ev("p * p", [{"p": S("92233720368.5477")}])
-    assert "DECIMAL overflow" in errors[0]
+def test_decimal_past_an_int64_mantissa_is_exact_not_a_row_error():
+    values, errors, _ = ev("p * p", [{"p": S("92233720368.5477")}])
+    assert errors == {} and values == [S("8507059173023450872715.40717529")]
+    assert str(values[0]) == "8507059173023450872715.40717529"
 
 
 def test_double_overflow_is_a_row_error():

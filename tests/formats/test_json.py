@@ -51,14 +51,14 @@ def test_fractions_are_exact_from_the_text():
     values = column(r, "price")
     assert values[0] == ScaledInteger("100.1234") and values[0].scale == 4
     assert values[1] + values[2] == ScaledInteger("0.3")        # no 0.30000000000000004
-    assert str(values[1]) == "0.1000"                          # rescaled exactly to scale 4
+    assert str(values[1]) == "0.1"          # its own scale, whatever the other rows hold
 
 
-def test_column_scale_is_the_largest_and_ints_join_decimals():
+def test_column_scale_is_the_largest_and_ints_join_decimals_keeping_their_own_scale():
     r = decode('{"x": 1}', '{"x": 2.5}', '{"x": -0.125}', '{"x": null}')
     assert schema(r)["x"] == ("DECIMAL", 3)
     assert [None if v is None else str(v) for v in column(r, "x")] == [
-        "1.000", "2.500", "-0.125", None]
+        "1", "2.5", "-0.125", None]
 
 
 def test_integers_beyond_int64_stay_exact_python_ints():
@@ -74,10 +74,18 @@ def test_int64_bounds_stay_bigint():
     assert column(r, "n") == [2**63 - 1, -(2**63)]
 
 
-def test_decimals_too_wide_for_int64_are_exact_decimal_objects():
-    r = decode('{"d": 1.5}', '{"d": 12345678901234567890.123}')
+def test_decimals_too_wide_for_int64_are_an_exact_wide_decimal_column():
+    r = decode('{"d": 1.5}', '{"d": 12345678901234567890.123}', '{"d": 7}')
+    assert schema(r)["d"] == ("DECIMAL", 3)
+    assert r.batch.column("d").is_wide
+    assert column(r, "d") == [ScaledInteger("1.5"), Decimal("12345678901234567890.123"), 7]
+    assert [str(v) for v in column(r, "d")] == ["1.5", "12345678901234567890.123", "7"]
+
+
+def test_scales_past_38_stay_exact_objects():
+    r = decode('{"d": 1.5}', '{"d": 0.%s1}' % ("0" * 40))
     assert schema(r)["d"] == ("OBJECT",)
-    assert column(r, "d") == [ScaledInteger("1.5"), Decimal("12345678901234567890.123")]
+    assert column(r, "d")[1] == Decimal("1e-41")
 
 
 def test_exponent_numbers_are_double():
@@ -111,7 +119,8 @@ def test_declared_decimal_parses_numeric_strings_and_exponents_exactly():
     r = decode('{"p": "100.25"}', '{"p": 1.5e2}', '{"p": 3}', '{"p": " 0.5 "}',
                declared={"P": "DECIMAL"})
     assert schema(r)["p"] == ("DECIMAL", 2)
-    assert [str(v) for v in column(r, "p")] == ["100.25", "150.00", "3.00", "0.50"]
+    # A bare DECIMAL declares the type, not a scale: each value keeps the scale of its text.
+    assert [str(v) for v in column(r, "p")] == ["100.25", "150", "3", "0.5"]
 
 
 def test_declared_decimal_with_scale_rounds_half_even_and_checks_precision():
@@ -451,11 +460,11 @@ def test_encoding_every_type():
     assert out == (
         b'{"i":1,"d":"15025.6700","f":0.1,"b":true,"s":"a\\"b","t":"2024-01-01T00:00:00.000Z",'
         b'"o":{"k":"1.50"},"n":null}\n'
-        b'{"i":null,"d":"-0.0500","f":null,"b":false,"s":null,"t":"1969-12-31T23:59:59.999Z",'
+        b'{"i":null,"d":"-0.05","f":null,"b":false,"s":null,"t":"1969-12-31T23:59:59.999Z",'
         b'"o":[1,null],"n":null}\n')
     numbers = JsonEncoder(decimals_as_numbers=True).encode_rows(batch)
     assert numbers[0].startswith(b'{"i":1,"d":15025.6700,')
-    assert json.loads(numbers[1], parse_float=Decimal)["d"] == Decimal("-0.0500")
+    assert numbers[1].startswith(b'{"i":null,"d":-0.05,')
 
 
 @pytest.mark.parametrize("value, text", [
@@ -502,7 +511,7 @@ def test_empty_batch_and_batch_without_columns():
 def test_decode_encode_keeps_decimal_scale():
     r = decode('{"p": 1.5}', '{"p": 2.125}')
     out = JsonEncoder().encode_lines(r.batch)
-    assert out == b'{"p":"1.500"}\n{"p":"2.125"}\n'
+    assert out == b'{"p":"1.5"}\n{"p":"2.125"}\n'
     batch = RecordBatch(["p"], [decimal_column([ScaledInteger("1.5")], 3)])
     assert JsonEncoder(decimals_as_numbers=True).encode_lines(batch) == b'{"p":1.500}\n'
 

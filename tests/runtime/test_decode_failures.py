@@ -123,13 +123,16 @@ def test_invalid_utf8_in_csv_never_reaches_functions_or_output(tmp_path):
 
 
 @pytest.mark.parametrize("fmt, where", [("jsonl", "source"), ("csv", "source"),
-                                        ("jsonl", "sink")])
+                                        ("jsonl", "sink"), ("jsonl", "dlq")])
 def test_a_directory_as_path_is_a_config_error_naming_the_key(tmp_path, fmt, where):
     data = write(tmp_path, f"d.{fmt}", '{"a": 1}\n' if fmt == "jsonl" else "a\n1\n")
     directory = tmp_path / "adir"
     directory.mkdir()
     if where == "source":
         sql = "SELECT a FROM t " + source(directory, "t", fmt)
+    elif where == "dlq":
+        sql = "SELECT a FROM t " + source(data, "t", fmt, extra=(
+            f", 'failure_strategy' = 'SendToDLQ', 'dlq.path' = '{directory}'"))
     else:
         sql = (f"SELECT a FROM t INTO out WITH ('t.type' = 'file_source', 't.path' = '{data}', "
                f"'out.type' = 'file_sink', 'out.path' = '{directory}')")
@@ -137,7 +140,7 @@ def test_a_directory_as_path_is_a_config_error_naming_the_key(tmp_path, fmt, whe
     assert result.exit_code == 1, result.output
     assert "internal error" not in result.output
     assert "is a directory" in result.stderr
-    assert ("t.path" if where == "source" else "out.path") in result.stderr
+    assert {"source": "t.path", "sink": "out.path", "dlq": "dlq.path"}[where] in result.stderr
 
 
 @pytest.mark.parametrize("fmt, content", [

@@ -154,7 +154,7 @@ def test_csv_source(tmp_path):
     assert result.exit_code == 0, result.output
     got = [json.loads(x) for x in result.stdout.splitlines()]
     assert got == [{"id": 1, "name": "Smith, J", "double_price": "21.00"},
-                   {"id": 2, "name": 'say "hi"', "double_price": "6.00"},
+                   {"id": 2, "name": 'say "hi"', "double_price": "6"},
                    {"id": 3, "name": None, "double_price": "0.50"}]
 
 

@@ -4,21 +4,24 @@
 cimport cython
 from cpython cimport array
 from libc.stdint cimport int64_t, uint8_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 cdef extern from *:
     """
     static inline int vb_mul(int64_t a, int64_t b, int64_t *r) {
         return __builtin_mul_overflow(a, b, r); }
+    static inline int vb_add(int64_t a, int64_t b, int64_t *r) {
+        return __builtin_add_overflow(a, b, r); }
     """
     int vb_mul(int64_t a, int64_t b, int64_t* r) noexcept nogil
+    int vb_add(int64_t a, int64_t b, int64_t* r) noexcept nogil
 
 import array as _pyarray
 import datetime as _dt
 from decimal import Decimal as _Decimal
 
 from velostream._core.decimal cimport (
-    SI_OK, ScaledInteger, si_box, si_raise, si_rescale, si_status, si_t,
+    SI_OK, ScaledInteger, si_box, si_rescale, si_unbox_checked,
 )
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
@@ -176,20 +179,34 @@ cdef class BoolColumn(Column):
 
 cdef class DecimalColumn(Column):
     cpdef object get(self, Py_ssize_t i):
-        cdef si_t v
         if not self.is_valid(i):
             return None
-        v.m = self.values[i]
-        v.s = <uint8_t>self.scale
-        return si_box(v)
+        if self.wide is not None:
+            return self.wide[i]
+        return si_box(dec_row(self, i))
+
+    @property
+    def is_wide(self):
+        """Whether the rows are held as ScaledInteger objects (some mantissa exceeds int64)."""
+        return self.wide is not None
 
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
+        if self.wide is not None:
+            return make_decimal_values([self.wide[rows[i]] if self.is_valid(rows[i]) else None
+                                        for i in range(n)], n, self.scale, False)
         cdef object data = new_int64_array(n)
         cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+        cdef object scales = None
+        cdef uint8_t* sdst
         for i in range(n):
             dst[i] = self.values[rows[i]]
-        return make_decimal(data, self._take_validity(rows), n, self.scale)
+        if self.rscales != NULL:
+            scales = new_byte_array(n, False)
+            sdst = _bytes_ptr(scales)
+            for i in range(n):
+                sdst[i] = self.rscales[rows[i]]
+        return make_decimal_rs(data, self._take_validity(rows), n, self.scale, scales)
 
 
 cdef class StringColumn(Column):
@@ -292,6 +309,103 @@ cdef DecimalColumn make_decimal(object data, object validity, Py_ssize_t n, int 
     c.validity = validity
     c.valid = _bytes_ptr(validity)
     return c
+
+
+cdef DecimalColumn make_decimal_rs(object data, object validity, Py_ssize_t n, int scale,
+                                   object row_scales):
+    cdef DecimalColumn c = make_decimal(data, validity, n, scale)
+    c.row_scales = row_scales
+    c.rscales = _bytes_ptr(row_scales)
+    return c
+
+
+cdef DecimalColumn make_decimal_values(list values, Py_ssize_t n, int scale, bint uniform):
+    cdef Py_ssize_t i
+    cdef object data = array.clone(_Q, n, False)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef object scales = None, validity = None
+    cdef uint8_t* rs = NULL
+    cdef uint8_t* ok = NULL
+    cdef ScaledInteger box
+    cdef list boxes = [None] * n
+    cdef bint wide = False
+    cdef si_t v
+    for i in range(n):
+        x = values[i]
+        if x is None:
+            if ok == NULL:
+                validity = array.clone(_B, n, False)
+                ok = _bytes_ptr(validity)
+                memset(ok, 1, n)
+            ok[i] = 0
+            dst[i] = 0
+            continue
+        box = x if type(x) is _ScaledInteger else _ScaledInteger(x)
+        if box.scale > scale or (uniform and box.scale != scale):
+            box = box.rescale(scale)
+        boxes[i] = box
+        if box.scale != scale and rs == NULL:
+            scales = array.clone(_B, n, False)
+            rs = _bytes_ptr(scales)
+            memset(rs, scale, n)
+        if rs != NULL:
+            rs[i] = box.scale
+        if wide:
+            continue
+        if si_unbox_checked(box, &v) != SI_OK or si_rescale(v, scale, &v) != SI_OK:
+            wide = True
+            continue
+        dst[i] = v.m
+    if not wide:
+        return make_decimal_rs(data, validity, n, scale, scales)
+    memset(dst, 0, n * sizeof(int64_t))
+    cdef DecimalColumn c = make_decimal(data, validity, n, scale)
+    c.wide = boxes
+    return c
+
+
+cdef object dec_sum(DecimalColumn c):
+    cdef Py_ssize_t i, n = c.length
+    cdef int64_t acc = 0, nxt
+    cdef bint any_row = False
+    spilled = 0
+    if c.wide is not None:
+        present = [x for x in c.wide if x is not None]
+        return sum(present[1:], present[0]) if present else None
+    for i in range(n):
+        if c.valid != NULL and not c.valid[i]:
+            continue
+        any_row = True
+        if vb_add(acc, c.values[i], &nxt):
+            spilled += acc      # exact: the partial sum moves to a Python int, rarely
+            nxt = c.values[i]
+        acc = nxt
+    if not any_row:
+        return None
+    return _ScaledInteger.from_parts(spilled + acc, c.scale).rescale(dec_max_row_scale(c))
+
+
+def decimal_sum(DecimalColumn column):
+    """SUM of a DECIMAL column, exact at any size (see ``dec_sum`` in batch.pxd)."""
+    return dec_sum(column)
+
+
+cdef int dec_max_row_scale(DecimalColumn c) noexcept:
+    cdef Py_ssize_t i
+    cdef int best = -1
+    if c.wide is not None:
+        for x in c.wide:
+            if x is not None and (<ScaledInteger>x).scale > best:
+                best = (<ScaledInteger>x).scale
+        return best if best >= 0 else 0
+    if c.rscales == NULL:
+        return c.scale
+    for i in range(c.length):
+        if c.is_valid(i) and c.rscales[i] > best:
+            best = c.rscales[i]
+            if best == c.scale:
+                break
+    return best if best >= 0 else 0
 
 
 cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n):
@@ -401,30 +515,16 @@ def bool_column(values):
 
 
 def decimal_column(values, scale=None):
-    """A DECIMAL column from ScaledInteger/Decimal/int/str values at one scale (the largest seen,
-    unless given); a value that cannot be held exactly raises DecimalOverflow."""
-    cdef Py_ssize_t i, n = len(values)
-    cdef ScaledInteger sv
+    """A DECIMAL column from ScaledInteger/Decimal/int/str values. Without ``scale`` each value
+    keeps its own (ints scale 0) and the column scale is the largest; with it every value is
+    brought to ``scale`` (half-even), as a declared type does. Values past an int64 mantissa
+    make a wide column (exact ScaledInteger objects)."""
     converted = [None if v is None else (v if isinstance(v, _ScaledInteger) else _ScaledInteger(v))
                  for v in values]
-    if scale is None:
+    own = scale is None
+    if own:
         scale = max([v.scale for v in converted if v is not None], default=0)
-    data = array.clone(_Q, n, False)
-    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
-    cdef si_t raw
-    cdef si_status st
-    for i in range(n):
-        if converted[i] is None:
-            dst[i] = 0
-            continue
-        sv = converted[i]
-        raw.m = sv.mantissa
-        raw.s = sv.scale
-        st = si_rescale(raw, scale, &raw)
-        if st != SI_OK:
-            si_raise(st)
-        dst[i] = raw.m
-    return make_decimal(data, _validity_for(values), n, scale)
+    return make_decimal_values(converted, len(converted), scale, not own)
 
 
 def string_column(values):
@@ -495,9 +595,11 @@ def column_from_values(values):
     if kind == T_FLOAT64:
         return float64_column(values)
     if kind == T_DECIMAL:
+        if not any(isinstance(v, (_ScaledInteger, _Decimal)) for v in values):
+            return object_column(values)    # integers past int64 stay exact Python ints
         try:
             return decimal_column(values)
-        except OverflowError:
+        except (OverflowError, ValueError):
             return object_column(values)
     if kind == T_STRING:
         return string_column(values)

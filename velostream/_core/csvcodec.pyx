@@ -18,10 +18,10 @@ from libc.string cimport memchr, memcpy, memset
 
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
-    Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn,
+    Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn, dec_row,
     make_int64, new_int64_array,
 )
-from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format, si_t
+from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format
 from velostream._core.jsoncodec cimport (
     D_DECIMAL, D_NONE, P_OK, P_RANGE, TG_NULL, cb_begin, cb_finish, cb_free, cb_grow_rows,
     cb_init, cb_put_text, cb_reserve, cb_undo_row, colbuf_t, format_double, format_int64,
@@ -612,7 +612,6 @@ cdef class CsvWriter:
         cdef obuf_t o
         cdef Py_ssize_t r, j, nrows = batch.length, ncols = len(batch.columns)
         cdef Column col
-        cdef si_t v
         cdef double d
         cdef bytes b
         cdef unsigned char delim = self.delim
@@ -645,10 +644,8 @@ cdef class CsvWriter:
                         _write_field(&o, (<StringColumn>col).chars + (<StringColumn>col).offs[r],
                                      (<StringColumn>col).offs[r + 1] - (<StringColumn>col).offs[r],
                                      delim)
-                    elif col.type == T_DECIMAL:
-                        v.m = (<DecimalColumn>col).values[r]
-                        v.s = <uint8_t>(<DecimalColumn>col).scale
-                        o.n += si_format(v, o.p + o.n)
+                    elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is None:
+                        o.n += si_format(dec_row(<DecimalColumn>col, r), o.p + o.n)
                     elif col.type == T_FLOAT64:
                         d = (<Float64Column>col).values[r]
                         o.n += format_double(d, o.p + o.n)

@@ -20,13 +20,12 @@ from libc.string cimport memcmp, memcpy, memset
 from velostream._core.batch cimport (
     BoolColumn, Column, DecimalColumn, Float64Column, Int64Column, NullColumn, ObjectColumn,
     RecordBatch, StringColumn, T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING,
-    T_TIMESTAMP, make_bool, make_decimal, make_float64, make_int64, make_string, new_byte_array,
-    new_double_array, new_int64_array,
+    T_TIMESTAMP, dec_row, make_bool, make_decimal, make_decimal_rs, make_decimal_values,
+    make_float64, make_int64, make_string, new_byte_array, new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
-    si_mod, si_mul, si_parse, si_rescale, si_status, si_sub, si_t, si_unbox_checked, vs_mag_i64,
-    vs_upow10,
+    si_mod, si_mul, si_parse, si_rescale, si_status, si_sub, si_t, vs_mag_i64, vs_upow10,
 )
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
@@ -199,6 +198,44 @@ cdef object _ones(Py_ssize_t n):
     return a
 
 
+cdef object _filled_bytes(Py_ssize_t n, int value):
+    cdef object a = new_byte_array(n, False)
+    if n:
+        memset(_u8(a), value, n)
+    return a
+
+
+cdef object _uniform_or(object scales, Py_ssize_t n, int scale):
+    """None when every row scale in ``scales`` is the column ``scale`` (the cheaper, equal form
+    of a DecimalColumn), else ``scales``."""
+    cdef const uint8_t* p = _u8(scales)
+    cdef Py_ssize_t i
+    if p == NULL:
+        return None
+    for i in range(n):
+        if p[i] != scale:
+            return scales
+    return None
+
+
+cdef object _widened_scales(DecimalColumn c, int target):
+    """Row scales of ``c``'s values held in a column at scale ``target`` (an implicit
+    coercion): each row keeps its own scale, capped at ``target``; None when that is every
+    row's."""
+    cdef Py_ssize_t i, n = c.length
+    cdef object out
+    cdef uint8_t* p
+    cdef int r
+    if c.rscales == NULL and c.scale >= target:
+        return None
+    out = new_byte_array(n, False)
+    p = _u8(out)
+    for i in range(n):
+        r = c.row_scale(i)
+        p[i] = r if r < target else target
+    return _uniform_or(out, n, target)
+
+
 cdef object _copy_bytes(object validity, Py_ssize_t n):
     """A fresh validity array: a copy of ``validity``, or all present when it is None."""
     cdef object out
@@ -228,6 +265,11 @@ cdef inline int _stride(Column c, Py_ssize_t n) except -1:
     if c.length == 1:
         return 0
     raise RuntimeError(f"kernel column of {c.length} rows in a batch of {n}")
+
+
+cdef inline bint _is_wide(Column c) noexcept:
+    """A DECIMAL column holding ScaledInteger objects (some value past an int64 mantissa)."""
+    return c.type == T_DECIMAL and (<DecimalColumn>c).wide is not None
 
 
 cdef inline const int64_t* _ivals(Column c) except? NULL:
@@ -274,20 +316,22 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
     cdef list out
     cdef const int64_t* iv
     cdef const uint8_t* ok = c.valid
-    cdef si_t v
     if c.type == T_STRING:
         out = c.to_pylist()
     elif c.type == T_INT64 or (c.type == T_TIMESTAMP and ts_as_ms):
         iv = (<Int64Column>c).values
         out = [iv[i] if _ok(ok, i) else None for i in range(m)]
+    elif c.type == T_DECIMAL and (<DecimalColumn>c).wide is not None:
+        out = list((<DecimalColumn>c).wide)
+        if ok != NULL:
+            for i in range(m):
+                if not ok[i]:
+                    out[i] = None
     elif c.type == T_DECIMAL:
-        iv = (<DecimalColumn>c).values
-        v.s = <uint8_t>(<DecimalColumn>c).scale
         out = [None] * m
         for i in range(m):
             if _ok(ok, i):
-                v.m = iv[i]
-                out[i] = si_box(v)
+                out[i] = si_box(dec_row(<DecimalColumn>c, i))
     elif c.type == T_OBJECT:
         out = list((<ObjectColumn>c).values)
         if ok != NULL:
@@ -305,8 +349,9 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
 
 cdef Column column_from_pyvalues(list values, int type, int scale):
     """A column of ``type`` from Python values of that type (None = NULL). DECIMAL values are
-    ScaledInteger / int / Decimal, brought to ``scale`` (half-even); TIMESTAMP values are
-    epoch-ms ints."""
+    ScaledInteger / int / Decimal held at column scale ``scale``: each keeps its own scale when
+    that is at most ``scale``, else is rounded to it (half-even); the column is wide when one
+    needs more than an int64 mantissa. TIMESTAMP values are epoch-ms ints."""
     cdef Py_ssize_t i, n = len(values)
     cdef object validity = None
     cdef uint8_t* ok = NULL
@@ -314,8 +359,6 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
     cdef int64_t* iv
     cdef double* dv
     cdef uint8_t* bv
-    cdef si_t sv
-    cdef ScaledInteger box
     if type == T_NULL:
         return NullColumn(n)
     if type == T_OBJECT:
@@ -328,12 +371,14 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
         return ObjectColumn(values, validity)
     if type == T_STRING:
         return _strings_column(values)
+    if type == T_DECIMAL:
+        return make_decimal_values(values, n, scale, False)
     for i in range(n):
         if values[i] is None:
             validity = _ones(n)
             ok = _u8(validity)
             break
-    if type == T_INT64 or type == T_TIMESTAMP or type == T_DECIMAL:
+    if type == T_INT64 or type == T_TIMESTAMP:
         data = new_int64_array(n)
         iv = _i64(data)
         for i in range(n):
@@ -341,16 +386,8 @@ cdef Column column_from_pyvalues(list values, int type, int scale):
             if v is None:
                 ok[i] = 0
                 iv[i] = 0
-            elif type == T_DECIMAL:
-                box = v if isinstance(v, _ScaledInteger) else _ScaledInteger(v)
-                if si_unbox_checked(box, &sv) != SI_OK or (
-                        sv.s != scale and si_rescale(sv, scale, &sv) != SI_OK):
-                    raise OverflowError(f"{v} does not fit DECIMAL scale {scale}")
-                iv[i] = sv.m
             else:
                 iv[i] = v
-        if type == T_DECIMAL:
-            return make_decimal(data, validity, n, scale)
         return make_int64(data, validity, n, type)
     if type == T_FLOAT64:
         data = new_double_array(n)
@@ -642,8 +679,14 @@ def null_out(Column c, rows):
         ok[<Py_ssize_t>r] = 0
     if c.type == T_INT64 or c.type == T_TIMESTAMP:
         return make_int64((<Int64Column>c).data, validity, n, c.type)
+    if c.type == T_DECIMAL and (<DecimalColumn>c).wide is None:
+        return make_decimal_rs((<DecimalColumn>c).data, validity, n, (<DecimalColumn>c).scale,
+                               (<DecimalColumn>c).row_scales)
     if c.type == T_DECIMAL:
-        return make_decimal((<DecimalColumn>c).data, validity, n, (<DecimalColumn>c).scale)
+        values = column_pyvalues(c, n, False)
+        for r in rows:
+            values[r] = None
+        return make_decimal_values(values, n, (<DecimalColumn>c).scale, False)
     if c.type == T_FLOAT64:
         return make_float64((<Float64Column>c).data, validity, n)
     if c.type == T_BOOL:
@@ -739,7 +782,12 @@ cdef class Cast(_Unary):
     """``CAST(child AS type)``: C loops between numbers, BOOLEAN, TIMESTAMP and from STRING to
     numbers; a Python converter per row for the rest. A value that does not convert is a row
     error. DECIMAL targets round half-even; DECIMAL to BIGINT rounds half away from zero and
-    DOUBLE to BIGINT to nearest-even (as DuckDB)."""
+    DOUBLE to BIGINT to nearest-even (as DuckDB).
+
+    A written CAST to DECIMAL (``precision`` given) gives every row the target scale; an
+    implicit coercion to DECIMAL (``precision`` None: BIGINT into a DECIMAL operation, the common
+    type of CASE branches) changes only the column scale, so each value keeps its own
+    (``100`` stays ``100``)."""
     cdef int64_t limit          # DECIMAL(p, s) with p <= 18: |mantissa| < 10**p
     cdef object length          # VARCHAR(n)
     cdef bint date, time
@@ -765,12 +813,33 @@ cdef class Cast(_Unary):
     cdef Column apply(self, Column c, list errors):
         cdef int src = c.type, dst = self.type
         cdef int sscale = (<DecimalColumn>c).scale if src == T_DECIMAL else 0
+        cdef list local
+        cdef Column r
         if src == T_NULL:
             return typed_nulls(dst, self.scale, c.length)
         if dst == T_OBJECT:
             return ObjectColumn(column_pyvalues(c, c.length, False), c.validity)
+        if _is_wide(c):
+            if dst == T_DECIMAL and sscale == self.scale and self.precision is None:
+                return c
+            return self._python(c, errors)
+        if dst == T_DECIMAL and (self.precision is None or self.precision > 18) and (
+                src == T_INT64 or src == T_DECIMAL or src == T_STRING):
+            # The typed loops hold int64 mantissas; a row they cannot hold may still fit the
+            # type (DECIMAL(38)): then the exact Python path redoes the batch, wide.
+            local = []
+            r = self._typed(c, local)
+            if not local:
+                return r
+            return self._python(c, errors)
+        return self._typed(c, errors)
+
+    cdef Column _typed(self, Column c, list errors):
+        cdef int src = c.type, dst = self.type
+        cdef int sscale = (<DecimalColumn>c).scale if src == T_DECIMAL else 0
         if src == dst and not self.date and not self.time and self.length is None and (
-                dst != T_DECIMAL or (sscale == self.scale and self.limit == 0)):
+                dst != T_DECIMAL or (sscale == self.scale and self.limit == 0 and (
+                    self.precision is None or (<DecimalColumn>c).rscales == NULL))):
             return c
         if src == T_INT64 or src == T_TIMESTAMP:
             if dst == T_INT64 or dst == T_TIMESTAMP:
@@ -882,11 +951,13 @@ cdef class Cast(_Unary):
         cdef Py_ssize_t i, n = c.length
         cdef const int64_t* v = _ivals(c)
         cdef int64_t p = <int64_t>vs_upow10[self.scale] if self.scale <= 18 else 0
-        cdef object data
+        cdef object data, scales
         cdef int64_t* out
         cdef _Out o
         if self.scale == 0 and self.limit == 0:
             return make_decimal((<Int64Column>c).data, c.validity, n, 0)
+        # An implicit coercion keeps the integers' scale 0.
+        scales = None if self.precision is not None else _filled_bytes(n, 0)
         data = new_int64_array(n)
         out = _i64(data)
         o = _Out.__new__(_Out)
@@ -899,7 +970,7 @@ cdef class Cast(_Unary):
                     self.limit and vs_mag_i64(out[i]) >= <uint64_t>self.limit):
                 out[i] = 0
                 o.fail(i, errors, self._bad(str(v[i])) + ": out of range")
-        return make_decimal(data, o.validity, n, self.scale)
+        return make_decimal_rs(data, o.validity, n, self.scale, scales)
 
     cdef Column _dec_to_int(self, DecimalColumn c, list errors):
         cdef Py_ssize_t i, n = c.length
@@ -940,21 +1011,22 @@ cdef class Cast(_Unary):
         cdef si_t v
         cdef _Out o = _Out.__new__(_Out)
         o.init1(c, n)
-        v.s = <uint8_t>c.scale
         for i in range(n):
             if not _ok(o.ok, i):
                 out[i] = 0
                 continue
             v.m = c.values[i]
+            v.s = <uint8_t>c.scale
             if si_rescale(v, self.scale, &v) != SI_OK or (
                     self.limit and vs_mag_i64(v.m) >= <uint64_t>self.limit):
                 out[i] = 0
-                o.fail(i, errors, self._bad(_si_text(c.values[i], c.scale)) + ": out of range")
-                v.s = <uint8_t>c.scale
+                v = dec_row(c, i)
+                o.fail(i, errors, self._bad(_si_text(v.m, v.s)) + ": out of range")
                 continue
             out[i] = v.m
-            v.s = <uint8_t>c.scale
-        return make_decimal(data, o.validity, n, self.scale)
+        return make_decimal_rs(data, o.validity, n, self.scale,
+                               None if self.precision is not None else
+                               _widened_scales(c, self.scale))
 
     cdef Column _double_to_int(self, Float64Column c, list errors):
         cdef Py_ssize_t i, n = c.length
@@ -1141,9 +1213,12 @@ cdef class ArithFloat(_Binary):
 
 cdef class ArithDec(_Binary):
     """DECIMAL ``+ - * / %`` over two DECIMAL columns (BIGINT operands arrive as DECIMAL at
-    scale 0, a free view). The result scale is fixed by the types: ``+ - %`` the larger scale,
+    scale 0, a free view). The column scale is fixed by the types: ``+ - %`` the larger scale,
     ``*`` the sum, ``/`` the larger + 4 (at most 38) rounded half-even (decimal.pxd's si_div).
-    A result beyond the 64-bit mantissa is a row error (the column holds int64 mantissas)."""
+    Operands whose rows keep their own scales give each row the scale its operands' scales
+    give (a quotient is rounded at that row scale). A result beyond the 64-bit mantissa makes
+    the batch redo on exact ScaledInteger objects (a wide column), as do wide operands; only a
+    scale above 38 or more than 1000 digits is a row error."""
     cdef int ls, rs
 
     def __init__(self, int op, Kernel left, Kernel right, int scale):
@@ -1168,6 +1243,11 @@ cdef class ArithDec(_Binary):
         cdef si_t x, y, r
         cdef si_status st
         cdef _Out o = _Out.__new__(_Out)
+        cdef Py_ssize_t e0 = len(errors)
+        if _is_wide(ca) or _is_wide(cb):
+            return self._objects(ca, cb, n, errors)
+        if (<DecimalColumn>ca).rscales != NULL or (<DecimalColumn>cb).rscales != NULL:
+            return self._rows(<DecimalColumn>ca, <DecimalColumn>cb, sa, sb, n, errors)
         o.init2(ca, cb, n)
         cdef uint8_t* ok = o.ok
         x.s = <uint8_t>self.ls
@@ -1193,13 +1273,99 @@ cdef class ArithDec(_Binary):
             else:
                 st = si_mod(x, y, &r)
             if st != SI_OK or r.s != self.scale:
-                o.fail(i, errors, f"DECIMAL overflow: {_si_text(x.m, x.s)} {_OPS[op]} "
-                                  f"{_si_text(y.m, y.s)} does not fit 18 digits at scale "
-                                  f"{self.scale}")
-                ok = o.ok
-                continue
+                del errors[e0:]
+                return self._objects(ca, cb, n, errors)
             out[i] = r.m
         return make_decimal(data, o.validity, n, self.scale)
+
+    cdef Column _rows(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, Py_ssize_t n,
+                      list errors):
+        """The loop for operands with their own row scales: each row at its operands' scales,
+        then held at the column scale (exact: every row scale is at most the column's)."""
+        cdef Py_ssize_t i
+        cdef int op = self.op
+        cdef object data = new_int64_array(n)
+        cdef int64_t* out = _i64(data)
+        cdef object scales = new_byte_array(n, False)
+        cdef uint8_t* rs = _u8(scales)
+        cdef si_t x, y, r, w
+        cdef si_status st
+        cdef _Out o = _Out.__new__(_Out)
+        cdef Py_ssize_t e0 = len(errors)
+        o.init2(ca, cb, n)
+        for i in range(n):
+            out[i] = 0
+            rs[i] = <uint8_t>self.scale
+            if not _ok(o.ok, i):
+                continue
+            x = dec_row(ca, i * sa)
+            y = dec_row(cb, i * sb)
+            if op == A_ADD:
+                st = si_add(x, y, &r)
+            elif op == A_SUB:
+                st = si_sub(x, y, &r)
+            elif op == A_MUL:
+                st = si_mul(x, y, &r)
+            elif y.m == 0:
+                o.fail(i, errors, "division by zero")
+                continue
+            elif op == A_DIV:
+                st = si_div(x, y, &r)
+            else:
+                st = si_mod(x, y, &r)
+            if st == SI_OK:
+                st = si_rescale(r, self.scale, &w)
+            if st != SI_OK:
+                del errors[e0:]
+                return self._objects(ca, cb, n, errors)
+            out[i] = w.m
+            rs[i] = r.s
+        return make_decimal_rs(data, o.validity, n, self.scale, _uniform_or(scales, n, self.scale))
+
+    cdef Column _objects(self, Column ca, Column cb, Py_ssize_t n, list errors):
+        """Every row on ScaledInteger objects: exact at any size (they widen)."""
+        cdef list xs = column_pyvalues(ca, n, True), ys = column_pyvalues(cb, n, True)
+        cdef list out = [None] * n
+        cdef Py_ssize_t i
+        cdef int op = self.op
+        for i in range(n):
+            x = xs[i]
+            y = ys[i]
+            if x is None or y is None:
+                continue
+            try:
+                if op == A_ADD:
+                    out[i] = x + y
+                elif op == A_SUB:
+                    out[i] = x - y
+                elif op == A_MUL:
+                    out[i] = x * y
+                elif op == A_DIV:
+                    out[i] = x / y
+                else:
+                    out[i] = x % y
+            except ZeroDivisionError:
+                errors.append((i, "division by zero"))
+            except (OverflowError, ValueError):
+                errors.append((i, f"DECIMAL overflow: {brief(str(x))} {_OPS[op]} "
+                                  f"{brief(str(y))} needs a scale above 38 or more than 1000 "
+                                  f"digits"))
+        return make_decimal_values(out, n, self.scale, False)
+
+
+cdef object _neg(object x):
+    return -x
+
+
+cdef Column _map_objects(Column c, Py_ssize_t n, object fn):
+    """``fn`` of every present row of a DECIMAL column, on ScaledInteger objects (exact, wide
+    when needed; each keeps its own scale)."""
+    cdef list values = column_pyvalues(c, n, True)
+    cdef Py_ssize_t i
+    for i in range(n):
+        if values[i] is not None:
+            values[i] = fn(values[i])
+    return make_decimal_values(values, n, (<DecimalColumn>c).scale, False)
 
 
 cdef class Negate(Kernel):
@@ -1227,6 +1393,8 @@ cdef class Negate(Kernel):
             for i in range(n):
                 dout[i] = -dv[i]
             return make_float64(data, c.validity, n)
+        if _is_wide(c):
+            return _map_objects(c, n, _neg)
         v = _ivals(c)
         data = new_int64_array(n)
         out = _i64(data)
@@ -1237,12 +1405,14 @@ cdef class Negate(Kernel):
             if not _ok(o.ok, i):
                 continue
             if v[i] == INT64_MIN:
-                shown = str(v[i]) if self.type == T_INT64 else _si_text(v[i], self.scale)
-                o.fail(i, errors, f"{_type_text(self.type, self.scale)} overflow: -({shown})")
+                if self.type == T_DECIMAL:
+                    return _map_objects(c, n, _neg)
+                o.fail(i, errors, f"BIGINT overflow: -({v[i]})")
                 continue
             out[i] = -v[i]
         if self.type == T_DECIMAL:
-            return make_decimal(data, o.validity, n, self.scale)
+            return make_decimal_rs(data, o.validity, n, (<DecimalColumn>c).scale,
+                                   (<DecimalColumn>c).row_scales)
         return make_int64(data, o.validity, n, self.type)
 
 
@@ -1276,7 +1446,9 @@ cdef class Compare(_Binary):
         cdef bint owned
         cdef object validity = _merge_valid(ca, cb, n, &owned)
         cdef int kind = self.kind
-        if kind == T_DECIMAL and self.ls != self.rs:
+        if kind == T_DECIMAL and (_is_wide(ca) or _is_wide(cb)):
+            self._cmp_objects(ca, cb, out, n)
+        elif kind == T_DECIMAL and self.ls != self.rs:
             self._cmp_dec(ca, cb, sa, sb, out, n)
         elif kind == T_INT64 or kind == T_TIMESTAMP or kind == T_DECIMAL:
             vx_cmp_i64(self.op, _ivals(ca), sa, _ivals(cb), sb, out, n)
@@ -1305,6 +1477,15 @@ cdef class Compare(_Binary):
             x.m = a[i * sa]
             y.m = c[i * sb]
             out[i] = _cmp_result(self.op, si_cmp(x, y))
+
+    cdef int _cmp_objects(self, Column ca, Column cb, uint8_t* out, Py_ssize_t n) except -1:
+        cdef list xs = column_pyvalues(ca, n, True), ys = column_pyvalues(cb, n, True)
+        cdef Py_ssize_t i
+        for i in range(n):
+            x = xs[i]
+            y = ys[i]
+            out[i] = 0 if x is None or y is None else _cmp_result(self.op, (x > y) - (x < y))
+        return 0
 
     cdef void _cmp_str(self, StringColumn ca, StringColumn cb, int sa, int sb, uint8_t* out,
                        Py_ssize_t n):
@@ -1463,6 +1644,7 @@ cdef class InList(Kernel):
     cdef object fvalues     # array('d')
     cdef list svalues       # bytes
     cdef object sset        # frozenset of bytes for long lists
+    cdef object wset        # DECIMAL: frozenset of ScaledInteger, for wide values or constants
 
     def __init__(self, Kernel operand, values, bint has_null):
         self.operand = operand
@@ -1475,7 +1657,12 @@ cdef class InList(Kernel):
             self.svalues = sorted({v.encode("utf-8") for v in values})
             self.sset = frozenset(self.svalues)
         else:
-            self.ivalues = array.array("q", sorted(set(values)))
+            if kind == T_DECIMAL:
+                self.wset = frozenset(_ScaledInteger.from_parts(m, operand.scale) for m in values)
+            try:
+                self.ivalues = array.array("q", sorted(set(values)))
+            except OverflowError:       # a DECIMAL constant past an int64 mantissa
+                self.ivalues = None
 
     cdef Column eval(self, RecordBatch b, list errors):
         cdef Py_ssize_t i, j, n = b.length, k
@@ -1520,6 +1707,10 @@ cdef class InList(Kernel):
                     if ftable[j] == f:
                         out[i] = 1
                         break
+        elif _is_wide(c) or self.ivalues is None:
+            values = column_pyvalues(c, n, True)
+            for i in range(n):
+                out[i] = values[i] is not None and values[i] in self.wset
         else:
             iv = _ivals(c)
             table = <const int64_t*>(<array.array>self.ivalues).data.as_voidptr
@@ -1659,13 +1850,13 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
     cdef Column c
     if type == T_NULL:
         return NullColumn(n)
-    if type == T_OBJECT:
+    if type == T_OBJECT or (type == T_DECIMAL and any(_is_wide(<Column>c) for c in cols)):
         values = [None] * n
         lists = [column_pyvalues(<Column>c, n, False) for c in cols]
         for i in range(n):
             if branch[i] >= 0:
                 values[i] = lists[branch[i]][i]
-        return column_from_pyvalues(values, T_OBJECT, 0)
+        return column_from_pyvalues(values, type, scale)
     validity = new_byte_array(n, False)
     ok = _u8(validity)
     ptrs = <const void**>malloc(k * sizeof(void*) + 1)
@@ -1744,12 +1935,34 @@ cdef Column _gather(int type, int scale, list cols, const int64_t* branch, Py_ss
             j = branch[i]
             iout[i] = (<const int64_t*>ptrs[j])[i * sts[j]] if ok[i] else 0
         if type == T_DECIMAL:
-            return make_decimal(data, _all_or_none(validity, n), n, scale)
+            return make_decimal_rs(data, _all_or_none(validity, n), n, scale,
+                                   _gather_scales(cols, branch, sts, scale, n))
         return make_int64(data, _all_or_none(validity, n), n, type)
     finally:
         free(ptrs)
         free(oks)
         free(sts)
+
+
+cdef object _gather_scales(list cols, const int64_t* branch, const int* sts, int scale,
+                           Py_ssize_t n):
+    """The row scales of a gathered DECIMAL column (None when every branch has none)."""
+    cdef Py_ssize_t i
+    cdef int64_t j
+    cdef object out
+    cdef uint8_t* p
+    cdef DecimalColumn c
+    for c in cols:
+        if c.rscales != NULL:
+            break
+    else:
+        return None
+    out = new_byte_array(n, False)
+    p = _u8(out)
+    for i in range(n):
+        j = branch[i]
+        p[i] = (<DecimalColumn>cols[j]).row_scale(i * sts[j]) if j >= 0 else scale
+    return _uniform_or(out, n, scale)
 
 
 cdef class Case(Kernel):
@@ -1978,6 +2191,8 @@ cdef class Abs(_Unary):
             for i in range(n):
                 dout[i] = -dv[i] if dv[i] < 0 else dv[i]
             return make_float64(data, c.validity, n)
+        if _is_wide(c):
+            return _map_objects(c, n, abs)
         v = _ivals(c)
         data = new_int64_array(n)
         out = _i64(data)
@@ -1988,11 +2203,14 @@ cdef class Abs(_Unary):
             if not _ok(o.ok, i):
                 continue
             if v[i] == INT64_MIN:
-                o.fail(i, errors, f"{_type_text(self.type, self.scale)} overflow in ABS")
+                if self.type == T_DECIMAL:
+                    return _map_objects(c, n, abs)
+                o.fail(i, errors, "BIGINT overflow in ABS")
                 continue
             out[i] = -v[i] if v[i] < 0 else v[i]
         if self.type == T_DECIMAL:
-            return make_decimal(data, o.validity, n, self.scale)
+            return make_decimal_rs(data, o.validity, n, (<DecimalColumn>c).scale,
+                                   (<DecimalColumn>c).row_scales)
         return make_int64(data, o.validity, n, self.type)
 
 
@@ -2003,7 +2221,8 @@ R_HALF_AWAY, R_FLOOR, R_CEIL = range(3)
 cdef class RoundExact(_Unary):
     """ROUND / FLOOR / CEIL of a BIGINT or DECIMAL to ``digits`` decimals (negative: tens,
     hundreds …). ROUND goes half away from zero, as DuckDB's. The result has scale
-    max(digits, 0); BIGINT stays BIGINT."""
+    max(digits, 0), or a row's own scale when that is smaller (ROUND(12.5, 2) is 12.5, as when
+    the type's scale is 1); BIGINT stays BIGINT."""
     cdef int digits, mode
 
     def __init__(self, Kernel child, int digits, int mode, int type, int scale):
@@ -2026,6 +2245,8 @@ cdef class RoundExact(_Unary):
         cdef int64_t* out = _i64(data)
         cdef bint up
         cdef _Out o = _Out.__new__(_Out)
+        if _is_wide(c):
+            return self._objects(c, n)
         o.init1(c, n)
         for i in range(n):
             out[i] = 0
@@ -2050,12 +2271,37 @@ cdef class RoundExact(_Unary):
                 q += 1
             res = -<int64_t>q if m < 0 else <int64_t>q
             if back and res != 0 and (back > 18 or vx_mul(res, <int64_t>vs_upow10[back], &res)):
-                o.fail(i, errors, f"{_type_text(self.type, self.scale)} overflow in rounding")
+                if self.type == T_DECIMAL:
+                    return self._objects(c, n)
+                o.fail(i, errors, "BIGINT overflow in rounding")
                 continue
             out[i] = res
         if self.type == T_DECIMAL:
-            return make_decimal(data, o.validity, n, self.scale)
+            return make_decimal_rs(data, o.validity, n, self.scale,
+                                   _widened_scales(<DecimalColumn>c, self.scale)
+                                   if c.type == T_DECIMAL else None)
         return make_int64(data, o.validity, n, self.type)
+
+    cdef Column _objects(self, Column c, Py_ssize_t n):
+        """The rounding on exact ScaledInteger objects (wide values, or a result past int64)."""
+        cdef list values = column_pyvalues(c, n, True)
+        cdef Py_ssize_t i
+        cdef int d = self.digits, drop
+        for i in range(n):
+            x = values[i]
+            if x is None or d >= (<ScaledInteger>x).scale:
+                continue
+            m = (<ScaledInteger>x).mantissa
+            drop = (<ScaledInteger>x).scale - d
+            q, r = divmod(-m if m < 0 else m, (<object>10) ** drop)
+            if r and (self.mode == R_HALF_AWAY and 2 * r >= (<object>10) ** drop
+                      or self.mode == R_FLOOR and m < 0 or self.mode == R_CEIL and m > 0):
+                q += 1
+            if m < 0:
+                q = -q
+            values[i] = (_ScaledInteger.from_parts(q, d) if d >= 0 else
+                         _ScaledInteger.from_parts(q * (<object>10) ** -d, 0))
+        return make_decimal_values(values, n, self.scale, False)
 
 
 cdef class RoundFloat(_Unary):

@@ -26,12 +26,12 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
-    make_bool, make_decimal, make_float64, make_int64, make_string, new_byte_array,
-    new_double_array, new_int64_array,
+    dec_at, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64, make_string,
+    new_byte_array, new_double_array, new_int64_array,
 )
 from velostream._core.decimal cimport (
-    SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, si_box, si_format,
-    si_parse, si_rescale, si_status, si_t, vs_upow10,
+    SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
+    si_parse, si_rescale, si_status, si_t, si_unbox_checked, vs_upow10,
 )
 
 import datetime as _dt
@@ -43,6 +43,7 @@ from decimal import Decimal as _Decimal
 import orjson as _orjson
 
 from velostream._core.batch import NullColumn as _NullColumn
+from velostream._core.batch import decimal_column as _decimal_column_of
 from velostream._core.batch import timestamp_to_datetime as _ts_to_datetime
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
 
@@ -466,16 +467,44 @@ def _nested_fraction(str text):
         return _Decimal(text)
 
 
+cdef int _put_wide_decimal(colbuf_t* c, Py_ssize_t row, const char* text,
+                           Py_ssize_t n) except -1:
+    """A declared DECIMAL value the int64 fast path does not take (past an int64 mantissa, or
+    more than 38 decimals that the declared scale rounds away): parsed exactly now, so a record
+    error names this row; kept narrow when it then fits, else as text (TG_BIGDEC) for the wide
+    column cb_finish builds."""
+    cdef ScaledInteger v
+    cdef si_t r
+    try:
+        v = _ScaledInteger(text[:n].decode("ascii").strip(),
+                           None if c.dscale < 0 else c.dscale)
+    except (ValueError, ArithmeticError):
+        return P_RANGE
+    if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
+        return P_RANGE
+    if si_unbox_checked(v, &r) == SI_OK:
+        _need_scales(c)
+        c.vals[row] = r.m
+        c.scales[row] = r.s
+        c.tags[row] = TG_DEC
+        return P_OK
+    if text != c.sbuf + c.spos:     # a JSON number: copy it in (a string or CSV field is there)
+        cb_reserve(c, n)
+        memcpy(c.sbuf + c.spos, text, n)
+    c.tags[row] = TG_BIGDEC
+    _commit_text(c, row, n)
+    return P_OK
+
+
 cdef int _put_decimal(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n) except -1:
     cdef si_t v
     cdef si_status st = si_parse(text, n, &v)
     if st == SI_SYNTAX:
         return P_BAD
+    if st == SI_OK and c.dscale >= 0 and v.s != c.dscale:
+        st = si_rescale(v, c.dscale, &v)
     if st != SI_OK:
-        return P_RANGE
-    if c.dscale >= 0 and v.s != c.dscale:
-        if si_rescale(v, c.dscale, &v) != SI_OK:
-            return P_RANGE
+        return _put_wide_decimal(c, row, text, n)      # exact, the slow way
     if 0 < c.dprec <= 18 and (v.m >= <int64_t>vs_upow10[c.dprec]
                               or v.m <= -<int64_t>vs_upow10[c.dprec]):
         return P_RANGE
@@ -644,7 +673,7 @@ cdef int cb_put_text(colbuf_t* c, Py_ssize_t row, Py_ssize_t n, bint csv,
         c.tags[row] = TG_STR
         return _commit_text(c, row, n)
     st = _put_declared_text(c, row, s, n)
-    if st == P_OK and csv:
+    if st == P_OK and csv and not (c.tags[row] & TG_TEXT):     # (a wide DECIMAL kept it)
         _commit_text(c, row, n)
     return st
 
@@ -885,10 +914,14 @@ cdef object _typed_nulls(colbuf_t* c, Py_ssize_t n, object validity):
     return make_string(b"", _zeros_int64(n + 1), validity, n)
 
 
-cdef object _decimal_column(colbuf_t* c, Py_ssize_t n, object validity, int scale):
-    """A DECIMAL column at ``scale``, or None when some value cannot be held at that scale."""
+cdef object _decimal_column(colbuf_t* c, Py_ssize_t n, object validity, int scale, bint own):
+    """A DECIMAL column at ``scale``, or None when some value cannot be held at that scale.
+    ``own``: each value keeps the scale of its text (integers 0) as its row scale (DIALECT §3),
+    else (a declared type) every row has ``scale``."""
     cdef object data = new_int64_array(n)
     cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef object scales = None
+    cdef uint8_t* rs = NULL
     cdef Py_ssize_t i
     cdef int t
     cdef si_t v
@@ -896,13 +929,22 @@ cdef object _decimal_column(colbuf_t* c, Py_ssize_t n, object validity, int scal
         t = c.tags[i] & TG_KIND
         if t == TG_NULL:
             dst[i] = 0
+            if rs != NULL:
+                rs[i] = <uint8_t>scale
             continue
         v.m = c.vals[i]
         v.s = c.scales[i] if t == TG_DEC else 0
-        if v.s != scale and si_rescale(v, scale, &v) != SI_OK:
-            return None
+        if v.s != scale:
+            if own and rs == NULL:
+                scales = new_byte_array(n, False)
+                rs = <uint8_t*>(<array.array>scales).data.as_voidptr
+                memset(rs, scale, i)
+            if si_rescale(v, scale, &v) != SI_OK:
+                return None
+        if rs != NULL:
+            rs[i] = (c.scales[i] if t == TG_DEC else 0) if own else <uint8_t>scale
         dst[i] = v.m
-    return make_decimal(data, validity, n, scale)
+    return make_decimal_rs(data, validity, n, scale, scales)
 
 
 cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
@@ -913,6 +955,8 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
     cdef Py_ssize_t i, off = 0, start
     cdef int scale = 0
     cdef si_t v
+    cdef object scales = None
+    cdef uint8_t* rs
     if sc == NULL:
         raise MemoryError()
     try:
@@ -936,9 +980,23 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
                 if si_rescale(v, scale, &v) != SI_OK:
                     return None
                 dst[i] = v.m
+                if scales is None:
+                    # Each value keeps the scale of its text (DIALECT §3).
+                    scales = new_byte_array(n, False)
+                    rs = <uint8_t*>(<array.array>scales).data.as_voidptr
+                    memcpy(rs, sc, n)
     finally:
         free(sc)
-    return make_decimal(data, validity, n, scale)
+    return make_decimal_rs(data, validity, n, scale, scales)
+
+
+cdef object _wide_decimal_column(ObjectColumn objects, int scale):
+    """A wide DECIMAL column of exact numbers (each keeps its own scale, or every one ``scale``
+    when declared), or None when a value cannot be a DECIMAL (a scale past 38)."""
+    try:
+        return _decimal_column_of(objects.to_pylist(), None if scale < 0 else scale)
+    except (ValueError, ArithmeticError):
+        return None
 
 
 cdef object _string_column(colbuf_t* c, Py_ssize_t n, object validity):
@@ -994,6 +1052,13 @@ cdef object _object_column(colbuf_t* c, Py_ssize_t n, object validity, dict objs
 
 
 cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint financial):
+    cdef object col = _cb_finish(c, n, objs, csv, financial)
+    if c.dprec > 0 and type(col) is DecimalColumn:
+        (<DecimalColumn>col).precision = c.dprec    # named in messages as declared
+    return col
+
+
+cdef object _cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint financial):
     cdef Py_ssize_t i
     cdef uint32_t mask = 0, kinds
     cdef int t, maxs = 0
@@ -1030,7 +1095,8 @@ cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint finan
             bp[i] = (c.tags[i] & TG_KIND) == TG_BOOL and c.vals[i] != 0
         return make_bool(data, validity, n)
     if (kinds & ~(_bit(TG_INT) | _bit(TG_DEC))) == 0:
-        col = _decimal_column(c, n, validity, c.dscale if c.dscale >= 0 else maxs)
+        col = _decimal_column(c, n, validity, c.dscale if c.dscale >= 0 else maxs,
+                              c.dscale < 0)
         if col is not None:
             return col
     elif (kinds & ~(_bit(TG_INT) | _bit(TG_DBL))) == 0:
@@ -1046,6 +1112,12 @@ cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint finan
             else:
                 dp[i] = 0.0
         return make_float64(data, validity, n)
+    if (kinds & ~(_bit(TG_INT) | _bit(TG_DEC) | _bit(TG_BIGINT) | _bit(TG_BIGDEC))) == 0 and (
+            kinds & (_bit(TG_DEC) | _bit(TG_BIGDEC))) and (financial or c.declared == D_DECIMAL):
+        # Decimals past an int64 mantissa: an exact wide DECIMAL column.
+        col = _wide_decimal_column(_object_column(c, n, validity, objs), c.dscale)
+        if col is not None:
+            return col
     elif csv and financial and (
             kinds & ~(_bit(TG_INT) | _bit(TG_DEC) | _bit(TG_DBL))) == 0:
         col = _reparse_decimal(c, n, validity)
@@ -2212,6 +2284,7 @@ ctypedef struct wcol_t:
     const char* chars
     const int64_t* offs
     int scale
+    const uint8_t* rscales      # DECIMAL row scales, or NULL
     Py_ssize_t kpos
     Py_ssize_t klen
 
@@ -2246,9 +2319,13 @@ cdef class _Columns:
             w.valid = col.valid
             if col.type == T_INT64 or col.type == T_TIMESTAMP:
                 w.i64 = (<Int64Column>col).values
+            elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is not None:
+                self.objects[j] = col.to_pylist()      # exact ScaledInteger objects
+                w.type = T_OBJECT
             elif col.type == T_DECIMAL:
                 w.i64 = (<DecimalColumn>col).values
                 w.scale = (<DecimalColumn>col).scale
+                w.rscales = (<DecimalColumn>col).rscales
             elif col.type == T_FLOAT64:
                 w.f64 = (<Float64Column>col).values
             elif col.type == T_BOOL:
@@ -2322,8 +2399,7 @@ cdef class JsonWriter:
                     elif w.type == T_STRING:
                         write_json_string(&o, w.chars + w.offs[r], w.offs[r + 1] - w.offs[r])
                     elif w.type == T_DECIMAL:
-                        v.m = w.i64[r]
-                        v.s = <uint8_t>w.scale
+                        v = dec_at(w.i64, w.rscales, w.scale, r)
                         if dec_numbers:
                             o.n += si_format(v, o.p + o.n)
                         else:

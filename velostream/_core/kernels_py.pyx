@@ -15,7 +15,10 @@ import datetime as _dt
 import math
 import re
 import unicodedata
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import (
+    MAX_EMAX, MIN_EMIN, ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context,
+    Decimal, InvalidOperation,
+)
 
 import orjson
 import re2
@@ -25,7 +28,7 @@ from libc.stdint cimport int64_t
 from velostream._core.jsoncodec cimport format_timestamp as _format_ts
 
 from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
-from velostream._core.decimal import DecimalOverflow, ScaledInteger
+from velostream._core.decimal import MAX_DIGITS, DecimalOverflow, ScaledInteger
 
 T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
 _INT64_MIN = -0x8000000000000000
@@ -230,27 +233,30 @@ def _to_double(value):
 
 
 def _to_decimal(value, int scale, precision):
+    """CAST to DECIMAL(precision, scale), half-even; an implicit coercion (``precision`` None)
+    only bounds the scale: an exact value keeps its own scale when it is at most ``scale``."""
+    target = "DECIMAL" if precision is None else f"DECIMAL({precision},{scale})"
     if isinstance(value, bool):
         value = int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RowError(f"cannot CAST {value!r} to {target}")
+    if isinstance(value, str) and not _DEC_TEXT.match(value):
+        raise RowError(f"cannot CAST {brief(repr(value))} to {target}")
+    if not isinstance(value, (float, str, int, ScaledInteger, Decimal)):
+        raise RowError(f"cannot CAST a {type(value).__name__} to {target}")
     try:
         if isinstance(value, float):
-            if not math.isfinite(value):
-                raise RowError(f"cannot CAST {value!r} to DECIMAL")
             result = ScaledInteger(Decimal(value), scale)
-        elif isinstance(value, (int, ScaledInteger, Decimal)):
-            result = ScaledInteger(value, scale)
         elif isinstance(value, str):
-            if not _DEC_TEXT.match(value):
-                raise RowError(f"cannot CAST {value!r} to DECIMAL")
             result = ScaledInteger(value.strip(), scale)
         else:
-            raise RowError(f"cannot CAST a {type(value).__name__} to DECIMAL")
-    except (DecimalOverflow, OverflowError):
-        raise RowError(f"{text_of(value)} is out of range for DECIMAL(18,{scale})") from None
-    if not _INT64_MIN <= result.mantissa <= _INT64_MAX:
-        raise RowError(f"{text_of(value)} does not fit DECIMAL(18,{scale})")
-    if precision is not None and precision <= 18 and abs(result.mantissa) >= 10 ** precision:
-        raise RowError(f"{text_of(value)} is out of range for DECIMAL({precision},{scale})")
+            result = ScaledInteger(value)
+            if precision is not None or result.scale > scale:
+                result = result.rescale(scale)
+    except (DecimalOverflow, OverflowError, ValueError):
+        raise RowError(f"{brief(text_of(value))} is out of range for {target}") from None
+    if precision is not None and abs(result.mantissa) >= 10 ** precision:
+        raise RowError(f"{brief(text_of(value))} is out of range for {target}")
     return result
 
 
@@ -417,6 +423,46 @@ def arith_values(int op, a, b):
 
 def arithmetic(int op):
     return lambda a, b: arith_values(op, a, b)
+
+
+# Decimal work on OBJECT numbers: room for every digit (quantize traps rather than round past it).
+_WIDE = Context(prec=MAX_DIGITS + 50, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation])
+_ROUNDING_OF = {"ROUND": ROUND_HALF_UP, "FLOOR": ROUND_FLOOR, "CEIL": ROUND_CEILING}
+
+
+def object_rounding(str name, int digits=0):
+    """ABS, ROUND(x, digits) (half away from zero), FLOOR or CEIL of an OBJECT value: exact for
+    integers and decimals of any size (an integer stays an int, a decimal a ScaledInteger when
+    it fits one), the nearest double for a float."""
+    mode = _ROUNDING_OF.get(name)
+
+    def fn(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float, Decimal, ScaledInteger)):
+            raise RowError(f"expects a number, got {_kind(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            return v
+        d = v.to_decimal() if isinstance(v, ScaledInteger) else Decimal(v)
+        try:
+            if mode is None:
+                r = d.copy_abs()
+            elif -d.as_tuple().exponent <= digits:
+                r = d
+            elif digits >= 0:
+                r = d.quantize(Decimal(1).scaleb(-digits), rounding=mode, context=_WIDE)
+            else:
+                r = d.scaleb(digits, _WIDE).quantize(Decimal(1), rounding=mode, context=_WIDE)
+                r = r.scaleb(-digits, _WIDE).quantize(Decimal(1), context=_WIDE)
+        except ArithmeticError:
+            raise RowError(f"{brief(text_of(v))} has more than {MAX_DIGITS} digits") from None
+        if isinstance(v, float):
+            return float(r)
+        if isinstance(v, int):
+            return int(r)
+        try:
+            return ScaledInteger(r)
+        except (ValueError, ArithmeticError):
+            return r
+    return fn
 
 
 # --------------------------------------------------------------------------- strings

@@ -50,16 +50,19 @@ def _path(endpoint) -> str:
     return str(path)
 
 
-def _open(endpoint, path: str, mode: str):
-    """open() with the errors a user can fix (a directory, no permission) as ConfigErrors."""
+def open_file(path: str, mode: str, key: str):
+    """open() with the errors a user can fix (a directory, no permission) as ConfigErrors naming
+    the setting ``key`` the path came from."""
     try:
         return open(path, mode)
     except IsADirectoryError:
-        raise ConfigError(f"{path} is a directory; give the path of a file",
-                          key=f"{endpoint.name}.path") from None
+        raise ConfigError(f"{path} is a directory; give the path of a file", key=key) from None
     except PermissionError as err:
-        raise ConfigError(f"cannot open {path}: {err.strerror}",
-                          key=f"{endpoint.name}.path") from None
+        raise ConfigError(f"cannot open {path}: {err.strerror}", key=key) from None
+
+
+def _open(endpoint, path: str, mode: str):
+    return open_file(path, mode, f"{endpoint.name}.path")
 
 
 def csv_max_record_bytes(endpoint) -> int:

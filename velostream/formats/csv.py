@@ -14,8 +14,8 @@ Decoding (``velostream._core.csvcodec``, one pass over the bytes, no Python obje
   ``financial_precision``), an exponent → DOUBLE, ``true``/``false`` (any case) → BOOLEAN,
   anything else → STRING (so ``007`` and ``+5`` stay strings). A column whose texts disagree
   (numbers and words, booleans and numbers) becomes a STRING column of the original texts;
-  decimals mixed with exponent forms are all read exactly as DECIMAL; integers beyond 64 bits →
-  an OBJECT column of exact ints. ``declared`` forces a type as for JSON.
+  decimals mixed with exponent forms are all read exactly as DECIMAL, each at the scale of its
+  text (wide past an int64 mantissa); integers beyond 64 bits → an OBJECT column of exact ints. ``declared`` forces a type as for JSON.
 - A record with the wrong number of fields, an unterminated quote, a character after a
   closing quote or a field that is not UTF-8 is a ``RecordError`` (line, column, bytes); the
   other records still decode. A quote may stay open for at most ``max_record_bytes`` (default
@@ -28,7 +28,7 @@ Decoding (``velostream._core.csvcodec``, one pass over the bytes, no Python obje
   and the decoder always agree on where records end.
 
 Encoding: a header row of names, then one line per row ending in ``\\n``: DECIMAL as plain text
-with its scale, DOUBLE as repr, BOOLEAN ``true``/``false``, TIMESTAMP ISO-8601 UTC, NULL as an
+with the value's own scale, DOUBLE as repr, BOOLEAN ``true``/``false``, TIMESTAMP ISO-8601 UTC, NULL as an
 empty field, the empty string as ``""``; fields holding the delimiter, a quote, CR or LF are
 quoted with quotes doubled. OBJECT cells: nested values as compact JSON, others as ``str``.
 """

@@ -47,19 +47,22 @@ orjson is still used where Python objects are wanted: nested objects/arrays (OBJ
 Decoding rules (DIALECT §3)
 ---------------------------
 - Integers → BIGINT; beyond int64 → an OBJECT column of exact Python ints (never a float).
-- Numbers with a fraction → DECIMAL exactly from their text when ``financial_precision`` (scale =
-  digits after the point; the column takes the largest scale of the batch and smaller ones are
-  rescaled exactly), else DOUBLE. Numbers with an exponent → DOUBLE.
+- Numbers with a fraction → DECIMAL exactly from their text when ``financial_precision``, else
+  DOUBLE. Each value keeps the scale of its text (``12.50`` stays ``12.50``, an integer in a
+  DECIMAL column stays ``100``), whatever the other rows hold; the column scale is the largest.
+  Numbers with an exponent → DOUBLE.
 - Ints and decimals in one column → DECIMAL; ints and doubles → DOUBLE; decimals and doubles →
   DOUBLE without ``financial_precision``, else an OBJECT column holding ScaledInteger and float
-  values (nothing silently rounded). A decimal too wide for an int64 mantissa (or scale > 38) and
-  any other type conflict (a string and a number, …) → OBJECT: still lossless, never an error.
+  values (nothing silently rounded). A decimal too wide for an int64 mantissa → an exact *wide*
+  DECIMAL column; a scale > 38 and any other type conflict (a string and a number, …) → OBJECT:
+  still lossless, never an error.
 - Strings → STRING (unescaped UTF-8 in the Arrow buffer); strings that look like numbers stay
   strings unless the field is declared. ``true``/``false`` → BOOLEAN. ``null`` and missing keys
   → NULL. Nested objects/arrays → OBJECT (dict/list parsed by orjson: **decimals inside nested
   values are floats**; integers beyond 64 bits inside them stay exact ints).
 - ``declared={"price": "DECIMAL(18,4)"}`` forces a type: DECIMAL (numbers, exponent forms and
-  numeric strings parsed exactly; ``(p,s)`` rounds half-even to ``s`` and checks ``p``), DOUBLE,
+  numeric strings parsed exactly; ``(p,s)`` rounds half-even to ``s`` and checks ``p`` <= 38,
+  every value then at scale ``s``; a bare ``DECIMAL`` keeps each value's own scale), DOUBLE,
   BIGINT, STRING (numbers keep their JSON text), BOOLEAN, TIMESTAMP (epoch ms or ISO-8601). A
   value that does not convert makes its record a ``RecordError``.
 - Keys are matched case-insensitively; a column keeps the spelling of the data. With a duplicate
@@ -69,8 +72,8 @@ Decoding rules (DIALECT §3)
 
 Encoding
 --------
-One compact object per row, keys in ``batch.names`` order: DECIMAL → string with its scale
-(``"15025.6700"``; a number with ``decimals_as_numbers``), DOUBLE → shortest repr (NaN/±Inf →
+One compact object per row, keys in ``batch.names`` order: DECIMAL → string with the value's
+own scale (``"15025.6700"``; a number with ``decimals_as_numbers``), DOUBLE → shortest repr (NaN/±Inf →
 null), BIGINT → number, BOOLEAN, TIMESTAMP → ``"2024-01-01T00:00:00.000Z"``, STRING → escaped
 (``"``, ``\\``, control characters; other UTF-8 passes through), NULL → null, OBJECT → orjson
 (ScaledInteger/Decimal inside nested values as strings, datetimes ISO-8601).

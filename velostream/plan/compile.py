@@ -273,10 +273,9 @@ class _Binder:
 
         try:
             value = ScaledInteger(node.text)
-            if not -2 ** 63 <= value.mantissa < 2 ** 63:
-                raise OverflowError(node.text)
         except (ValueError, OverflowError):
-            raise self.error(node, f"DECIMAL literal {node.text} does not fit 18 digits",
+            raise self.error(node, f"DECIMAL literal {node.text} has more than "
+                                   f"{T.MAX_DECIMAL_SCALE} decimals",
                              hint="write it with an exponent (1.5e30) for a DOUBLE") from None
         return self.constant(value, T.DECIMAL(value.scale), node)
 
@@ -742,8 +741,16 @@ class _Binder:
             acc = E.Let(s_acc, acc, E.Let(s_next, b.kernel, step))
         return self.make(acc, t, node, bounds)
 
+    def exact_object(self, b, node, name, digits=0):
+        """ABS / ROUND / FLOOR / CEIL of an OBJECT operand (integers past int64, decimals past
+        38 decimals): exact, row by row, rather than through DOUBLE."""
+        return self.make(E.PyFunc(K.object_rounding(name, digits), [b.kernel], T_OBJECT,
+                                  name=name), OBJECT, node, (b,))
+
     def fn_abs(self, node, name):
         (b,) = self.args(node)
+        if b.type.name == "OBJECT":
+            return self.exact_object(b, node, "ABS")
         b = self.numeric(b, name)
         if b.type.is_null:
             return b
@@ -758,10 +765,12 @@ class _Binder:
 
     def fn_round(self, node, name):
         args = self.args(node)
-        b = self.numeric(args[0], name)
         digits = 0
         if len(args) == 2:
             digits = self.const_value(args[1], f"the digits of {name}", int)
+        if args[0].type.name == "OBJECT":
+            return self.exact_object(args[0], node, "ROUND", digits)
+        b = self.numeric(args[0], name)
         if b.type.is_null:
             return b
         if b.type == DOUBLE:
@@ -775,8 +784,10 @@ class _Binder:
 
     def fn_floor(self, node, name):
         (b,) = self.args(node)
-        b = self.numeric(b, name)
         ceil = name.startswith("CEIL")
+        if b.type.name == "OBJECT":
+            return self.exact_object(b, node, "CEIL" if ceil else "FLOOR")
+        b = self.numeric(b, name)
         if b.type.is_null or b.type == BIGINT or (b.type.name == "DECIMAL" and
                                                   b.type.scale == 0):
             return b

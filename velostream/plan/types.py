@@ -5,16 +5,17 @@ and the physical column types of ``velostream._core.batch`` (``SqlType.code``), 
 give the result type of arithmetic and the common type of CASE / COALESCE / IN branches, and
 the parsing of string literals into a type at compile time (``price > "100.00"``).
 
-A DECIMAL is an int64 mantissa at a fixed scale (``ScaledInteger``), so its precision is always
-18 digits: the type carries the scale only. ``CAST(x AS DECIMAL(p, s))`` checks ``p`` on the
-value, not in the type.
+A DECIMAL is an exact ``ScaledInteger`` at most at the type's scale (each value keeps its own,
+DIALECT §3), held in an int64 mantissa or, past that, wide: up to 38 digits and beyond. The type
+carries the scale; ``CAST(x AS DECIMAL(p, s))`` and a declared ``DECIMAL(p, s)`` check ``p`` on
+the value, and the precision written is kept on the type only to name it in messages.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 # Physical column types: these mirror ``ColumnType`` in velostream/_core/batch.pxd (a test
@@ -22,9 +23,11 @@ from decimal import Decimal, InvalidOperation
 T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
 
 MAX_DECIMAL_SCALE = 38
-# Digits an int64 mantissa always holds.
-DECIMAL_PRECISION = 18
+# The largest precision DECIMAL(p, s) accepts (Avro, Parquet, Flink, DuckDB); wider results stay
+# exact (a wide ScaledInteger) where no DECIMAL(p, s) bounds them.
+MAX_DECIMAL_PRECISION = 38
 # CAST(x AS DECIMAL) without parameters is DECIMAL(18, 3), as in DuckDB.
+DECIMAL_PRECISION = 18
 DEFAULT_DECIMAL_SCALE = 3
 
 _CODES = {
@@ -40,6 +43,8 @@ class SqlType:
 
     name: str
     scale: int = 0
+    # DECIMAL(p, s) as written (a CAST, a declared schema): named in messages, not compared.
+    precision: int | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if self.name not in _CODES:
@@ -68,7 +73,7 @@ class SqlType:
 
     def __str__(self) -> str:
         if self.name == "DECIMAL":
-            return f"DECIMAL({DECIMAL_PRECISION},{self.scale})"
+            return f"DECIMAL({self.precision or MAX_DECIMAL_PRECISION},{self.scale})"
         return self.name
 
     def __repr__(self) -> str:
@@ -84,9 +89,9 @@ TIMESTAMP = SqlType("TIMESTAMP")
 OBJECT = SqlType("OBJECT")
 
 
-def DECIMAL(scale: int = DEFAULT_DECIMAL_SCALE) -> SqlType:
-    """The DECIMAL type at ``scale``."""
-    return SqlType("DECIMAL", scale)
+def DECIMAL(scale: int = DEFAULT_DECIMAL_SCALE, precision: int | None = None) -> SqlType:
+    """The DECIMAL type at ``scale`` (``precision``: as written, for messages)."""
+    return SqlType("DECIMAL", scale, precision)
 
 
 def from_code(code: int, scale: int = 0) -> SqlType:
@@ -96,8 +101,10 @@ def from_code(code: int, scale: int = 0) -> SqlType:
 
 
 def of_column(column) -> SqlType:
-    """The SQL type of a batch column."""
-    return from_code(column.type, getattr(column, "scale", 0))
+    """The SQL type of a batch column (a declared DECIMAL precision included)."""
+    t = from_code(column.type, getattr(column, "scale", 0))
+    precision = getattr(column, "precision", 0)
+    return DECIMAL(t.scale, precision) if precision and t.name == "DECIMAL" else t
 
 
 # --- CAST target types ----------------------------------------------------------------------------
@@ -137,7 +144,7 @@ def cast_target(name: str, params: tuple = ()) -> CastTarget | None:
     if base == "DECIMAL":
         precision = params[0] if params else DECIMAL_PRECISION
         scale = params[1] if len(params) > 1 else (0 if params else DEFAULT_DECIMAL_SCALE)
-        return CastTarget(DECIMAL(scale), precision=precision, spelled=spelled)
+        return CastTarget(DECIMAL(scale, precision), precision=precision, spelled=spelled)
     if base == "STRING":
         if name.upper() == "TIME":
             return CastTarget(STRING, time=True, spelled=spelled)

@@ -15,6 +15,7 @@ import time
 
 import orjson
 
+from velostream.connectors.file import open_file
 from velostream.errors import ConfigError, VelostreamError
 
 log = logging.getLogger("velostream.job")
@@ -77,7 +78,7 @@ class FailureRouter:
             directory = os.path.dirname(self._dlq_path)
             if directory:
                 os.makedirs(directory, exist_ok=True)
-            self._dlq = open(self._dlq_path, "ab")  # noqa: SIM115 - closed in close()
+            self._dlq = open_file(self._dlq_path, "ab", "dlq.path")  # closed in close()
 
     @property
     def retries(self) -> bool:
