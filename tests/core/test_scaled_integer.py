@@ -978,3 +978,11 @@ def test_dot_scaled_is_exact(pairs, s1, s2):
     assert result.is_wide == (not fits(expected))
     assert result == sum((S.from_parts(p, s1) * S.from_parts(q, s2) for p, q in pairs),
                          S.from_parts(0, s1 + s2))
+
+
+@pytest.mark.parametrize("text", ["8E29044444400000000000004", "-1e999999999999999999999"])
+def test_exponent_past_decimals_own_range_is_a_velostream_error(text):
+    # Found by tests/fuzz (crashes/scaled/exponent-past-decimal-emax): decimal.InvalidOperation
+    # leaked, and CAST printed "[<class 'decimal.InvalidOperation'>]".
+    with pytest.raises(DecimalOverflow, match="out of DECIMAL range"):
+        ScaledInteger(text)

@@ -188,10 +188,6 @@ ALL_TARGETS = {
 KNOWN_CRASHES = {
     "csv/single-column-null-row-lost": "fuzz: a one-column NULL row is encoded as an empty line, "
                                        "which the decoder skips (readers)",
-    "json/nested-number-past-double-is-inf": "fuzz: 1e400 inside a nested value decodes to "
-        "inf (a top-level one is a record error) and is written back as null (readers)",
-    "scaled/exponent-past-decimal-emax": "issue 10: ScaledInteger('8E290444444…') raises "
-                                         "decimal.InvalidOperation (decimals)",
 }
 
 

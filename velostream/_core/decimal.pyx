@@ -409,7 +409,13 @@ cdef ScaledInteger _from_text(str text, int target, object shown):
         raise ValueError(f"invalid DECIMAL literal: {shown!r}")
     # Valid ASCII syntax with more digits than int64 holds, or a scale above 38 (which a target
     # scale may round away): Decimal decides exactly, and the error messages come from one place.
-    return _from_decimal(_Decimal(text), target, shown)
+    try:
+        d = _Decimal(text)
+    except _InvalidOperation:
+        # An exponent past what Decimal itself can hold (8E29044444400000000000004): far
+        # beyond any DECIMAL, and Decimal's own message names only its exception class.
+        raise DecimalOverflow(f"{shown!r} is out of DECIMAL range") from None
+    return _from_decimal(d, target, shown)
 
 
 cdef ScaledInteger _coerce(object value, int target):
