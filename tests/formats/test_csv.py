@@ -240,3 +240,21 @@ def test_large_csv_sanity():
 def test_csv_number_beyond_double_range_stays_text():
     r = CsvDecoder().decode(b"p,q\n1e400,1\n")
     assert r.batch.to_pylist() == [{"p": "1e400", "q": 1}]
+
+
+@pytest.mark.parametrize("data, rows", [
+    (b"a\nx\n\nz\n", ["x", None, "z"]),      # a one-column NULL row, as the encoder writes it
+    (b"a\nx\n\r\n", ["x", None]),
+    (b"a\nx\n\r", ["x", None]),              # CR LF cut at the end of the input
+])
+def test_a_blank_line_of_a_one_column_file_is_a_null_row(data, rows):
+    # Found by tests/fuzz (crashes/csv/single-column-null-row-lost): the row was lost.
+    r = CsvDecoder().decode(data, final=True)
+    assert [row["a"] for row in r.batch.to_pylist()] == rows and not r.errors
+    again = CsvDecoder().decode(CsvEncoder().encode(r.batch, write_header=True), final=True)
+    assert again.batch.to_pylist() == r.batch.to_pylist()
+
+
+def test_blank_lines_of_a_wider_file_are_still_no_records():
+    r = CsvDecoder().decode(b"a,b\n1,2\n\n3,4\n\r\n\r", final=True)
+    assert r.batch.to_pylist() == [{"a": 1, "b": 2}, {"a": 3, "b": 4}] and not r.errors

@@ -28,10 +28,7 @@ ROOT = HERE.parent.parent
 # Defects already filed and being fixed (their crash files are in crashes/ and replayed as
 # xfail): a long run counts them instead of stopping, so it can look for new ones. Remove an
 # entry when its fix is merged. Each: exception type, text in its message.
-KNOWN_DEFECTS = {
-    # a one-column NULL row is written as an empty line, which reads back as no row
-    "csv": [(AssertionError, "round trip lost rows")],
-}
+KNOWN_DEFECTS: dict = {}
 
 
 def _guarded(check, known):

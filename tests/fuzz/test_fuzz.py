@@ -185,10 +185,7 @@ ALL_TARGETS = {
 
 
 # Crashes of defects other branches are fixing: an XPASS says the fix is in, drop the entry.
-KNOWN_CRASHES = {
-    "csv/single-column-null-row-lost": "fuzz: a one-column NULL row is encoded as an empty line, "
-                                       "which the decoder skips (readers)",
-}
+KNOWN_CRASHES: dict = {}
 
 
 def _kept(kind):

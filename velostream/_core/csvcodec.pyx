@@ -73,6 +73,8 @@ cdef inline Py_ssize_t _line_break(const unsigned char* p, Py_ssize_t pos,
         return 1
     if pos + 1 < n and p[pos] == C_CR and p[pos + 1] == C_NL:
         return 2
+    if pos + 1 == n and p[pos] == C_CR:
+        return 1        # CR LF cut at the end of the input: a blank line, not a field
     return 0
 
 
@@ -492,7 +494,10 @@ cdef class CsvScanner:
         lp = <int64_t*>(<array.array>lines).data.as_voidptr
         try:
             while pos < n:
-                if _line_break(p, pos, n):         # a blank line
+                # A blank line is no record — except in a one-column file, where it is the
+                # record whose one field is NULL (as the encoder writes it; PostgreSQL's COPY
+                # and DuckDB read it so too).
+                if self.nfields != 1 and _line_break(p, pos, n):
                     pos += _line_break(p, pos, n)
                     line += 1
                     continue
