@@ -117,3 +117,18 @@ def test_output_topic_directive_makes_an_untyped_sink_kafka(data, tmp_path):
     assert "the -- OUTPUT_TOPIC: directive makes sink 'out' a kafka_sink" in result.stderr
     report = check_sql_file(path.read_text(), str(path))
     assert report.warnings == [] and report.jobs[0].info.sinks[0].type == "kafka_sink"
+
+
+@pytest.mark.parametrize("key", ["max_string_bytes", "batch.size", "t.csv.max_record_bytes"])
+@pytest.mark.parametrize("value, problem", [
+    ("²", "must be an integer ≥ 1"),                  # isdigit() but not int()
+    ("100000000000000000000", "must be an integer ≤ 4611686018427387904"),  # past a C ssize_t
+    ("0", "must be an integer ≥ 1"),
+])
+def test_integer_settings_refuse_what_int_or_c_cannot_take(tmp_path, key, value, problem):
+    path = tmp_path / "t.csv"
+    path.write_text("a\n1\n")
+    result = execute("--query", "SELECT a FROM t " + with_file(path, f", '{key}' = '{value}'"))
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output
+    assert f"{key}: {problem}; got '{value}'" in result.output

@@ -157,3 +157,32 @@ def test_declared_bigint_zero_with_many_decimals_is_zero(tmp_path, fmt, content)
             assert [json.loads(x)["a"] for x in result.stdout.splitlines()] == [0, 5, 0]
         else:
             assert result.stdout.split() == ["a", "0", "5", "0"]
+
+
+@pytest.mark.parametrize("where", ["sink", "dlq", "output-file"])
+def test_a_path_under_a_file_is_a_config_error_naming_the_key(tmp_path, where):
+    # Found in review: FileExistsError / FileNotFoundError escaped as internal errors.
+    data = write(tmp_path, "d.jsonl", '{"a": 1, "z": 0}\n')
+    blocked = f"{data}/x.jsonl"          # a "directory" that is a file
+    args = []
+    if where == "sink":
+        sql = (f"SELECT a FROM t INTO out WITH ('t.type' = 'file_source', 't.path' = '{data}', "
+               f"'out.type' = 'file_sink', 'out.path' = '{blocked}')")
+    elif where == "dlq":
+        sql = "SELECT a / z FROM t " + source(data, "t", "jsonl", extra=(
+            f", 'failure_strategy' = 'SendToDLQ', 'dlq.path' = '{blocked}'"))
+    else:
+        sql, args = "SELECT a FROM t " + source(data, "t", "jsonl"), ["--output-file", blocked]
+    result = run(*args, "--query", sql)
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output
+    key = {"sink": "out.path", "dlq": "dlq.path", "output-file": "--output-file"}[where]
+    assert f"{key}: cannot create {blocked}: a part of {data} is a file" in result.stderr
+
+
+def test_an_output_file_in_a_new_directory_is_created(tmp_path):
+    data = write(tmp_path, "d.jsonl", '{"a": 1}\n')
+    out = tmp_path / "new" / "dir" / "x.jsonl"
+    result = run("--output-file", str(out), "--query", "SELECT a FROM t " + source(data, "t"))
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == '{"a":1}\n'

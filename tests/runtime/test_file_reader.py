@@ -294,3 +294,33 @@ def test_stream_continuous_keeps_rows_after_a_stray_quote_and_the_last_partial_l
         if proc.poll() is None:
             proc.kill()
     assert said == f"warning: {missing} does not exist yet; waiting for it (later.path)\n"
+
+
+def test_stopping_a_json_array_read_reports_no_failure_for_the_element_not_read(tmp_path,
+                                                                               monkeypatch):
+    # Found in review: the half-read element after the last cut was decoded at stop and
+    # counted as a failed record.
+    import threading
+
+    monkeypatch.setattr(F, "BLOCK_BYTES", 1 << 12)
+    path = tmp_path / "big.json"
+    path.write_text("[" + ",".join(f'{{"id": {i}, "pad": "{"p" * 40}"}}' for i in range(2000)) + "]")
+    stop = threading.Event()
+    src = F.FileSource(EndpointConfig("t", "source", "file_source",
+                                      {"path": str(path), "format": "json"}), PLAN, stop_event=stop)
+    results = []
+    for result in src.batches():
+        results.append(result)
+        stop.set()
+    assert len(results) == 1 and results[0].errors == []
+    assert 0 < len(results[0].batch) < 2000
+
+
+def test_a_null_row_of_a_one_column_csv_at_a_block_start_is_kept(tmp_path, monkeypatch):
+    # Found in review: leading blank lines were skipped at the start of every block.
+    monkeypatch.setattr(F, "BLOCK_BYTES", 16)
+    path = tmp_path / "one.csv"
+    path.write_bytes(b"a\n" + b"1\n" * 7 + b"\n" + b"2\n" * 3)     # the blank line starts a block
+    rows, lines, errors = read_all(reader(path, "csv"))
+    assert errors == [] and [r["a"] for r in rows] == [1] * 7 + [None] + [2] * 3
+    assert lines == list(range(2, 13))

@@ -444,8 +444,9 @@ cdef class CsvScanner:
         self.remainder_line = 0
         if first_line == 1 and n >= 3 and p[0] == 0xEF and p[1] == 0xBB and p[2] == 0xBF:
             pos = 3
-        # Blank lines before the header / first record.
-        while _line_break(p, pos, n):
+        # Blank lines before the header / first record of the file. Later chunks (header
+        # given) leave them to the record loop: in a one-column file they are NULL rows.
+        while header is None and _line_break(p, pos, n):
             pos += _line_break(p, pos, n)
             line += 1
         in_names = None

@@ -145,10 +145,11 @@ class OutputFileSink(StdoutSink):
     document for json / json-pretty), written to a file this sink opens and closes."""
 
     def __init__(self, path, fmt, plan):
+        from velostream.connectors.file import open_file
         from velostream.plan.bind import EndpointConfig
 
         # newline="": the encoders write \n themselves; the file must not translate it.
-        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed in close()
+        handle = open_file(path, "w", "--output-file", encoding="utf-8", newline="")
         super().__init__(EndpointConfig("output", "sink", "stdout_sink", {}), plan,
                          format_override=fmt, stream=handle)
 

@@ -50,15 +50,26 @@ def _path(endpoint) -> str:
     return str(path)
 
 
-def open_file(path: str, mode: str, key: str):
-    """open() with the errors a user can fix (a directory, no permission) as ConfigErrors naming
-    the setting ``key`` the path came from."""
+def open_file(path: str, mode: str, key: str, **kwargs):
+    """open() with the errors a user can fix (a directory, no permission, a missing or blocked
+    parent directory) as ConfigErrors naming the setting ``key`` the path came from. Writing
+    creates the parent directories."""
+    directory = os.path.dirname(path)
+    if directory and not mode.startswith("r"):
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigError(f"cannot create {path}: a part of {directory} is a file, not a "
+                              "directory", key=key) from None
+        except OSError as err:
+            raise ConfigError(f"cannot create {directory}: {err.strerror or err}",
+                              key=key) from None
     try:
-        return open(path, mode)
+        return open(path, mode, **kwargs)
     except IsADirectoryError:
         raise ConfigError(f"{path} is a directory; give the path of a file", key=key) from None
-    except PermissionError as err:
-        raise ConfigError(f"cannot open {path}: {err.strerror}", key=key) from None
+    except OSError as err:
+        raise ConfigError(f"cannot open {path}: {err.strerror or err}", key=key) from None
 
 
 def _open(endpoint, path: str, mode: str):
@@ -69,14 +80,7 @@ def csv_max_record_bytes(endpoint) -> int:
     """``'<name>.csv.max_record_bytes'``: how far a quoted field may run (default 1 MiB)."""
     from velostream.formats.csv import MAX_RECORD_BYTES
 
-    raw = endpoint.get("csv.max_record_bytes")
-    if raw is None:
-        return MAX_RECORD_BYTES
-    text = str(raw).strip()
-    if not text.isdigit() or int(text) < 1:
-        raise ConfigError(f"must be a positive number of bytes; got {raw!r}",
-                          key=f"{endpoint.name}.csv.max_record_bytes")
-    return int(text)
+    return endpoint.integer("csv.max_record_bytes", MAX_RECORD_BYTES, 1)
 
 
 def csv_delimiter(endpoint) -> str:
@@ -238,7 +242,8 @@ class FileSource:
                 if self.decoder.document_lost:
                     return                   # the array's structure is lost (reported)
             rest = b"".join(pieces)
-            if rest.strip() or not decoded:
+            # Stopped before the end: the tail is the start of an element not read yet.
+            if (rest.strip() or not decoded) and self._at_end(handle):
                 yield self._with_meta(self._decode_document(rest, line, column, in_array))
 
     def _decode_document(self, chunk, line, column, in_array):
@@ -312,9 +317,6 @@ class FileSink:
         self.format = FORMATS.get(format_override, format_override) if format_override else (
             file_format(endpoint) if endpoint.get("format") or os.path.splitext(self.path)[1] else "jsonl")
         append = endpoint.flag("append")
-        directory = os.path.dirname(self.path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
         had_data = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
         self.handle = _open(endpoint, self.path, "ab" if append else "wb")  # closed in close()
         numbers = endpoint.flag("decimals_as_numbers")

@@ -21,7 +21,13 @@ from velostream.plan.catalog import (
     SOURCE,
     UNAVAILABLE_TYPES,
 )
-from velostream.plan.settings import unknown_endpoint_key, unknown_job_key
+from velostream.plan.settings import (
+    MAX_INTEGER,
+    integer_problem,
+    parse_integer,
+    unknown_endpoint_key,
+    unknown_job_key,
+)
 
 # What this build can run; the other valid types parse and validate but refuse to start.
 RUNNABLE_TYPES = {
@@ -33,6 +39,20 @@ FAILURE_STRATEGIES = {
     "logandcontinue": "LogAndContinue", "failbatch": "FailBatch",
     "retrywithbackoff": "RetryWithBackoff", "sendtodlq": "SendToDLQ",
 }
+
+
+def _integer(raw, key: str, minimum: int) -> int:
+    text = str(raw).strip().lower()
+    for suffix, factor in (("ms", 1), ("s", 1000)):
+        # durations such as retry_backoff = '2000ms' or '2s' are milliseconds
+        if text.endswith(suffix):
+            value = parse_integer(text[: -len(suffix)], minimum, MAX_INTEGER // factor)
+            if value is not None:
+                return value * factor
+    value = parse_integer(text, minimum)
+    if value is None:
+        raise ConfigError(integer_problem(raw, minimum), key=key)
+    return value
 
 
 def _flag(raw, default: bool, key: str) -> bool:
@@ -62,6 +82,10 @@ class EndpointConfig:
 
     def flag(self, key: str, default: bool = False) -> bool:
         return _flag(self.properties.get(key), default, f"{self.name}.{key}")
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        raw = self.properties.get(key)
+        return default if raw is None else _integer(raw, f"{self.name}.{key}", minimum)
 
 
 @dataclass
@@ -96,14 +120,7 @@ class JobPlan:
         raw = self.properties.get(key)
         if raw is None:
             return default
-        text = str(raw).strip().lower()
-        for suffix, factor in (("ms", 1), ("s", 1000)):
-            # durations such as retry_backoff = '2000ms' or '2s' are milliseconds
-            if text.endswith(suffix) and text[: -len(suffix)].isdigit():
-                return int(text[: -len(suffix)]) * factor
-        if not text.lstrip("-").isdigit() or int(text) < minimum:
-            raise ConfigError(f"must be an integer ≥ {minimum}; got {raw!r}", key=key)
-        return int(text)
+        return _integer(raw, key, minimum)
 
     def flag(self, key: str, default: bool) -> bool:
         return _flag(self.properties.get(key), default, key)

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from velostream.errors import SqlValidationError
 from velostream.grammar import ast as A
-from velostream.plan.settings import is_job_key, unknown_endpoint_key, unknown_job_key
+from velostream.plan.settings import (
+    integer_problem,
+    is_job_key,
+    parse_integer,
+    unknown_endpoint_key,
+    unknown_job_key,
+)
 
 SOURCE, SINK = "source", "sink"
 
@@ -57,10 +63,9 @@ def _boolean(value):
 
 def _integer(minimum):
     def check(value):
-        text = value.strip()
-        if text.lstrip("-").isdigit() and int(text) >= minimum:
+        if parse_integer(value, minimum) is not None:
             return None
-        return f"must be an integer ≥ {minimum}; got {value!r}", None
+        return integer_problem(value, minimum), None
     return check
 
 

@@ -18,6 +18,28 @@ import difflib
 from dataclasses import dataclass
 
 NOT_YET = " (not used by this build yet)"
+# Integer settings are sizes, counts and durations: bounded so every one fits a C ssize_t.
+MAX_INTEGER = 2 ** 62
+
+
+def parse_integer(raw, minimum: int = 0, maximum: int = MAX_INTEGER) -> int | None:
+    """The one parser of integer settings: ASCII digits with an optional '-', within
+    [minimum, maximum]; None when the text is not such a number."""
+    text = str(raw).strip()
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        return None
+    value = int(text)
+    return value if minimum <= value <= maximum else None
+
+
+def integer_problem(raw, minimum: int = 0, maximum: int = MAX_INTEGER) -> str:
+    """What is wrong with ``raw`` as an integer setting (for the message of a refused value)."""
+    text = str(raw).strip()
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit() and int(text) > maximum:
+        return f"must be an integer ≤ {maximum}; got {raw!r}"
+    return f"must be an integer ≥ {minimum}; got {raw!r}"
 
 
 @dataclass(frozen=True)

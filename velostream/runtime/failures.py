@@ -10,7 +10,6 @@ without one of these.
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 import orjson
@@ -75,9 +74,6 @@ class FailureRouter:
                         "; 'dlq.topic' needs Kafka, which this build does not have yet" if topic else ""),
                     key="dlq.path")
             self._dlq_path = str(path)
-            directory = os.path.dirname(self._dlq_path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
             self._dlq = open_file(self._dlq_path, "ab", "dlq.path")  # closed in close()
 
     @property
