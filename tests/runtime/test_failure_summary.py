@@ -41,6 +41,21 @@ def test_dlq_entry_of_a_csv_record_spanning_lines_holds_all_its_lines(tmp_path):
     assert [e["raw"] for e in read_jsonl(dlq)] == ['2,"two\nlines",0', "3,x,0"]
 
 
+def test_dlq_entry_of_a_compact_json_array_holds_no_other_record(tmp_path):
+    # Found in review: every record of a one-line array starts on line 1, so the "raw" line
+    # held the good records too (a replayed DLQ would repeat them).
+    path = tmp_path / "t.json"
+    path.write_text('[{"a": 1, "z": 0, "pad": "x"}, {"a": 2, "z": 1}, {"a": 3, "z": 0}]')
+    dlq = tmp_path / "dlq.jsonl"
+    sql = ("SELECT a / z AS q FROM t " + source(
+        path, "t", "json", extra=f", 'failure_strategy' = 'SendToDLQ', 'dlq.path' = '{dlq}'"))
+    result = run("--query", sql)
+    assert result.exit_code == 0, result.output
+    entries = read_jsonl(dlq)
+    assert [e["record"] for e in entries] == [{"a": 1, "z": 0}, {"a": 3, "z": 0}]
+    assert all("raw" not in e or '"a": 2' not in e["raw"] for e in entries)
+
+
 def _malformed(tmp_path, good=5000, bad=37):
     path = tmp_path / "m.jsonl"
     lines = [f'{{"a": {i}, "z": {i % 7}}}' for i in range(good)]

@@ -10,6 +10,7 @@ it stops the job like ``FailBatch``.
 from __future__ import annotations
 
 import bisect
+import collections
 import datetime as dt
 import difflib
 import logging
@@ -342,10 +343,17 @@ def _attach_raw(failures, result, starts) -> None:
     first = result.first_line
     # A record runs from its line to the line before the next record (CSV fields may hold line
     # breaks); records that did not decode start records too.
-    begins = sorted({*starts.to_pylist(), *(e.line for e in result.errors)})
+    started = collections.Counter(starts.to_pylist())
+    started.update(e.line for e in result.errors)
+    begins = sorted(started)
     lines = block.split(b"\n")
     for failure in failures:
         if failure.raw is not None or failure.line is None:
+            continue
+        if started[failure.line] > 1:
+            # Several records start on this line (a compact JSON array): its bytes are not this
+            # record's alone, and a replayed DLQ would repeat the others. The entry keeps the
+            # fields the query read.
             continue
         at = bisect.bisect_right(begins, failure.line)
         end = begins[at] if at < len(begins) else first + len(lines)
