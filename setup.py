@@ -55,15 +55,21 @@ if TRACE:
 #   values): their time goes into Python C-API calls that the optimiser cannot improve, and
 #   -O1 compiles the module in about 60% of the time of -O2.
 # - -g0 everywhere: Python's CFLAGS ask for debug info (-g), which costs ~20% of the compile
-#   time and megabytes per module; a traced build (VELOSTREAM_CYTHON_TRACE) keeps it.
+#   time and megabytes per module; a traced or sanitizer build keeps it (DEBUG below).
 OPTIMISE = {"kernels_py": "-O1"}
 JOBS = max(1, int(os.environ.get("VELOSTREAM_BUILD_JOBS") or os.cpu_count() or 1))
+
+
+# A build that asks for debug info itself (scripts/asan.sh, tox -e asan: CFLAGS="-g
+# -fsanitize=address") keeps it, so sanitizer reports name .c lines.
+DEBUG = TRACE or any(f == "-g" or f.startswith("-fsanitize")
+                     for f in os.environ.get("CFLAGS", "").split())
 
 
 def compile_args(name):
     if sys.platform == "win32":
         return []
-    return [OPTIMISE.get(name, "-O2"), "-g" if TRACE else "-g0"]
+    return [OPTIMISE.get(name, "-O2"), "-g" if DEBUG else "-g0"]
 
 
 # Paths relative to this file: setuptools refuses absolute source paths.

@@ -444,3 +444,4 @@ def test_rule_messages_never_leak_python_reprs():
            "LAG(x) AS l FROM t WHERE COUNT(*) > 1 GROUP BY k HAVING v > 1")
     for f in findings(sql):
         assert not re.search(r"<|\w+\(parts=", f.message), f.message
+

@@ -112,10 +112,10 @@ SETTINGS: list[Setting] = [
         ("failure_strategy", "enum", None, "this endpoint's failure strategy" + NOT_YET),
         ("max_retries", "integer", None, "this endpoint's retries" + NOT_YET),
         ("retry_backoff", "duration", None, "this endpoint's retry delay" + NOT_YET),
-        ("batch.size", "integer", None, "records per batch (producer bytes for Kafka)"),
+        ("batch.size", "integer", None, "records per batch (producer bytes for Kafka)" + NOT_YET),
         ("batch_size", "integer", None, "the documents' spelling of batch.size" + NOT_YET),
-        ("source.format", "enum", None, "the documents' spelling of format / value.format"),
-        ("source.has_headers", "boolean", None, "the documents' spelling of has_headers"),
+        ("source.format", "enum", None, "the documents' spelling of format / value.format" + NOT_YET),
+        ("source.has_headers", "boolean", None, "the documents' spelling of has_headers" + NOT_YET),
         ("source.buffer_size", "integer", None, "read buffer" + NOT_YET),
     ]),
     *_rows("file", [

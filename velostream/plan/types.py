@@ -228,8 +228,10 @@ def comparable(a: SqlType, b: SqlType) -> SqlType | None:
 
 # --- string literals into a type (DIALECT §3) -----------------------------------------------------
 
-_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z")
-_DECIMAL_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
+# ASCII digits only, as the run-time casts (kernels_py._INT_TEXT/_DEC_TEXT, which _core keeps
+# beside these because it must not import the planner): '١٢٣' is no number at either time.
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z", re.ASCII)
+DECIMAL_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z", re.ASCII)
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 _TS_TEXT = re.compile(
@@ -278,7 +280,7 @@ def literal_type(text: str, target: SqlType) -> SqlType | None:
     if name == "BIGINT":
         return BIGINT if _INTEGER_TEXT.match(text) else None
     if name == "DECIMAL":
-        if not _DECIMAL_TEXT.match(text):
+        if not DECIMAL_TEXT.match(text):
             return None
         try:
             exponent = Decimal(text.strip()).as_tuple().exponent

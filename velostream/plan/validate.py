@@ -13,11 +13,11 @@ node it is about; warnings have ``severity='warning'``. Nothing is raised.
 from __future__ import annotations
 
 import difflib
-import re
 
 from velostream.errors import SqlValidationError
 from velostream.grammar import ast as A
 from velostream.plan import functions as F
+from velostream.plan.types import DECIMAL_TEXT
 
 # Pseudo-columns (DIALECT §5). They are never "unknown"; the window ones have a value only in
 # windowed aggregations, where they may be selected without appearing in GROUP BY.
@@ -61,7 +61,6 @@ for _names, _counts, _checker in (
 CAST_TYPES = tuple(_CAST_TYPES)
 
 _COMPARISONS = frozenset({"=", "!=", "<", "<=", ">", ">="})
-_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z")
 
 # Clauses in which an aggregate (without OVER) may not appear, and their names in messages.
 _NO_AGGREGATE_CLAUSES = frozenset({"WHERE", "JOIN ON", "GROUP BY", "WINDOW"})
@@ -295,7 +294,7 @@ class _Validator:
         # *literal* on the other side we can tell now that the cast will fail.
         for number, text in ((node.left, node.right), (node.right, node.left)):
             if _numeric_literal(number) and isinstance(text, A.StringLit) and (
-                    not _NUMBER_TEXT.match(text.value)):
+                    not DECIMAL_TEXT.match(text.value)):
                 self.report(text, f"string {text.value!r} is compared with a number but is not "
                                   "a number")
 
