@@ -26,8 +26,8 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
-    dec_at, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64, make_string,
-    new_byte_array, new_double_array, new_int64_array,
+    dec_at, dec_is_objects, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64,
+    make_string, new_byte_array, new_double_array, new_int64_array, vs_fmt128, vs_ld128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
@@ -2285,6 +2285,7 @@ ctypedef struct wcol_t:
     const int64_t* offs
     int scale
     const uint8_t* rscales      # DECIMAL row scales, or NULL
+    const int64_t* w128         # DECIMAL int128 limbs (two per row), or NULL: int64 in i64
     Py_ssize_t kpos
     Py_ssize_t klen
 
@@ -2319,11 +2320,12 @@ cdef class _Columns:
             w.valid = col.valid
             if col.type == T_INT64 or col.type == T_TIMESTAMP:
                 w.i64 = (<Int64Column>col).values
-            elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is not None:
+            elif col.type == T_DECIMAL and dec_is_objects(<DecimalColumn>col):
                 self.objects[j] = col.to_pylist()      # exact ScaledInteger objects
                 w.type = T_OBJECT
             elif col.type == T_DECIMAL:
                 w.i64 = (<DecimalColumn>col).values
+                w.w128 = (<DecimalColumn>col).w
                 w.scale = (<DecimalColumn>col).scale
                 w.rscales = (<DecimalColumn>col).rscales
             elif col.type == T_FLOAT64:
@@ -2398,6 +2400,16 @@ cdef class JsonWriter:
                         o.n += format_int64(w.i64[r], o.p + o.n)
                     elif w.type == T_STRING:
                         write_json_string(&o, w.chars + w.offs[r], w.offs[r + 1] - w.offs[r])
+                    elif w.type == T_DECIMAL and w.w128 != NULL:
+                        k = 0 if dec_numbers else 1
+                        k += vs_fmt128(vs_ld128(w.w128, r), w.scale,
+                                       w.scale if w.rscales == NULL else w.rscales[r],
+                                       o.p + o.n + k)
+                        if not dec_numbers:
+                            o.p[o.n] = C_QUOTE
+                            o.p[o.n + k] = C_QUOTE
+                            k += 1
+                        o.n += k
                     elif w.type == T_DECIMAL:
                         v = dec_at(w.i64, w.rscales, w.scale, r)
                         if dec_numbers:
