@@ -117,7 +117,8 @@ cdef extern from *:
         do {
             part = (uint64_t)(u % 10000000000000000000ULL);
             u /= 10000000000000000000ULL;
-            for (j = 0; j < 19 && (part || u); j++) { tmp[n++] = (char)('0' + part % 10); part /= 10; }
+            for (j = 0; j < 19 && (part || u); j++) {
+                tmp[n++] = (char)('0' + part % 10); part /= 10; }
         } while (u);
         if (n == 0) tmp[n++] = '0';
         while (n <= s) tmp[n++] = '0';
@@ -271,6 +272,9 @@ cdef int dec_max_row_scale(DecimalColumn c) noexcept
 # |m| < 10**38), or the narrow column when every present mantissa fits int64.
 cdef DecimalColumn make_decimal128(object wdata, object validity, Py_ssize_t n, int scale,
                                    object row_scales)
+# None when every row scale in ``scales`` (array('B') of n, or None) is the column ``scale`` (the
+# cheaper, equal form of a DecimalColumn), else ``scales``.
+cdef object dec_uniform_scales(object scales, Py_ssize_t n, int scale)
 # The ScaledInteger (None = NULL) of every row of a wide column (int128 rows boxed on first use).
 cdef list dec_objects(DecimalColumn c)
 cdef StringColumn make_string(object buffer, object offsets, object validity, Py_ssize_t n)

@@ -432,6 +432,17 @@ cdef DecimalColumn make_decimal128(object wdata, object validity, Py_ssize_t n, 
     return c
 
 
+cdef object dec_uniform_scales(object scales, Py_ssize_t n, int scale):
+    cdef const uint8_t* p = _bytes_ptr(scales)
+    cdef Py_ssize_t i
+    if p == NULL:
+        return None
+    for i in range(n):
+        if p[i] != scale:
+            return scales
+    return None
+
+
 cdef object _py128(vs_i128 v):
     """The Python int of an int128."""
     return (<object>vs_hi128(v) << 64) | <object>vs_lo128(v)

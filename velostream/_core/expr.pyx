@@ -20,7 +20,8 @@ from libc.string cimport memcmp, memcpy, memset
 from velostream._core.batch cimport (
     BoolColumn, Column, DecimalColumn, Float64Column, Int64Column, NullColumn, ObjectColumn,
     RecordBatch, StringColumn, T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING,
-    T_TIMESTAMP, dec_is_objects, dec_is_wide, dec_m128, dec_objects, dec_row, make_bool,
+    T_TIMESTAMP, dec_is_objects, dec_is_wide, dec_m128, dec_objects, dec_row, dec_uniform_scales,
+    make_bool,
     make_decimal, make_decimal128, make_decimal_rs, make_decimal_values, make_float64, make_int64,
     make_string, new_byte_array, new_double_array, new_int64_array, vs_addsub128, vs_cmp128,
     vs_i128, vs_mul128, vs_st128, vs_up128,
@@ -207,19 +208,6 @@ cdef object _filled_bytes(Py_ssize_t n, int value):
     return a
 
 
-cdef object _uniform_or(object scales, Py_ssize_t n, int scale):
-    """None when every row scale in ``scales`` is the column ``scale`` (the cheaper, equal form
-    of a DecimalColumn), else ``scales``."""
-    cdef const uint8_t* p = _u8(scales)
-    cdef Py_ssize_t i
-    if p == NULL:
-        return None
-    for i in range(n):
-        if p[i] != scale:
-            return scales
-    return None
-
-
 cdef object _widened_scales(DecimalColumn c, int target):
     """Row scales of ``c``'s values held in a column at scale ``target`` (an implicit
     coercion): each row keeps its own scale, capped at ``target``; None when that is every
@@ -235,7 +223,7 @@ cdef object _widened_scales(DecimalColumn c, int target):
     for i in range(n):
         r = c.row_scale(i)
         p[i] = r if r < target else target
-    return _uniform_or(out, n, target)
+    return dec_uniform_scales(out, n, target)
 
 
 cdef object _copy_bytes(object validity, Py_ssize_t n):
@@ -1340,7 +1328,8 @@ cdef class ArithDec(_Binary):
                 return self._w128(ca, cb, sa, sb, n, errors)
             out[i] = w.m
             rs[i] = r.s
-        return make_decimal_rs(data, o.validity, n, self.scale, _uniform_or(scales, n, self.scale))
+        return make_decimal_rs(data, o.validity, n, self.scale,
+                               dec_uniform_scales(scales, n, self.scale))
 
     cdef Column _w128(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, Py_ssize_t n,
                       list errors):
@@ -1388,7 +1377,7 @@ cdef class ArithDec(_Binary):
                 rs[i] = <uint8_t>(ra + rb if op == A_MUL else (ra if ra > rb else rb))
         _n_int128 += 1
         return make_decimal128(wdata, o.validity, n, s,
-                               _uniform_or(scales, n, s) if rows else None)
+                               dec_uniform_scales(scales, n, s) if rows else None)
 
     cdef Column _objects(self, Column ca, Column cb, Py_ssize_t n, list errors):
         """Every row on ScaledInteger objects: exact at any size (they widen)."""
@@ -2065,7 +2054,7 @@ cdef object _gather_scales(list cols, const int64_t* branch, const int* sts, int
     for i in range(n):
         j = branch[i]
         p[i] = (<DecimalColumn>cols[j]).row_scale(i * sts[j]) if j >= 0 else scale
-    return _uniform_or(out, n, scale)
+    return dec_uniform_scales(out, n, scale)
 
 
 cdef class Case(Kernel):

@@ -26,8 +26,9 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
-    dec_at, dec_is_objects, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64,
-    make_string, new_byte_array, new_double_array, new_int64_array, vs_fmt128, vs_ld128,
+    dec_at, dec_is_objects, dec_uniform_scales, make_bool, make_decimal, make_decimal128,
+    make_decimal_rs, make_float64, make_int64, make_string, new_byte_array, new_double_array,
+    new_int64_array, vs_fmt128, vs_i128, vs_ld128, vs_parse128, vs_st128, vs_up128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
@@ -990,6 +991,53 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
     return make_decimal_rs(data, validity, n, scale, scales)
 
 
+cdef object _decimal128_column(colbuf_t* c, Py_ssize_t n, object validity, int dscale):
+    """Decimals past an int64 mantissa parsed straight into int128 mantissas (no object per
+    row): each row keeps the scale of its text, or every row has the declared ``dscale``. None
+    when some value is not plain digits of at most 38 in all at the column scale (an exponent,
+    blanks, a declared scale that rounds): the exact object path takes those."""
+    cdef object wdata = new_int64_array(2 * n)
+    cdef int64_t* w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    cdef object own = new_byte_array(n, False)
+    cdef uint8_t* sc = <uint8_t*>(<array.array>own).data.as_voidptr
+    cdef Py_ssize_t i, start, off = 0
+    cdef int t, s, scale = 0
+    cdef vs_i128 m
+    for i in range(n):
+        start = off
+        t = c.tags[i]
+        if t & TG_TEXT:
+            off = c.ends[i]
+        t &= TG_KIND
+        m = 0
+        s = 0
+        if t == TG_INT:
+            m = <vs_i128>c.vals[i]
+        elif t == TG_DEC:
+            m = <vs_i128>c.vals[i]
+            s = c.scales[i]
+        elif t == TG_BIGINT or t == TG_BIGDEC:
+            if vs_parse128(c.sbuf + start, off - start, &m, &s):
+                return None
+        vs_st128(w, i, m)
+        sc[i] = <uint8_t>s
+        if t != TG_NULL and s > scale:
+            scale = s
+    if dscale >= 0:
+        if scale > dscale:
+            return None
+        scale = dscale
+    for i in range(n):
+        if sc[i] != scale:
+            if vs_up128(vs_ld128(w, i), scale - sc[i], &m):
+                return None
+            vs_st128(w, i, m)
+        if (c.tags[i] & TG_KIND) == TG_NULL:
+            sc[i] = <uint8_t>scale
+    return make_decimal128(wdata, validity, n, scale,
+                           None if dscale >= 0 else dec_uniform_scales(own, n, scale))
+
+
 cdef object _wide_decimal_column(ObjectColumn objects, int scale):
     """A wide DECIMAL column of exact numbers (each keeps its own scale, or every one ``scale``
     when declared), or None when a value cannot be a DECIMAL (a scale past 38)."""
@@ -1114,8 +1162,10 @@ cdef object _cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint fina
         return make_float64(data, validity, n)
     if (kinds & ~(_bit(TG_INT) | _bit(TG_DEC) | _bit(TG_BIGINT) | _bit(TG_BIGDEC))) == 0 and (
             kinds & (_bit(TG_DEC) | _bit(TG_BIGDEC))) and (financial or c.declared == D_DECIMAL):
-        # Decimals past an int64 mantissa: an exact wide DECIMAL column.
-        col = _wide_decimal_column(_object_column(c, n, validity, objs), c.dscale)
+        # Decimals past an int64 mantissa: int128 mantissas up to 38 digits, else exact objects.
+        col = _decimal128_column(c, n, validity, c.dscale)
+        if col is None:
+            col = _wide_decimal_column(_object_column(c, n, validity, objs), c.dscale)
         if col is not None:
             return col
     elif csv and financial and (
