@@ -231,7 +231,7 @@ def test_a_result_past_1000_digits_is_a_row_error_with_a_short_message():
 WITHIN38 = st.one_of(_near(18), _near(19), _near(36), st.integers(-(10 ** 37), 10 ** 37),
                      st.sampled_from([2 ** 63 - 1, 2 ** 63, -(2 ** 63) - 1, 10 ** 37 - 1]),
                      ).flatmap(lambda m: st.sampled_from([m, -m]))
-VALUE38 = st.builds(lambda m, s: ScaledInteger.from_parts(m, s), WITHIN38, st.integers(0, 1))
+VALUE38 = st.builds(lambda m, s: ScaledInteger.from_parts(m, s), WITHIN38, st.integers(0, 3))
 
 
 def test_storage_kinds_follow_the_digits():
@@ -252,8 +252,13 @@ def test_storage_kinds_follow_the_digits():
         array("q", [1])).storage == "int64"
 
 
+ROUNDINGS = {"ROUND(x)": (0, decimal.ROUND_HALF_UP), "ROUND(x, 2)": (2, decimal.ROUND_HALF_UP),
+             "FLOOR(x)": (0, decimal.ROUND_FLOOR), "CEIL(x)": (0, decimal.ROUND_CEILING),
+             "ROUND(x, -3)": (-3, decimal.ROUND_HALF_UP)}
+
+
 @pytest.mark.parametrize("sql", ["x + y", "x - y", "x * y", "x < y", "x = y", "x >= y", "-x",
-                                 "ABS(x)"])
+                                 "ABS(x)", *ROUNDINGS])
 @SETTINGS
 @given(pairs=st.lists(st.tuples(VALUE38, VALUE38), min_size=1, max_size=6))
 def test_int128_kernels_are_typed_and_exact(sql, pairs):
@@ -275,6 +280,13 @@ def test_int128_kernels_are_typed_and_exact(sql, pairs):
             want = EXACT.minus(x)
         elif sql == "ABS(x)":
             want = EXACT.abs(x)
+        elif sql in ROUNDINGS:
+            digits, rounding = ROUNDINGS[sql]
+            if digits >= 0:
+                want = quantize(x, min(digits, a.scale), rounding)
+            else:
+                want = quantize(x.scaleb(digits, EXACT), 0, rounding).scaleb(-digits, EXACT)
+                want = quantize(want, 0)
         else:
             op = {"x < y": x < y, "x = y": x == y, "x >= y": x >= y}[sql]
             assert got[i] is op
@@ -284,14 +296,24 @@ def test_int128_kernels_are_typed_and_exact(sql, pairs):
     read = batch.columns[:1] if "y" not in sql else batch.columns
     wide_in = any(c.storage == "int128" for c in read)
     objects_in = any(c.storage == "object" for c in read)   # 39+ digits at the column scale
-    col_scale = max([-r.as_tuple().exponent for r in results], default=0)
-    fits = all(EXACT.abs(r.scaleb(col_scale, EXACT)) < 10 ** 38 for r in results)
-    if fits and not objects_in and (wide_in or any(
+    sx, sy = (c.scale for c in batch.columns)
+    col_scale = sx + sy if sql == "x * y" else (max(sx, sy) if "y" in sql else sx)
+    results_fit = all(EXACT.abs(r.scaleb(col_scale, EXACT)) < 10 ** 38 for r in results)
+    fits = results_fit
+    if sql in ("x + y", "x - y"):
+        # Operands are aligned to the result scale in int128 (up to 1.7e38) before the sum.
+        fits = fits and all(EXACT.abs(D(v).scaleb(col_scale, EXACT)) < 10 ** 38
+                            for pair in pairs for v in pair)
+    if sql in ROUNDINGS:
+        # A rounding to as many decimals as x has is no kernel at all: only no object path.
+        if fits and not objects_in:
+            assert after["object"] == before["object"]
+    elif fits and not objects_in and (wide_in or any(
             not -(2 ** 63) <= r.scaleb(col_scale, EXACT) < 2 ** 63 for r in results)):
         # The typed int128 loop ran, and no batch went through ScaledInteger objects.
         assert after["int128"] > before["int128"] and after["object"] == before["object"], (
             [c.storage for c in batch.columns], results)
-    if not fits:
+    if not results_fit and sql not in ROUNDINGS:
         # 39 digits or more: the exact object path, never a wrap.
         assert after["object"] > before["object"]
 

@@ -93,12 +93,34 @@ cdef extern from *:
         if (a == 0) { *r = 0; return 0; }
         if (k > 38 || __builtin_mul_overflow(a, vs_p10t[k], r)) return 1;
         return vs_out38(*r); }
+    /* a * 10**k when that fits int128 (an aligned operand; its sum is checked for 38 digits). */
+    static inline int vs_align128(vs_i128 a, int k, vs_i128 *r) {
+        if (a == 0) { *r = 0; return 0; }
+        return k > 38 || __builtin_mul_overflow(a, vs_p10t[k], r); }
     static inline int vs_addsub128(vs_i128 a, vs_i128 b, int sub, vs_i128 *r) {
         if (sub ? __builtin_sub_overflow(a, b, r) : __builtin_add_overflow(a, b, r)) return 1;
         return vs_out38(*r); }
     static inline int vs_mul128(vs_i128 a, vs_i128 b, vs_i128 *r) {
         if (__builtin_mul_overflow(a, b, r)) return 1;
         return vs_out38(*r); }
+    /* m with its last `drop` digits rounded away (mode 0 half away from zero, 1 floor, 2
+       ceiling), then times 10**back: 0 with *r, or 1 when the result leaves 38 digits. */
+    static inline int vs_round128(vs_i128 m, int drop, int back, int mode, vs_i128 *r) {
+        unsigned __int128 mag = m < 0 ? (unsigned __int128)0 - (unsigned __int128)m
+                                      : (unsigned __int128)m, q = 0, rem = mag, p;
+        int up;
+        vs_i128 res;
+        if (drop > 38) up = (mode == 1 && m < 0) || (mode == 2 && m > 0);
+        else {
+            p = (unsigned __int128)vs_p10t[drop];
+            q = mag / p; rem = mag % p;
+            up = mode == 0 ? rem >= p - rem : rem != 0 && (mode == 1 ? m < 0 : m > 0);
+        }
+        if (up) q++;
+        res = m < 0 ? -(vs_i128)q : (vs_i128)q;
+        if (back && res != 0) return vs_up128(res, back, r);
+        *r = res;
+        return 0; }
     /* -1, 0, 1 as a / 10**sa <, ==, > b / 10**sb (|a|, |b| < 10**38, scales 0..38): a side
        whose alignment leaves int128 is larger in magnitude than the other side. */
     static inline int vs_cmp128(vs_i128 a, int sa, vs_i128 b, int sb) {
@@ -157,8 +179,10 @@ cdef extern from *:
     bint vs_out38(vs_i128 v) noexcept nogil
     bint vs_fits64(vs_i128 v) noexcept nogil
     bint vs_up128(vs_i128 a, int k, vs_i128* r) noexcept nogil
+    bint vs_align128(vs_i128 a, int k, vs_i128* r) noexcept nogil
     bint vs_addsub128(vs_i128 a, vs_i128 b, bint sub, vs_i128* r) noexcept nogil
     bint vs_mul128(vs_i128 a, vs_i128 b, vs_i128* r) noexcept nogil
+    bint vs_round128(vs_i128 m, int drop, int back, int mode, vs_i128* r) noexcept nogil
     int vs_cmp128(vs_i128 a, int sa, vs_i128 b, int sb) noexcept nogil
     Py_ssize_t vs_fmt128(vs_i128 m, int cs, int s, char* buf) noexcept nogil
     int vs_parse128(const char* p, Py_ssize_t n, vs_i128* m, int* s) noexcept nogil

@@ -23,8 +23,9 @@ from velostream._core.batch cimport (
     T_TIMESTAMP, dec_is_objects, dec_is_wide, dec_m128, dec_objects, dec_row, dec_uniform_scales,
     make_bool,
     make_decimal, make_decimal128, make_decimal_rs, make_decimal_values, make_float64, make_int64,
-    make_string, new_byte_array, new_double_array, new_int64_array, vs_addsub128, vs_cmp128,
-    vs_i128, vs_mul128, vs_st128, vs_up128,
+    make_string, new_byte_array, new_double_array, new_int64_array, vs_addsub128, vs_align128,
+    vs_cmp128,
+    vs_i128, vs_mul128, vs_round128, vs_st128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
@@ -1367,7 +1368,7 @@ cdef class ArithDec(_Binary):
                 if op == A_MUL:
                     if vs_mul128(x, y, &r):
                         return self._objects(ca, cb, n, errors)
-                elif (vs_up128(x, ka, &x) or vs_up128(y, kb, &y)
+                elif (vs_align128(x, ka, &x) or vs_align128(y, kb, &y)
                         or vs_addsub128(x, y, op == A_SUB, &r)):
                     return self._objects(ca, cb, n, errors)
             vs_st128(w, i, r)
@@ -2339,8 +2340,10 @@ cdef class RoundExact(_Unary):
         cdef int64_t* out = _i64(data)
         cdef bint up
         cdef _Out o = _Out.__new__(_Out)
-        if _is_wide(c):
+        if _is_objects(c):
             return self._objects(c, n)
+        if _is_wide(c):
+            return self._w128(<DecimalColumn>c, n)
         o.init1(c, n)
         for i in range(n):
             out[i] = 0
@@ -2366,7 +2369,8 @@ cdef class RoundExact(_Unary):
             res = -<int64_t>q if m < 0 else <int64_t>q
             if back and res != 0 and (back > 18 or vx_mul(res, <int64_t>vs_upow10[back], &res)):
                 if self.type == T_DECIMAL:
-                    return self._objects(c, n)
+                    return self._w128(<DecimalColumn>c, n) if c.type == T_DECIMAL else \
+                        self._objects(c, n)
                 o.fail(i, errors, "BIGINT overflow in rounding")
                 continue
             out[i] = res
@@ -2376,11 +2380,34 @@ cdef class RoundExact(_Unary):
                                    if c.type == T_DECIMAL else None)
         return make_int64(data, o.validity, n, self.type)
 
+    cdef Column _w128(self, DecimalColumn c, Py_ssize_t n):
+        """The rounding on int128 mantissas (narrow or int128 rows; a result past 38 digits
+        redoes the batch on objects)."""
+        global _n_int128
+        cdef Py_ssize_t i
+        cdef int drop = c.scale - self.digits, back = -self.digits if self.digits < 0 else 0
+        cdef int mode = 0 if self.mode == R_HALF_AWAY else (1 if self.mode == R_FLOOR else 2)
+        cdef object wdata = new_int64_array(2 * n)
+        cdef int64_t* w = _i64(wdata)
+        cdef vs_i128 r
+        if drop < 0:
+            return self._objects(c, n)
+        for i in range(n):
+            r = 0
+            if _ok(c.valid, i) and vs_round128(dec_m128(c, i), drop, back, mode, &r):
+                return self._objects(c, n)
+            vs_st128(w, i, r)
+        _n_int128 += 1
+        return make_decimal128(wdata, c.validity, n, self.scale,
+                               _widened_scales(c, self.scale))
+
     cdef Column _objects(self, Column c, Py_ssize_t n):
         """The rounding on exact ScaledInteger objects (wide values, or a result past int64)."""
+        global _n_objects
         cdef list values = column_pyvalues(c, n, True)
         cdef Py_ssize_t i
         cdef int d = self.digits, drop
+        _n_objects += 1
         for i in range(n):
             x = values[i]
             if x is None or d >= (<ScaledInteger>x).scale:
