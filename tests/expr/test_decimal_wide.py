@@ -377,3 +377,23 @@ def test_declared_decimal_38_decodes_into_int128():
         b"x\n-98765432109876543210.5\n1\n").batch.column("x")
     assert csv.storage == "int128"
     assert [str(v) for v in csv.to_pylist()] == ["-98765432109876543210.50", "1.00"]
+
+
+@pytest.mark.parametrize("scale", [0, 2, 5])
+@SETTINGS
+@given(values=st.lists(VALUE38, min_size=1, max_size=6))
+def test_cast_to_decimal_38_runs_on_int128(scale, values):
+    batch = RecordBatch(["x"], [decimal_column(values)])
+    before = decimal_path_counts()
+    got, errors = run(f"CAST(x AS DECIMAL(38,{scale}))", batch)
+    after = decimal_path_counts()
+    wants = [quantize(D(v), scale) for v in values]
+    for i, want in enumerate(wants):
+        if EXACT.abs(want) >= Decimal(10) ** (38 - scale):
+            assert got[i] is None and f"out of range for DECIMAL(38,{scale})" in errors[i]
+        else:
+            same(got[i], want)
+    storage = batch.columns[0].storage
+    if not errors and storage != "object" and (storage == "int128" or any(
+            not -(2 ** 63) <= w.scaleb(scale, EXACT) < 2 ** 63 for w in wants)):
+        assert after["int128"] > before["int128"]

@@ -21,15 +21,24 @@ column scale (declared and CAST columns, uniform data: the common case costs not
 ``dec_row(c, i)`` gives row i at its own scale; kernels derive each row's result scale from its
 operands' (``+ - %`` the larger, ``*`` the sum, ``/`` the larger + 4), encoders print it.
 Column scale and row scales never change the value, only how it prints: comparisons ignore them.
-Wide values: a column with a value that needs more than an int64 mantissa (DECIMAL(38), or a
-result past 18 digits) holds every row as an exact ``ScaledInteger`` in ``wide`` (None for NULL;
-each at its own scale <= ``scale``) and ``values`` are zeros: every kernel checks ``wide is not
-None`` first and then works on the objects (exact at any size, they widen past 38 digits).
-``make_decimal_values`` builds the narrow form when every value fits, else the wide one.
+Wide values, past an int64 mantissa (``dec_is_wide``; ``values`` are then zeros), come in two
+storages (``c.storage`` tells them apart for tests and tools):
+- *int128*: every mantissa at the column scale has at most 38 digits (DECIMAL(38)): ``w`` points
+  into ``wdata``, two int64 limbs per row (``vs_ld128(w, i)`` is row i's ``__int128`` mantissa at
+  ``scale``; ``rscales`` as for narrow rows). Typed loops run on it (``dec_m128`` reads a narrow
+  or int128 row alike): ``+ - *``, comparisons, negation/ABS, ROUND/FLOOR/CEIL, SUM, the JSON/CSV
+  encoders (``vs_fmt128``) and decoders (``vs_parse128``). A result past 38 digits is never
+  wrapped: the kernel redoes the batch on objects;
+- *object*: some mantissa has more than 38 digits: every row is an exact ``ScaledInteger`` in
+  ``wide`` (None for NULL; each at its own scale <= ``scale``), exact at any size.
+Kernels without an int128 loop (``/``, ``%``, CAST, IN, CASE …) take ``dec_objects(c)``: the
+``wide`` list, boxed from the int128 rows on first use. ``make_decimal_values`` builds the
+narrowest storage that holds every value; ``make_decimal128`` narrows to int64 when it can.
 
 A consumer that accumulates (SUM) reads ``values`` at ``scale`` (or the ``wide`` objects) and
 gives the result the largest row scale (``dec_max_row_scale``): ``dec_sum`` does exactly that in
-one typed loop that spills into a Python int only when an int64 partial sum would overflow, and
+one typed loop (an int128 partial sum, narrow or int128 rows) that spills into a Python int only
+when it would leave int128, and
 ``make_decimal_values`` turns per-group results of any size back into a column.
 
 Buffers are ``cpython.array`` objects kept referenced by the column, so a column is immutable once
@@ -104,7 +113,8 @@ cdef extern from *:
         if (__builtin_mul_overflow(a, b, r)) return 1;
         return vs_out38(*r); }
     /* m with its last `drop` digits rounded away (mode 0 half away from zero, 1 floor, 2
-       ceiling), then times 10**back: 0 with *r, or 1 when the result leaves 38 digits. */
+       ceiling, 3 half even), then times 10**back: 0 with *r, or 1 when the result leaves 38
+       digits. */
     static inline int vs_round128(vs_i128 m, int drop, int back, int mode, vs_i128 *r) {
         unsigned __int128 mag = m < 0 ? (unsigned __int128)0 - (unsigned __int128)m
                                       : (unsigned __int128)m, q = 0, rem = mag, p;
@@ -114,7 +124,9 @@ cdef extern from *:
         else {
             p = (unsigned __int128)vs_p10t[drop];
             q = mag / p; rem = mag % p;
-            up = mode == 0 ? rem >= p - rem : rem != 0 && (mode == 1 ? m < 0 : m > 0);
+            up = mode == 0 ? rem >= p - rem
+               : mode == 3 ? rem > p - rem || (rem == p - rem && (q & 1))
+               : rem != 0 && (mode == 1 ? m < 0 : m > 0);
         }
         if (up) q++;
         res = m < 0 ? -(vs_i128)q : (vs_i128)q;

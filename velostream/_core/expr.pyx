@@ -25,7 +25,7 @@ from velostream._core.batch cimport (
     make_decimal, make_decimal128, make_decimal_rs, make_decimal_values, make_float64, make_int64,
     make_string, new_byte_array, new_double_array, new_int64_array, vs_addsub128, vs_align128,
     vs_cmp128,
-    vs_i128, vs_mul128, vs_round128, vs_st128,
+    vs_i128, vs_mul128, vs_p10t, vs_round128, vs_st128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
@@ -831,17 +831,57 @@ cdef class Cast(_Unary):
         if _is_wide(c):
             if dst == T_DECIMAL and sscale == self.scale and self.precision is None:
                 return c
+            if dst == T_DECIMAL and not _is_objects(c):
+                r = self._cast128(<DecimalColumn>c)
+                if r is not None:
+                    return r
             return self._python(c, errors)
         if dst == T_DECIMAL and (self.precision is None or self.precision > 18) and (
                 src == T_INT64 or src == T_DECIMAL or src == T_STRING):
             # The typed loops hold int64 mantissas; a row they cannot hold may still fit the
-            # type (DECIMAL(38)): then the exact Python path redoes the batch, wide.
+            # type (DECIMAL(38)): then the int128 loop, or the exact Python path, redoes it.
             local = []
             r = self._typed(c, local)
             if not local:
                 return r
+            if src == T_DECIMAL:
+                r = self._cast128(<DecimalColumn>c)
+                if r is not None:
+                    return r
             return self._python(c, errors)
         return self._typed(c, errors)
+
+    cdef object _cast128(self, DecimalColumn c):
+        """DECIMAL to DECIMAL(p <= 38, s) on int128 mantissas (narrow or int128 rows): every
+        row rounded half-even to ``s``; an implicit coercion to a larger scale keeps each
+        row's own scale. None when a row is out of range (or the coercion would round): the
+        Python path then gives the exact result and the row errors."""
+        global _n_int128
+        cdef Py_ssize_t i, n = c.length
+        cdef int s = self.scale, drop = c.scale - self.scale
+        cdef int p = 38 if self.precision is None else self.precision
+        cdef object wdata
+        cdef int64_t* w
+        cdef vs_i128 r, limit
+        if p > 38 or (self.precision is None and drop > 0):
+            return None
+        limit = vs_p10t[p]
+        wdata = new_int64_array(2 * n)
+        w = _i64(wdata)
+        for i in range(n):
+            r = 0
+            if _ok(c.valid, i):
+                r = dec_m128(c, i)
+                if drop > 0:
+                    vs_round128(r, drop, 0, 3, &r)
+                elif drop < 0 and vs_align128(r, -drop, &r):
+                    return None
+                if r >= limit or r <= -limit:
+                    return None
+            vs_st128(w, i, r)
+        _n_int128 += 1
+        return make_decimal128(wdata, c.validity, n, s,
+                               _widened_scales(c, s) if self.precision is None else None)
 
     cdef Column _typed(self, Column c, list errors):
         cdef int src = c.type, dst = self.type
