@@ -397,3 +397,15 @@ def test_cast_to_decimal_38_runs_on_int128(scale, values):
     if not errors and storage != "object" and (storage == "int128" or any(
             not -(2 ** 63) <= w.scaleb(scale, EXACT) < 2 ** 63 for w in wants)):
         assert after["int128"] > before["int128"]
+
+
+def test_declared_wide_decimals_are_range_checked_in_int128():
+    lines = (b'{"x": 1234567890123456789012.5}\n{"x": 123456789012345678.5}\n'
+             b'{"x": "-123456789012345678.25"}\n')
+    result = JsonDecoder(declared={"x": "DECIMAL(20,2)"}).decode_lines(lines)
+    assert [e.line for e in result.errors] == [1]
+    assert "does not fit DECIMAL(20,2)" in result.errors[0].message
+    column = result.batch.column("x")
+    assert column.storage == "int128"
+    assert [str(v) for v in column.to_pylist()] == ["123456789012345678.50",
+                                                     "-123456789012345678.25"]

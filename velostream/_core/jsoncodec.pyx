@@ -28,7 +28,8 @@ from velostream._core.batch cimport (
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
     dec_at, dec_is_objects, dec_uniform_scales, make_bool, make_decimal, make_decimal128,
     make_decimal_rs, make_float64, make_int64, make_string, new_byte_array, new_double_array,
-    new_int64_array, vs_fmt128, vs_i128, vs_ld128, vs_parse128, vs_st128, vs_up128,
+    new_int64_array, vs_align128, vs_fmt128, vs_i128, vs_ld128, vs_p10t, vs_parse128, vs_st128,
+    vs_up128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
@@ -476,19 +477,28 @@ cdef int _put_wide_decimal(colbuf_t* c, Py_ssize_t row, const char* text,
     column cb_finish builds."""
     cdef ScaledInteger v
     cdef si_t r
-    try:
-        v = _ScaledInteger(text[:n].decode("ascii").strip(),
-                           None if c.dscale < 0 else c.dscale)
-    except (ValueError, ArithmeticError):
-        return P_RANGE
-    if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
-        return P_RANGE
-    if si_unbox_checked(v, &r) == SI_OK:
-        _need_scales(c)
-        c.vals[row] = r.m
-        c.scales[row] = r.s
-        c.tags[row] = TG_DEC
-        return P_OK
+    cdef vs_i128 m
+    cdef int s
+    if vs_parse128(text, n, &m, &s) == 0 and not (
+            c.dscale >= 0 and (s > c.dscale or vs_align128(m, c.dscale - s, &m))):
+        # Plain digits, at most 38 at the declared scale: checked here in int128, parsed again
+        # into the int128 column at the end (no object per value).
+        if 0 < c.dprec <= 38 and (m >= vs_p10t[c.dprec] or m <= -vs_p10t[c.dprec]):
+            return P_RANGE
+    else:
+        try:
+            v = _ScaledInteger(text[:n].decode("ascii").strip(),
+                               None if c.dscale < 0 else c.dscale)
+        except (ValueError, ArithmeticError):
+            return P_RANGE
+        if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
+            return P_RANGE
+        if si_unbox_checked(v, &r) == SI_OK:
+            _need_scales(c)
+            c.vals[row] = r.m
+            c.scales[row] = r.s
+            c.tags[row] = TG_DEC
+            return P_OK
     if text != c.sbuf + c.spos:     # a JSON number: copy it in (a string or CSV field is there)
         cb_reserve(c, n)
         memcpy(c.sbuf + c.spos, text, n)
