@@ -257,8 +257,8 @@ ROUNDINGS = {"ROUND(x)": (0, decimal.ROUND_HALF_UP), "ROUND(x, 2)": (2, decimal.
              "ROUND(x, -3)": (-3, decimal.ROUND_HALF_UP)}
 
 
-@pytest.mark.parametrize("sql", ["x + y", "x - y", "x * y", "x < y", "x = y", "x >= y", "-x",
-                                 "ABS(x)", *ROUNDINGS])
+@pytest.mark.parametrize("sql", ["x + y", "x - y", "x * y", "x / y", "x < y", "x = y", "x >= y",
+                                 "-x", "ABS(x)", *ROUNDINGS])
 @SETTINGS
 @given(pairs=st.lists(st.tuples(VALUE38, VALUE38), min_size=1, max_size=6))
 def test_int128_kernels_are_typed_and_exact(sql, pairs):
@@ -266,11 +266,18 @@ def test_int128_kernels_are_typed_and_exact(sql, pairs):
     before = decimal_path_counts()
     got, errors = run(sql, batch)
     after = decimal_path_counts()
-    assert not errors
+    assert set(errors) == ({i for i, (_, b) in enumerate(pairs) if b.mantissa == 0}
+                           if sql == "x / y" else set())
     results = []
     for i, (a, b) in enumerate(pairs):
         x, y = D(a), D(b)
-        if sql == "x + y":
+        if sql == "x / y":
+            if y == 0:
+                assert got[i] is None and errors[i] == "division by zero"
+                continue
+            s = max(a.scale, b.scale) + 4
+            want = Decimal(round(Fraction(x) / Fraction(y) * 10 ** s)).scaleb(-s, EXACT)
+        elif sql == "x + y":
             want = quantize(EXACT.add(x, y), max(a.scale, b.scale))
         elif sql == "x - y":
             want = quantize(EXACT.subtract(x, y), max(a.scale, b.scale))
@@ -298,8 +305,14 @@ def test_int128_kernels_are_typed_and_exact(sql, pairs):
     objects_in = any(c.storage == "object" for c in read)   # 39+ digits at the column scale
     sx, sy = (c.scale for c in batch.columns)
     col_scale = sx + sy if sql == "x * y" else (max(sx, sy) if "y" in sql else sx)
+    if sql == "x / y":
+        col_scale = max(sx, sy) + 4
     results_fit = all(EXACT.abs(r.scaleb(col_scale, EXACT)) < 10 ** 38 for r in results)
     fits = results_fit
+    if sql == "x / y":
+        # The numerator x * 10**(row scale + 4 ...) must stay in 128 bits for the typed loop.
+        fits = fits and all(EXACT.abs(D(a).scaleb(2 * col_scale, EXACT)) < 2 ** 126
+                            for a, _ in pairs)
     if sql in ("x + y", "x - y"):
         # Operands are aligned to the result scale in int128 (up to 1.7e38) before the sum.
         fits = fits and all(EXACT.abs(D(v).scaleb(col_scale, EXACT)) < 10 ** 38

@@ -133,6 +133,22 @@ cdef extern from *:
         if (back && res != 0) return vs_up128(res, back, r);
         *r = res;
         return 0; }
+    /* a * 10**e / b rounded half-even (b != 0, 0 <= e): 0 with *r, or 1 when the numerator
+       leaves 128 bits or the quotient has more than 38 digits (the exact path decides). */
+    static inline int vs_div128(vs_i128 a, int e, vs_i128 b, vs_i128 *r) {
+        unsigned __int128 n = a < 0 ? (unsigned __int128)0 - (unsigned __int128)a
+                                    : (unsigned __int128)a;
+        unsigned __int128 d = b < 0 ? (unsigned __int128)0 - (unsigned __int128)b
+                                    : (unsigned __int128)b, q, rem;
+        int neg = (a < 0) != (b < 0);
+        if (e > 38 && n != 0) return 1;
+        if (n != 0 && __builtin_mul_overflow(n, (unsigned __int128)vs_p10t[e], &n)) return 1;
+        q = n / d;
+        rem = n - q * d;
+        if (rem > d - rem || (rem == d - rem && (q & 1))) q++;
+        if (q >= (unsigned __int128)vs_p10t[38]) return 1;
+        *r = neg ? -(vs_i128)q : (vs_i128)q;
+        return 0; }
     /* -1, 0, 1 as a / 10**sa <, ==, > b / 10**sb (|a|, |b| < 10**38, scales 0..38): a side
        whose alignment leaves int128 is larger in magnitude than the other side. */
     static inline int vs_cmp128(vs_i128 a, int sa, vs_i128 b, int sb) {
@@ -195,6 +211,7 @@ cdef extern from *:
     bint vs_addsub128(vs_i128 a, vs_i128 b, bint sub, vs_i128* r) noexcept nogil
     bint vs_mul128(vs_i128 a, vs_i128 b, vs_i128* r) noexcept nogil
     bint vs_round128(vs_i128 m, int drop, int back, int mode, vs_i128* r) noexcept nogil
+    bint vs_div128(vs_i128 a, int e, vs_i128 b, vs_i128* r) noexcept nogil
     int vs_cmp128(vs_i128 a, int sa, vs_i128 b, int sb) noexcept nogil
     Py_ssize_t vs_fmt128(vs_i128 m, int cs, int s, char* buf) noexcept nogil
     int vs_parse128(const char* p, Py_ssize_t n, vs_i128* m, int* s) noexcept nogil

@@ -25,7 +25,7 @@ from velostream._core.batch cimport (
     make_decimal, make_decimal128, make_decimal_rs, make_decimal_values, make_float64, make_int64,
     make_string, new_byte_array, new_double_array, new_int64_array, vs_addsub128, vs_align128,
     vs_cmp128,
-    vs_i128, vs_mul128, vs_p10t, vs_round128, vs_st128,
+    vs_div128, vs_i128, vs_mul128, vs_p10t, vs_round128, vs_st128, vs_up128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
@@ -1388,6 +1388,8 @@ cdef class ArithDec(_Binary):
         cdef _Out o
         if dec_is_objects(ca) or dec_is_objects(cb):
             return self._objects(ca, cb, n, errors)
+        if op == A_DIV:
+            return self._div128(ca, cb, sa, sb, n, errors)
         if op == A_MUL:
             if ca.scale + cb.scale != s:
                 return self._objects(ca, cb, n, errors)
@@ -1419,6 +1421,48 @@ cdef class ArithDec(_Binary):
         _n_int128 += 1
         return make_decimal128(wdata, o.validity, n, s,
                                dec_uniform_scales(scales, n, s) if rows else None)
+
+    cdef Column _div128(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, Py_ssize_t n,
+                        list errors):
+        """``/`` on int128 mantissas: each row at scale min(max(its operands' scales) + 4, 38),
+        rounded half-even there (as si_div), held at the column scale; a numerator past 128
+        bits or a quotient past 38 digits redoes the batch on objects."""
+        global _n_int128
+        cdef Py_ssize_t i, e0 = len(errors)
+        cdef int s = self.scale, ra, rb, rs
+        cdef vs_i128 x, y, r
+        cdef object wdata = new_int64_array(2 * n)
+        cdef int64_t* w = _i64(wdata)
+        cdef object scales = new_byte_array(n, False)
+        cdef uint8_t* out_s = _u8(scales)
+        cdef _Out o = _Out.__new__(_Out)
+        o.init2(ca, cb, n)
+        for i in range(n):
+            r = 0
+            out_s[i] = <uint8_t>s
+            if _ok(o.ok, i):
+                ra = ca.row_scale(i * sa)
+                rb = cb.row_scale(i * sb)
+                x = dec_m128(ca, i * sa)
+                y = dec_m128(cb, i * sb)
+                if ra != ca.scale:
+                    x = x // vs_p10t[ca.scale - ra]
+                if rb != cb.scale:
+                    y = y // vs_p10t[cb.scale - rb]
+                if y == 0:
+                    o.fail(i, errors, "division by zero")
+                    vs_st128(w, i, 0)
+                    continue
+                rs = (ra if ra > rb else rb) + 4
+                if rs > 38:
+                    rs = 38
+                if rs > s or vs_div128(x, rs - ra + rb, y, &r) or vs_up128(r, s - rs, &r):
+                    del errors[e0:]
+                    return self._objects(ca, cb, n, errors)
+                out_s[i] = <uint8_t>rs
+            vs_st128(w, i, r)
+        _n_int128 += 1
+        return make_decimal128(wdata, o.validity, n, s, dec_uniform_scales(scales, n, s))
 
     cdef Column _objects(self, Column ca, Column cb, Py_ssize_t n, list errors):
         """Every row on ScaledInteger objects: exact at any size (they widen)."""
