@@ -26,16 +26,17 @@ storages (``c.storage`` tells them apart for tests and tools):
 - *int128*: every mantissa at the column scale has at most 38 digits (DECIMAL(38)): ``w`` points
   into ``wdata``, two int64 limbs per row (``vs_ld128(w, i)`` is row i's ``__int128`` mantissa at
   ``scale``; ``rscales`` as for narrow rows). Typed loops run on it (``dec_m128`` reads a narrow
-  or int128 row alike): ``+ - *``, comparisons, negation/ABS, ROUND/FLOOR/CEIL, SUM, the JSON/CSV
-  encoders (``vs_fmt128``) and decoders (``vs_parse128``). A result past 38 digits is never
-  wrapped: the kernel redoes the batch on objects;
+  or int128 row alike): ``+ - * /``, comparisons, negation/ABS, ROUND/FLOOR/CEIL, CAST to
+  DECIMAL(p, s), SUM, the JSON/CSV encoders (``vs_fmt128``) and decoders (``vs_parse128``). A
+  result past 38 digits is never wrapped: the kernel redoes the batch on objects;
 - *object*: some mantissa has more than 38 digits: every row is an exact ``ScaledInteger`` in
   ``wide`` (None for NULL; each at its own scale <= ``scale``), exact at any size.
-Kernels without an int128 loop (``/``, ``%``, CAST, IN, CASE …) take ``dec_objects(c)``: the
-``wide`` list, boxed from the int128 rows on first use. ``make_decimal_values`` builds the
-narrowest storage that holds every value; ``make_decimal128`` narrows to int64 when it can.
+Kernels without an int128 loop (``%``, IN, CASE/LEAST/COALESCE, CAST to other types …) take
+``dec_objects(c)``: the ``wide`` list, boxed from the int128 rows on first use.
+``make_decimal_values`` builds the narrowest storage that holds every value;
+``make_decimal128`` narrows to int64 when it can.
 
-A consumer that accumulates (SUM) reads ``values`` at ``scale`` (or the ``wide`` objects) and
+A consumer that accumulates (SUM) reads the mantissas at ``scale`` (or the ``wide`` objects) and
 gives the result the largest row scale (``dec_max_row_scale``): ``dec_sum`` does exactly that in
 one typed loop (an int128 partial sum, narrow or int128 rows) that spills into a Python int only
 when it would leave int128, and
