@@ -4,6 +4,7 @@ value at its own scale, and the JSON/CSV codecs round-trip it."""
 
 import decimal
 import json
+from array import array
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from tests.expr import ev
 from velostream._core.batch import RecordBatch, decimal_column, decimal_sum
 from velostream._core.decimal import ScaledInteger
+from velostream._core.expr import decimal_path_counts
 from velostream.formats.csv import CsvDecoder, CsvEncoder
 from velostream.formats.json import JsonDecoder, JsonEncoder
 from velostream.grammar import parse_expression
@@ -222,3 +224,201 @@ def test_a_result_past_1000_digits_is_a_row_error_with_a_short_message():
     assert got == [None, 6]
     assert errors[0].startswith("DECIMAL overflow: 1000") and "(1,000 characters)" in errors[0]
     assert len(errors[0]) < 200
+
+
+# --- int128 storage: values past int64 up to 38 digits run typed loops ---------------------------
+
+WITHIN38 = st.one_of(_near(18), _near(19), _near(36), st.integers(-(10 ** 37), 10 ** 37),
+                     st.sampled_from([2 ** 63 - 1, 2 ** 63, -(2 ** 63) - 1, 10 ** 37 - 1]),
+                     ).flatmap(lambda m: st.sampled_from([m, -m]))
+VALUE38 = st.builds(lambda m, s: ScaledInteger.from_parts(m, s), WITHIN38, st.integers(0, 3))
+
+
+def test_storage_kinds_follow_the_digits():
+    assert decimal_column([ScaledInteger.from_parts(2 ** 63 - 1, 2)]).storage == "int64"
+    assert decimal_column([ScaledInteger.from_parts(2 ** 63, 2)]).storage == "int128"
+    assert decimal_column([ScaledInteger.from_parts(10 ** 38 - 1, 0)]).storage == "int128"
+    assert decimal_column([ScaledInteger.from_parts(-(10 ** 38) + 1, 0)]).storage == "int128"
+    assert decimal_column([ScaledInteger.from_parts(10 ** 38, 0)]).storage == "object"
+    # 38 digits at its own scale 0, 40 at the column scale 2: the exact object path.
+    assert decimal_column([10 ** 38 - 1, ScaledInteger("0.01")]).storage == "object"
+    wide = decimal_column([ScaledInteger.from_parts(2 ** 64, 0), None, ScaledInteger("1.50")])
+    assert wide.storage == "int128" and wide.is_wide
+    assert [str(v) for v in wide.to_pylist()] == [str(2 ** 64), "None", "1.50"]
+    taken = wide.take(array("q", [2, 0, 1]))
+    assert taken.storage == "int128" and [str(v) for v in taken.to_pylist()] == [
+        "1.50", str(2 ** 64), "None"]
+    assert decimal_column([ScaledInteger.from_parts(2 ** 64, 0), 1]).take(
+        array("q", [1])).storage == "int64"
+
+
+ROUNDINGS = {"ROUND(x)": (0, decimal.ROUND_HALF_UP), "ROUND(x, 2)": (2, decimal.ROUND_HALF_UP),
+             "FLOOR(x)": (0, decimal.ROUND_FLOOR), "CEIL(x)": (0, decimal.ROUND_CEILING),
+             "ROUND(x, -3)": (-3, decimal.ROUND_HALF_UP)}
+
+
+@pytest.mark.parametrize("sql", ["x + y", "x - y", "x * y", "x / y", "x < y", "x = y", "x >= y",
+                                 "-x", "ABS(x)", *ROUNDINGS])
+@SETTINGS
+@given(pairs=st.lists(st.tuples(VALUE38, VALUE38), min_size=1, max_size=6))
+def test_int128_kernels_are_typed_and_exact(sql, pairs):
+    batch = batch_of(pairs)
+    before = decimal_path_counts()
+    got, errors = run(sql, batch)
+    after = decimal_path_counts()
+    assert set(errors) == ({i for i, (_, b) in enumerate(pairs) if b.mantissa == 0}
+                           if sql == "x / y" else set())
+    results = []
+    for i, (a, b) in enumerate(pairs):
+        x, y = D(a), D(b)
+        if sql == "x / y":
+            if y == 0:
+                assert got[i] is None and errors[i] == "division by zero"
+                continue
+            s = max(a.scale, b.scale) + 4
+            want = Decimal(round(Fraction(x) / Fraction(y) * 10 ** s)).scaleb(-s, EXACT)
+        elif sql == "x + y":
+            want = quantize(EXACT.add(x, y), max(a.scale, b.scale))
+        elif sql == "x - y":
+            want = quantize(EXACT.subtract(x, y), max(a.scale, b.scale))
+        elif sql == "x * y":
+            want = quantize(EXACT.multiply(x, y), a.scale + b.scale)
+        elif sql == "-x":
+            want = EXACT.minus(x)
+        elif sql == "ABS(x)":
+            want = EXACT.abs(x)
+        elif sql in ROUNDINGS:
+            digits, rounding = ROUNDINGS[sql]
+            if digits >= 0:
+                want = quantize(x, min(digits, a.scale), rounding)
+            else:
+                want = quantize(x.scaleb(digits, EXACT), 0, rounding).scaleb(-digits, EXACT)
+                want = quantize(want, 0)
+        else:
+            op = {"x < y": x < y, "x = y": x == y, "x >= y": x >= y}[sql]
+            assert got[i] is op
+            continue
+        same(got[i], want)
+        results.append(want)
+    read = batch.columns[:1] if "y" not in sql else batch.columns
+    wide_in = any(c.storage == "int128" for c in read)
+    objects_in = any(c.storage == "object" for c in read)   # 39+ digits at the column scale
+    sx, sy = (c.scale for c in batch.columns)
+    col_scale = sx + sy if sql == "x * y" else (max(sx, sy) if "y" in sql else sx)
+    if sql == "x / y":
+        col_scale = max(sx, sy) + 4
+    results_fit = all(EXACT.abs(r.scaleb(col_scale, EXACT)) < 10 ** 38 for r in results)
+    fits = results_fit
+    if sql == "x / y":
+        # The numerator x * 10**(row scale + 4 ...) must stay in 128 bits for the typed loop.
+        fits = fits and all(EXACT.abs(D(a).scaleb(2 * col_scale, EXACT)) < 2 ** 126
+                            for a, _ in pairs)
+    if sql in ("x + y", "x - y"):
+        # Operands are aligned to the result scale in int128 (up to 1.7e38) before the sum.
+        fits = fits and all(EXACT.abs(D(v).scaleb(col_scale, EXACT)) < 10 ** 38
+                            for pair in pairs for v in pair)
+    if sql in ROUNDINGS:
+        # A rounding to as many decimals as x has is no kernel at all: only no object path.
+        if fits and not objects_in:
+            assert after["object"] == before["object"]
+    elif fits and not objects_in and (wide_in or any(
+            not -(2 ** 63) <= r.scaleb(col_scale, EXACT) < 2 ** 63 for r in results)):
+        # The typed int128 loop ran, and no batch went through ScaledInteger objects.
+        assert after["int128"] > before["int128"] and after["object"] == before["object"], (
+            [c.storage for c in batch.columns], results)
+    if not results_fit and sql not in ROUNDINGS:
+        # 39 digits or more: the exact object path, never a wrap.
+        assert after["object"] > before["object"]
+
+
+def test_a_product_past_int64_stays_typed_and_past_38_digits_goes_exact():
+    batch = RecordBatch(["x", "y"], [decimal_column([ScaledInteger("123456789012.3456"), 2]),
+                                     decimal_column([ScaledInteger("98765432109.87"), 3])])
+    compiled = compile_expression(parse_expression("x * y"), schema_of(batch))
+    before = decimal_path_counts()
+    column = compiled.evaluate(batch, [])
+    assert column.storage == "int128"
+    assert decimal_path_counts()["object"] == before["object"]
+    assert str(column.get(0)) == str(EXACT.multiply(Decimal("123456789012.3456"),
+                                                    Decimal("98765432109.87")))
+    big = RecordBatch(["x", "y"], [decimal_column([10 ** 37 - 1]), decimal_column([10 ** 37])])
+    column = compile_expression(parse_expression("x * y"), schema_of(big)).evaluate(big, [])
+    assert column.storage == "object" and column.get(0).mantissa == (10 ** 37 - 1) * 10 ** 37
+
+
+def test_decimal_sum_of_int128_rows_spills_exactly():
+    rows = [ScaledInteger.from_parts(10 ** 38 - 1, 1)] * 5 + [None, ScaledInteger("0.5")]
+    column = decimal_column(rows)
+    assert column.storage == "int128"
+    assert decimal_sum(column).mantissa == 5 * (10 ** 38 - 1) + 5
+    assert decimal_sum(decimal_column([ScaledInteger.from_parts(-(2 ** 64), 0), 1])).mantissa == \
+        1 - 2 ** 64
+
+
+@SETTINGS
+@given(values=st.lists(st.one_of(st.none(), st.builds(
+    lambda m, s: ScaledInteger.from_parts(m, s), WITHIN38, st.integers(1, 2))), min_size=1,
+    max_size=8))
+def test_json_and_csv_decode_19_to_38_digits_into_int128(values):
+    """(Each value has decimals: integers alone past int64 make an OBJECT column of ints.)"""
+    lines = b"".join(b'{"x": %s}\n' % (b"null" if v is None else str(v).encode()) for v in values)
+    column = JsonDecoder().decode_lines(lines).batch.column("x")
+    present = [v for v in values if v is not None]
+    scale = max((v.scale for v in present), default=0)
+    at_scale = [v.mantissa * 10 ** (scale - v.scale) for v in present]
+    if any(not -(2 ** 63) <= m < 2 ** 63 for m in at_scale) and all(
+            abs(m) < 10 ** 38 for m in at_scale):
+        assert column.storage == "int128"
+    got = column.to_pylist()
+    assert [None if g is None else (Decimal(g) if isinstance(g, int) else D(g)) for g in got] == \
+        [None if v is None else D(v) for v in values]
+    batch = RecordBatch(["x"], [column])
+    encoded = JsonEncoder().encode_lines(batch)
+    assert [json.loads(line)["x"] for line in encoded.splitlines()] == [
+        None if v is None else str(v) for v in values]
+    csv_text = CsvEncoder().encode(batch)
+    assert csv_text.decode().splitlines()[1:] == ["" if v is None else str(v) for v in values]
+
+
+def test_declared_decimal_38_decodes_into_int128():
+    lines = b'{"x": "12345678901234567890123.45"}\n{"x": 7}\n{"x": 12345678901234567890.1}\n'
+    column = JsonDecoder(declared={"x": "DECIMAL(38,4)"}).decode_lines(lines).batch.column("x")
+    assert column.storage == "int128"
+    assert [str(v) for v in column.to_pylist()] == [
+        "12345678901234567890123.4500", "7.0000", "12345678901234567890.1000"]
+    csv = CsvDecoder(declared={"x": "DECIMAL(38,2)"}).decode(
+        b"x\n-98765432109876543210.5\n1\n").batch.column("x")
+    assert csv.storage == "int128"
+    assert [str(v) for v in csv.to_pylist()] == ["-98765432109876543210.50", "1.00"]
+
+
+@pytest.mark.parametrize("scale", [0, 2, 5])
+@SETTINGS
+@given(values=st.lists(VALUE38, min_size=1, max_size=6))
+def test_cast_to_decimal_38_runs_on_int128(scale, values):
+    batch = RecordBatch(["x"], [decimal_column(values)])
+    before = decimal_path_counts()
+    got, errors = run(f"CAST(x AS DECIMAL(38,{scale}))", batch)
+    after = decimal_path_counts()
+    wants = [quantize(D(v), scale) for v in values]
+    for i, want in enumerate(wants):
+        if EXACT.abs(want) >= Decimal(10) ** (38 - scale):
+            assert got[i] is None and f"out of range for DECIMAL(38,{scale})" in errors[i]
+        else:
+            same(got[i], want)
+    storage = batch.columns[0].storage
+    if not errors and storage != "object" and (storage == "int128" or any(
+            not -(2 ** 63) <= w.scaleb(scale, EXACT) < 2 ** 63 for w in wants)):
+        assert after["int128"] > before["int128"]
+
+
+def test_declared_wide_decimals_are_range_checked_in_int128():
+    lines = (b'{"x": 1234567890123456789012.5}\n{"x": 123456789012345678.5}\n'
+             b'{"x": "-123456789012345678.25"}\n')
+    result = JsonDecoder(declared={"x": "DECIMAL(20,2)"}).decode_lines(lines)
+    assert [e.line for e in result.errors] == [1]
+    assert "does not fit DECIMAL(20,2)" in result.errors[0].message
+    column = result.batch.column("x")
+    assert column.storage == "int128"
+    assert [str(v) for v in column.to_pylist()] == ["123456789012345678.50",
+                                                     "-123456789012345678.25"]

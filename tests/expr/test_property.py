@@ -482,7 +482,9 @@ class Oracle:
             if t == BIG:
                 return fit(abs(x))
             if t[0] == "DECIMAL":
-                return dec_own(abs(x), t[1], own_scale(x))
+                # copy_abs: abs() would round a Decimal to the default context's 28 digits.
+                return dec_own(x.copy_abs() if isinstance(x, decimal.Decimal) else abs(x), t[1],
+                               own_scale(x))
             return abs(x)
         if name == "MOD":
             return self.arith("%", x, types[0], args[1], types[1], t)

@@ -3,7 +3,7 @@
 
 cimport cython
 from cpython cimport array
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy, memset
 
 cdef extern from *:
@@ -12,16 +12,19 @@ cdef extern from *:
         return __builtin_mul_overflow(a, b, r); }
     static inline int vb_add(int64_t a, int64_t b, int64_t *r) {
         return __builtin_add_overflow(a, b, r); }
+    static inline int vs_add128(vs_i128 a, vs_i128 b, vs_i128 *r) {
+        return __builtin_add_overflow(a, b, r); }
     """
     int vb_mul(int64_t a, int64_t b, int64_t* r) noexcept nogil
     int vb_add(int64_t a, int64_t b, int64_t* r) noexcept nogil
+    bint vs_add128(vs_i128 a, vs_i128 b, vs_i128* r) noexcept nogil
 
 import array as _pyarray
 import datetime as _dt
 from decimal import Decimal as _Decimal
 
 from velostream._core.decimal cimport (
-    SI_OK, ScaledInteger, si_box, si_rescale, si_unbox_checked,
+    SI_OK, ScaledInteger, si_box, si_box_parts, si_rescale, si_unbox_checked,
 )
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
@@ -31,6 +34,9 @@ cdef array.array _D = _pyarray.array("d")
 cdef array.array _B = _pyarray.array("B")
 cdef object _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 cdef object _MS = _dt.timedelta(milliseconds=1)
+cdef object _MASK64 = (1 << 64) - 1
+cdef object _P38 = 10 ** 38
+cdef tuple _P10 = tuple(10 ** k for k in range(39))
 
 TYPE_NAMES = {
     T_NULL: "NULL", T_BOOL: "BOOLEAN", T_INT64: "BIGINT", T_FLOAT64: "DOUBLE",
@@ -181,31 +187,49 @@ cdef class DecimalColumn(Column):
     cpdef object get(self, Py_ssize_t i):
         if not self.is_valid(i):
             return None
+        if self.w != NULL:
+            return _box128(vs_ld128(self.w, i), self.scale, self.row_scale(i))
         if self.wide is not None:
             return self.wide[i]
         return si_box(dec_row(self, i))
 
     @property
     def is_wide(self):
-        """Whether the rows are held as ScaledInteger objects (some mantissa exceeds int64)."""
-        return self.wide is not None
+        """Whether some mantissa exceeds int64 (int128 storage or ScaledInteger objects)."""
+        return dec_is_wide(self)
+
+    @property
+    def storage(self):
+        """How the rows are held: "int64", "int128" (two limbs per row, typed kernels) or
+        "object" (ScaledInteger per row: some mantissa past 38 digits)."""
+        if self.w != NULL:
+            return "int128"
+        return "int64" if self.wide is None else "object"
 
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
-        if self.wide is not None:
+        cdef object wdata
+        cdef int64_t* wdst
+        if dec_is_objects(self):
             return make_decimal_values([self.wide[rows[i]] if self.is_valid(rows[i]) else None
                                         for i in range(n)], n, self.scale, False)
-        cdef object data = new_int64_array(n)
-        cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
         cdef object scales = None
         cdef uint8_t* sdst
-        for i in range(n):
-            dst[i] = self.values[rows[i]]
         if self.rscales != NULL:
             scales = new_byte_array(n, False)
             sdst = _bytes_ptr(scales)
             for i in range(n):
                 sdst[i] = self.rscales[rows[i]]
+        if self.w != NULL:
+            wdata = new_int64_array(2 * n)
+            wdst = <int64_t*>(<array.array>wdata).data.as_voidptr
+            for i in range(n):
+                vs_st128(wdst, i, vs_ld128(self.w, rows[i]))
+            return make_decimal128(wdata, self._take_validity(rows), n, self.scale, scales)
+        cdef object data = new_int64_array(n)
+        cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+        for i in range(n):
+            dst[i] = self.values[rows[i]]
         return make_decimal_rs(data, self._take_validity(rows), n, self.scale, scales)
 
 
@@ -358,31 +382,113 @@ cdef DecimalColumn make_decimal_values(list values, Py_ssize_t n, int scale, bin
         dst[i] = v.m
     if not wide:
         return make_decimal_rs(data, validity, n, scale, scales)
+    # Past int64: int128 storage when every mantissa at the column scale has at most 38 digits.
+    cdef object wdata = new_int64_array(2 * n)
+    cdef int64_t* w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    cdef object m
+    for i in range(n):
+        if boxes[i] is None:
+            vs_st128(w, i, 0)
+            continue
+        box = boxes[i]
+        m = box.mantissa
+        if box.scale != scale:
+            m = m * _P10[scale - box.scale]
+        if not (-_P38 < m < _P38):
+            break
+        vs_st128(w, i, vs_mk128(<int64_t>(m >> 64), <uint64_t>(m & _MASK64)))
+    else:
+        return make_decimal128(wdata, validity, n, scale, scales)
     memset(dst, 0, n * sizeof(int64_t))
     cdef DecimalColumn c = make_decimal(data, validity, n, scale)
     c.wide = boxes
     return c
 
 
+cdef DecimalColumn make_decimal128(object wdata, object validity, Py_ssize_t n, int scale,
+                                   object row_scales):
+    cdef Py_ssize_t i
+    cdef const int64_t* w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    cdef const uint8_t* ok = _bytes_ptr(validity)
+    cdef vs_i128 v
+    cdef bint narrow = True
+    cdef object data = array.clone(_Q, n, False)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    for i in range(n):
+        v = vs_ld128(w, i)
+        if ok != NULL and not ok[i]:
+            v = 0
+        if not vs_fits64(v):
+            narrow = False
+            break
+        dst[i] = <int64_t>v
+    if narrow:
+        return make_decimal_rs(data, validity, n, scale, row_scales)
+    if n:
+        memset(dst, 0, n * sizeof(int64_t))
+    cdef DecimalColumn c = make_decimal_rs(data, validity, n, scale, row_scales)
+    c.wdata = wdata
+    c.w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    return c
+
+
+cdef object dec_uniform_scales(object scales, Py_ssize_t n, int scale):
+    cdef const uint8_t* p = _bytes_ptr(scales)
+    cdef Py_ssize_t i
+    if p == NULL:
+        return None
+    for i in range(n):
+        if p[i] != scale:
+            return scales
+    return None
+
+
+cdef object _py128(vs_i128 v):
+    """The Python int of an int128."""
+    return (<object>vs_hi128(v) << 64) | <object>vs_lo128(v)
+
+
+cdef ScaledInteger _box128(vs_i128 m, int scale, int row_scale):
+    """The ScaledInteger of mantissa ``m`` at ``scale``, at its own ``row_scale``."""
+    if row_scale != scale:
+        m = m // vs_p10t[scale - row_scale]
+    return si_box_parts(_py128(m), row_scale)
+
+
+cdef list dec_objects(DecimalColumn c):
+    cdef Py_ssize_t i
+    cdef list out
+    if c.wide is None and c.w != NULL:
+        out = [None] * c.length
+        for i in range(c.length):
+            if c.is_valid(i):
+                out[i] = _box128(vs_ld128(c.w, i), c.scale, c.row_scale(i))
+        c.wide = out
+    return c.wide
+
+
 cdef object dec_sum(DecimalColumn c):
     cdef Py_ssize_t i, n = c.length
-    cdef int64_t acc = 0, nxt
     cdef bint any_row = False
+    cdef vs_i128 acc = 0, m, nxt
     spilled = 0
-    if c.wide is not None:
+    if dec_is_objects(c):
         present = [x for x in c.wide if x is not None]
         return sum(present[1:], present[0]) if present else None
+    # An int128 partial sum of int64 or 38-digit rows spills into a Python int only past
+    # 1.7e38 (rarely): exact, and no object per row.
     for i in range(n):
         if c.valid != NULL and not c.valid[i]:
             continue
         any_row = True
-        if vb_add(acc, c.values[i], &nxt):
-            spilled += acc      # exact: the partial sum moves to a Python int, rarely
-            nxt = c.values[i]
+        m = vs_ld128(c.w, i) if c.w != NULL else <vs_i128>c.values[i]
+        if vs_add128(acc, m, &nxt):
+            spilled += _py128(acc)
+            nxt = m
         acc = nxt
     if not any_row:
         return None
-    return _ScaledInteger.from_parts(spilled + acc, c.scale).rescale(dec_max_row_scale(c))
+    return _ScaledInteger.from_parts(spilled + _py128(acc), c.scale).rescale(dec_max_row_scale(c))
 
 
 def decimal_sum(DecimalColumn column):
@@ -393,7 +499,7 @@ def decimal_sum(DecimalColumn column):
 cdef int dec_max_row_scale(DecimalColumn c) noexcept:
     cdef Py_ssize_t i
     cdef int best = -1
-    if c.wide is not None:
+    if dec_is_objects(c):
         for x in c.wide:
             if x is not None and (<ScaledInteger>x).scale > best:
                 best = (<ScaledInteger>x).scale

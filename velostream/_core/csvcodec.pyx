@@ -18,8 +18,8 @@ from libc.string cimport memchr, memcpy, memset
 
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
-    Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn, dec_row,
-    make_int64, new_int64_array,
+    Column, DecimalColumn, Float64Column, Int64Column, RecordBatch, StringColumn, dec_is_wide,
+    dec_row, make_int64, new_int64_array, vs_fmt128, vs_ld128,
 )
 from velostream._core.decimal cimport SI_FORMAT_BUFSIZE, si_format
 from velostream._core.jsoncodec cimport (
@@ -650,8 +650,12 @@ cdef class CsvWriter:
                         _write_field(&o, (<StringColumn>col).chars + (<StringColumn>col).offs[r],
                                      (<StringColumn>col).offs[r + 1] - (<StringColumn>col).offs[r],
                                      delim)
-                    elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is None:
+                    elif col.type == T_DECIMAL and not dec_is_wide(<DecimalColumn>col):
                         o.n += si_format(dec_row(<DecimalColumn>col, r), o.p + o.n)
+                    elif col.type == T_DECIMAL and (<DecimalColumn>col).w != NULL:
+                        o.n += vs_fmt128(vs_ld128((<DecimalColumn>col).w, r),
+                                         (<DecimalColumn>col).scale,
+                                         (<DecimalColumn>col).row_scale(r), o.p + o.n)
                     elif col.type == T_FLOAT64:
                         d = (<Float64Column>col).values[r]
                         o.n += format_double(d, o.p + o.n)

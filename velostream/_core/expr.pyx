@@ -20,8 +20,12 @@ from libc.string cimport memcmp, memcpy, memset
 from velostream._core.batch cimport (
     BoolColumn, Column, DecimalColumn, Float64Column, Int64Column, NullColumn, ObjectColumn,
     RecordBatch, StringColumn, T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING,
-    T_TIMESTAMP, dec_row, make_bool, make_decimal, make_decimal_rs, make_decimal_values,
-    make_float64, make_int64, make_string, new_byte_array, new_double_array, new_int64_array,
+    T_TIMESTAMP, dec_is_objects, dec_is_wide, dec_m128, dec_objects, dec_row, dec_uniform_scales,
+    make_bool,
+    make_decimal, make_decimal128, make_decimal_rs, make_decimal_values, make_float64, make_int64,
+    make_string, new_byte_array, new_double_array, new_int64_array, vs_addsub128, vs_align128,
+    vs_cmp128,
+    vs_div128, vs_i128, vs_mul128, vs_p10t, vs_round128, vs_st128, vs_up128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_OK, SI_SYNTAX, ScaledInteger, si_add, si_box, si_cmp, si_div, si_format,
@@ -205,19 +209,6 @@ cdef object _filled_bytes(Py_ssize_t n, int value):
     return a
 
 
-cdef object _uniform_or(object scales, Py_ssize_t n, int scale):
-    """None when every row scale in ``scales`` is the column ``scale`` (the cheaper, equal form
-    of a DecimalColumn), else ``scales``."""
-    cdef const uint8_t* p = _u8(scales)
-    cdef Py_ssize_t i
-    if p == NULL:
-        return None
-    for i in range(n):
-        if p[i] != scale:
-            return scales
-    return None
-
-
 cdef object _widened_scales(DecimalColumn c, int target):
     """Row scales of ``c``'s values held in a column at scale ``target`` (an implicit
     coercion): each row keeps its own scale, capped at ``target``; None when that is every
@@ -233,7 +224,7 @@ cdef object _widened_scales(DecimalColumn c, int target):
     for i in range(n):
         r = c.row_scale(i)
         p[i] = r if r < target else target
-    return _uniform_or(out, n, target)
+    return dec_uniform_scales(out, n, target)
 
 
 cdef object _copy_bytes(object validity, Py_ssize_t n):
@@ -268,8 +259,23 @@ cdef inline int _stride(Column c, Py_ssize_t n) except -1:
 
 
 cdef inline bint _is_wide(Column c) noexcept:
-    """A DECIMAL column holding ScaledInteger objects (some value past an int64 mantissa)."""
-    return c.type == T_DECIMAL and (<DecimalColumn>c).wide is not None
+    """A DECIMAL column past int64 mantissas (int128 storage or ScaledInteger objects)."""
+    return c.type == T_DECIMAL and dec_is_wide(<DecimalColumn>c)
+
+
+# Batches a DECIMAL kernel ran on int128 mantissas / on ScaledInteger objects (tests check that
+# 19..38-digit values take the typed loops; see decimal_path_counts).
+cdef Py_ssize_t _n_int128 = 0, _n_objects = 0
+
+
+def decimal_path_counts():
+    """{"int128": batches on typed int128 loops, "object": batches on ScaledInteger objects}."""
+    return {"int128": _n_int128, "object": _n_objects}
+
+
+cdef inline bint _is_objects(Column c) noexcept:
+    """A DECIMAL column holding ScaledInteger objects (some value past 38 digits)."""
+    return c.type == T_DECIMAL and dec_is_objects(<DecimalColumn>c)
 
 
 cdef inline const int64_t* _ivals(Column c) except? NULL:
@@ -321,8 +327,8 @@ cdef list column_pyvalues(Column c, Py_ssize_t n, bint ts_as_ms):
     elif c.type == T_INT64 or (c.type == T_TIMESTAMP and ts_as_ms):
         iv = (<Int64Column>c).values
         out = [iv[i] if _ok(ok, i) else None for i in range(m)]
-    elif c.type == T_DECIMAL and (<DecimalColumn>c).wide is not None:
-        out = list((<DecimalColumn>c).wide)
+    elif c.type == T_DECIMAL and dec_is_wide(<DecimalColumn>c):
+        out = list(dec_objects(<DecimalColumn>c))
         if ok != NULL:
             for i in range(m):
                 if not ok[i]:
@@ -679,8 +685,11 @@ def null_out(Column c, rows):
         ok[<Py_ssize_t>r] = 0
     if c.type == T_INT64 or c.type == T_TIMESTAMP:
         return make_int64((<Int64Column>c).data, validity, n, c.type)
-    if c.type == T_DECIMAL and (<DecimalColumn>c).wide is None:
+    if c.type == T_DECIMAL and not dec_is_wide(<DecimalColumn>c):
         return make_decimal_rs((<DecimalColumn>c).data, validity, n, (<DecimalColumn>c).scale,
+                               (<DecimalColumn>c).row_scales)
+    if c.type == T_DECIMAL and (<DecimalColumn>c).w != NULL:
+        return make_decimal128((<DecimalColumn>c).wdata, validity, n, (<DecimalColumn>c).scale,
                                (<DecimalColumn>c).row_scales)
     if c.type == T_DECIMAL:
         values = column_pyvalues(c, n, False)
@@ -822,17 +831,57 @@ cdef class Cast(_Unary):
         if _is_wide(c):
             if dst == T_DECIMAL and sscale == self.scale and self.precision is None:
                 return c
+            if dst == T_DECIMAL and not _is_objects(c):
+                r = self._cast128(<DecimalColumn>c)
+                if r is not None:
+                    return r
             return self._python(c, errors)
         if dst == T_DECIMAL and (self.precision is None or self.precision > 18) and (
                 src == T_INT64 or src == T_DECIMAL or src == T_STRING):
             # The typed loops hold int64 mantissas; a row they cannot hold may still fit the
-            # type (DECIMAL(38)): then the exact Python path redoes the batch, wide.
+            # type (DECIMAL(38)): then the int128 loop, or the exact Python path, redoes it.
             local = []
             r = self._typed(c, local)
             if not local:
                 return r
+            if src == T_DECIMAL:
+                r = self._cast128(<DecimalColumn>c)
+                if r is not None:
+                    return r
             return self._python(c, errors)
         return self._typed(c, errors)
+
+    cdef object _cast128(self, DecimalColumn c):
+        """DECIMAL to DECIMAL(p <= 38, s) on int128 mantissas (narrow or int128 rows): every
+        row rounded half-even to ``s``; an implicit coercion to a larger scale keeps each
+        row's own scale. None when a row is out of range (or the coercion would round): the
+        Python path then gives the exact result and the row errors."""
+        global _n_int128
+        cdef Py_ssize_t i, n = c.length
+        cdef int s = self.scale, drop = c.scale - self.scale
+        cdef int p = 38 if self.precision is None else self.precision
+        cdef object wdata
+        cdef int64_t* w
+        cdef vs_i128 r, limit
+        if p > 38 or (self.precision is None and drop > 0):
+            return None
+        limit = vs_p10t[p]
+        wdata = new_int64_array(2 * n)
+        w = _i64(wdata)
+        for i in range(n):
+            r = 0
+            if _ok(c.valid, i):
+                r = dec_m128(c, i)
+                if drop > 0:
+                    vs_round128(r, drop, 0, 3, &r)
+                elif drop < 0 and vs_align128(r, -drop, &r):
+                    return None
+                if r >= limit or r <= -limit:
+                    return None
+            vs_st128(w, i, r)
+        _n_int128 += 1
+        return make_decimal128(wdata, c.validity, n, s,
+                               _widened_scales(c, s) if self.precision is None else None)
 
     cdef Column _typed(self, Column c, list errors):
         cdef int src = c.type, dst = self.type
@@ -1245,7 +1294,7 @@ cdef class ArithDec(_Binary):
         cdef _Out o = _Out.__new__(_Out)
         cdef Py_ssize_t e0 = len(errors)
         if _is_wide(ca) or _is_wide(cb):
-            return self._objects(ca, cb, n, errors)
+            return self._w128(<DecimalColumn>ca, <DecimalColumn>cb, sa, sb, n, errors)
         if (<DecimalColumn>ca).rscales != NULL or (<DecimalColumn>cb).rscales != NULL:
             return self._rows(<DecimalColumn>ca, <DecimalColumn>cb, sa, sb, n, errors)
         o.init2(ca, cb, n)
@@ -1274,7 +1323,7 @@ cdef class ArithDec(_Binary):
                 st = si_mod(x, y, &r)
             if st != SI_OK or r.s != self.scale:
                 del errors[e0:]
-                return self._objects(ca, cb, n, errors)
+                return self._w128(<DecimalColumn>ca, <DecimalColumn>cb, sa, sb, n, errors)
             out[i] = r.m
         return make_decimal(data, o.validity, n, self.scale)
 
@@ -1317,17 +1366,112 @@ cdef class ArithDec(_Binary):
                 st = si_rescale(r, self.scale, &w)
             if st != SI_OK:
                 del errors[e0:]
-                return self._objects(ca, cb, n, errors)
+                return self._w128(ca, cb, sa, sb, n, errors)
             out[i] = w.m
             rs[i] = r.s
-        return make_decimal_rs(data, o.validity, n, self.scale, _uniform_or(scales, n, self.scale))
+        return make_decimal_rs(data, o.validity, n, self.scale,
+                               dec_uniform_scales(scales, n, self.scale))
+
+    cdef Column _w128(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, Py_ssize_t n,
+                      list errors):
+        """``+ - *`` on int128 mantissas at the column scales (operands narrow or int128), each
+        row at the scale its operands' row scales give; a result past 38 digits, ``/`` and
+        ``%`` redo the batch on objects (exact, never a wrap)."""
+        global _n_int128
+        cdef Py_ssize_t i
+        cdef int op = self.op, s = self.scale, ka = s - ca.scale, kb = s - cb.scale, ra, rb
+        cdef bint rows = ca.rscales != NULL or cb.rscales != NULL
+        cdef vs_i128 x, y, r
+        cdef object wdata, scales = None
+        cdef int64_t* w
+        cdef uint8_t* rs = NULL
+        cdef _Out o
+        if dec_is_objects(ca) or dec_is_objects(cb):
+            return self._objects(ca, cb, n, errors)
+        if op == A_DIV:
+            return self._div128(ca, cb, sa, sb, n, errors)
+        if op == A_MUL:
+            if ca.scale + cb.scale != s:
+                return self._objects(ca, cb, n, errors)
+        elif op != A_ADD and op != A_SUB or ka < 0 or kb < 0:
+            return self._objects(ca, cb, n, errors)
+        wdata = new_int64_array(2 * n)
+        w = _i64(wdata)
+        if rows:
+            scales = new_byte_array(n, False)
+            rs = _u8(scales)
+        o = _Out.__new__(_Out)
+        o.init2(ca, cb, n)
+        for i in range(n):
+            r = 0
+            if _ok(o.ok, i):
+                x = dec_m128(ca, i * sa)
+                y = dec_m128(cb, i * sb)
+                if op == A_MUL:
+                    if vs_mul128(x, y, &r):
+                        return self._objects(ca, cb, n, errors)
+                elif (vs_align128(x, ka, &x) or vs_align128(y, kb, &y)
+                        or vs_addsub128(x, y, op == A_SUB, &r)):
+                    return self._objects(ca, cb, n, errors)
+            vs_st128(w, i, r)
+            if rows:
+                ra = ca.row_scale(i * sa)
+                rb = cb.row_scale(i * sb)
+                rs[i] = <uint8_t>(ra + rb if op == A_MUL else (ra if ra > rb else rb))
+        _n_int128 += 1
+        return make_decimal128(wdata, o.validity, n, s,
+                               dec_uniform_scales(scales, n, s) if rows else None)
+
+    cdef Column _div128(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, Py_ssize_t n,
+                        list errors):
+        """``/`` on int128 mantissas: each row at scale min(max(its operands' scales) + 4, 38),
+        rounded half-even there (as si_div), held at the column scale; a numerator past 128
+        bits or a quotient past 38 digits redoes the batch on objects."""
+        global _n_int128
+        cdef Py_ssize_t i, e0 = len(errors)
+        cdef int s = self.scale, ra, rb, rs
+        cdef vs_i128 x, y, r
+        cdef object wdata = new_int64_array(2 * n)
+        cdef int64_t* w = _i64(wdata)
+        cdef object scales = new_byte_array(n, False)
+        cdef uint8_t* out_s = _u8(scales)
+        cdef _Out o = _Out.__new__(_Out)
+        o.init2(ca, cb, n)
+        for i in range(n):
+            r = 0
+            out_s[i] = <uint8_t>s
+            if _ok(o.ok, i):
+                ra = ca.row_scale(i * sa)
+                rb = cb.row_scale(i * sb)
+                x = dec_m128(ca, i * sa)
+                y = dec_m128(cb, i * sb)
+                if ra != ca.scale:
+                    x = x // vs_p10t[ca.scale - ra]
+                if rb != cb.scale:
+                    y = y // vs_p10t[cb.scale - rb]
+                if y == 0:
+                    o.fail(i, errors, "division by zero")
+                    vs_st128(w, i, 0)
+                    continue
+                rs = (ra if ra > rb else rb) + 4
+                if rs > 38:
+                    rs = 38
+                if rs > s or vs_div128(x, rs - ra + rb, y, &r) or vs_up128(r, s - rs, &r):
+                    del errors[e0:]
+                    return self._objects(ca, cb, n, errors)
+                out_s[i] = <uint8_t>rs
+            vs_st128(w, i, r)
+        _n_int128 += 1
+        return make_decimal128(wdata, o.validity, n, s, dec_uniform_scales(scales, n, s))
 
     cdef Column _objects(self, Column ca, Column cb, Py_ssize_t n, list errors):
         """Every row on ScaledInteger objects: exact at any size (they widen)."""
+        global _n_objects
         cdef list xs = column_pyvalues(ca, n, True), ys = column_pyvalues(cb, n, True)
         cdef list out = [None] * n
         cdef Py_ssize_t i
         cdef int op = self.op
+        _n_objects += 1
         for i in range(n):
             x = xs[i]
             y = ys[i]
@@ -1360,12 +1504,29 @@ cdef object _neg(object x):
 cdef Column _map_objects(Column c, Py_ssize_t n, object fn):
     """``fn`` of every present row of a DECIMAL column, on ScaledInteger objects (exact, wide
     when needed; each keeps its own scale)."""
+    global _n_objects
     cdef list values = column_pyvalues(c, n, True)
     cdef Py_ssize_t i
+    _n_objects += 1
     for i in range(n):
         if values[i] is not None:
             values[i] = fn(values[i])
     return make_decimal_values(values, n, (<DecimalColumn>c).scale, False)
+
+
+cdef Column _neg_abs128(DecimalColumn c, Py_ssize_t n, bint absolute):
+    """-x or ABS(x) of a narrow or int128 column on int128 mantissas (|x| < 10**38: never
+    overflows); each row keeps its scale."""
+    global _n_int128
+    cdef Py_ssize_t i
+    cdef object wdata = new_int64_array(2 * n)
+    cdef int64_t* w = _i64(wdata)
+    cdef vs_i128 x
+    for i in range(n):
+        x = dec_m128(c, i) if _ok(c.valid, i) else 0
+        vs_st128(w, i, x if absolute and x >= 0 else -x)
+    _n_int128 += 1
+    return make_decimal128(wdata, c.validity, n, c.scale, c.row_scales)
 
 
 cdef class Negate(Kernel):
@@ -1393,8 +1554,10 @@ cdef class Negate(Kernel):
             for i in range(n):
                 dout[i] = -dv[i]
             return make_float64(data, c.validity, n)
-        if _is_wide(c):
+        if _is_objects(c):
             return _map_objects(c, n, _neg)
+        if _is_wide(c):
+            return _neg_abs128(<DecimalColumn>c, n, False)
         v = _ivals(c)
         data = new_int64_array(n)
         out = _i64(data)
@@ -1406,7 +1569,7 @@ cdef class Negate(Kernel):
                 continue
             if v[i] == INT64_MIN:
                 if self.type == T_DECIMAL:
-                    return _map_objects(c, n, _neg)
+                    return _neg_abs128(<DecimalColumn>c, n, False)
                 o.fail(i, errors, f"BIGINT overflow: -({v[i]})")
                 continue
             out[i] = -v[i]
@@ -1446,8 +1609,10 @@ cdef class Compare(_Binary):
         cdef bint owned
         cdef object validity = _merge_valid(ca, cb, n, &owned)
         cdef int kind = self.kind
-        if kind == T_DECIMAL and (_is_wide(ca) or _is_wide(cb)):
+        if kind == T_DECIMAL and (_is_objects(ca) or _is_objects(cb)):
             self._cmp_objects(ca, cb, out, n)
+        elif kind == T_DECIMAL and (_is_wide(ca) or _is_wide(cb)):
+            self._cmp_128(<DecimalColumn?>ca, <DecimalColumn?>cb, sa, sb, out, n)
         elif kind == T_DECIMAL and self.ls != self.rs:
             self._cmp_dec(ca, cb, sa, sb, out, n)
         elif kind == T_INT64 or kind == T_TIMESTAMP or kind == T_DECIMAL:
@@ -1478,9 +1643,21 @@ cdef class Compare(_Binary):
             y.m = c[i * sb]
             out[i] = _cmp_result(self.op, si_cmp(x, y))
 
+    cdef void _cmp_128(self, DecimalColumn ca, DecimalColumn cb, int sa, int sb, uint8_t* out,
+                       Py_ssize_t n) noexcept:
+        """Exact comparison on int128 mantissas at the two column scales."""
+        global _n_int128
+        cdef Py_ssize_t i
+        for i in range(n):
+            out[i] = _cmp_result(self.op, vs_cmp128(dec_m128(ca, i * sa), ca.scale,
+                                                    dec_m128(cb, i * sb), cb.scale))
+        _n_int128 += 1
+
     cdef int _cmp_objects(self, Column ca, Column cb, uint8_t* out, Py_ssize_t n) except -1:
+        global _n_objects
         cdef list xs = column_pyvalues(ca, n, True), ys = column_pyvalues(cb, n, True)
         cdef Py_ssize_t i
+        _n_objects += 1
         for i in range(n):
             x = xs[i]
             y = ys[i]
@@ -1962,7 +2139,7 @@ cdef object _gather_scales(list cols, const int64_t* branch, const int* sts, int
     for i in range(n):
         j = branch[i]
         p[i] = (<DecimalColumn>cols[j]).row_scale(i * sts[j]) if j >= 0 else scale
-    return _uniform_or(out, n, scale)
+    return dec_uniform_scales(out, n, scale)
 
 
 cdef class Case(Kernel):
@@ -2191,8 +2368,10 @@ cdef class Abs(_Unary):
             for i in range(n):
                 dout[i] = -dv[i] if dv[i] < 0 else dv[i]
             return make_float64(data, c.validity, n)
-        if _is_wide(c):
+        if _is_objects(c):
             return _map_objects(c, n, abs)
+        if _is_wide(c):
+            return _neg_abs128(<DecimalColumn>c, n, True)
         v = _ivals(c)
         data = new_int64_array(n)
         out = _i64(data)
@@ -2204,7 +2383,7 @@ cdef class Abs(_Unary):
                 continue
             if v[i] == INT64_MIN:
                 if self.type == T_DECIMAL:
-                    return _map_objects(c, n, abs)
+                    return _neg_abs128(<DecimalColumn>c, n, True)
                 o.fail(i, errors, "BIGINT overflow in ABS")
                 continue
             out[i] = -v[i] if v[i] < 0 else v[i]
@@ -2245,8 +2424,10 @@ cdef class RoundExact(_Unary):
         cdef int64_t* out = _i64(data)
         cdef bint up
         cdef _Out o = _Out.__new__(_Out)
-        if _is_wide(c):
+        if _is_objects(c):
             return self._objects(c, n)
+        if _is_wide(c):
+            return self._w128(<DecimalColumn>c, n)
         o.init1(c, n)
         for i in range(n):
             out[i] = 0
@@ -2272,7 +2453,8 @@ cdef class RoundExact(_Unary):
             res = -<int64_t>q if m < 0 else <int64_t>q
             if back and res != 0 and (back > 18 or vx_mul(res, <int64_t>vs_upow10[back], &res)):
                 if self.type == T_DECIMAL:
-                    return self._objects(c, n)
+                    return self._w128(<DecimalColumn>c, n) if c.type == T_DECIMAL else \
+                        self._objects(c, n)
                 o.fail(i, errors, "BIGINT overflow in rounding")
                 continue
             out[i] = res
@@ -2282,11 +2464,34 @@ cdef class RoundExact(_Unary):
                                    if c.type == T_DECIMAL else None)
         return make_int64(data, o.validity, n, self.type)
 
+    cdef Column _w128(self, DecimalColumn c, Py_ssize_t n):
+        """The rounding on int128 mantissas (narrow or int128 rows; a result past 38 digits
+        redoes the batch on objects)."""
+        global _n_int128
+        cdef Py_ssize_t i
+        cdef int drop = c.scale - self.digits, back = -self.digits if self.digits < 0 else 0
+        cdef int mode = 0 if self.mode == R_HALF_AWAY else (1 if self.mode == R_FLOOR else 2)
+        cdef object wdata = new_int64_array(2 * n)
+        cdef int64_t* w = _i64(wdata)
+        cdef vs_i128 r
+        if drop < 0:
+            return self._objects(c, n)
+        for i in range(n):
+            r = 0
+            if _ok(c.valid, i) and vs_round128(dec_m128(c, i), drop, back, mode, &r):
+                return self._objects(c, n)
+            vs_st128(w, i, r)
+        _n_int128 += 1
+        return make_decimal128(wdata, c.validity, n, self.scale,
+                               _widened_scales(c, self.scale))
+
     cdef Column _objects(self, Column c, Py_ssize_t n):
         """The rounding on exact ScaledInteger objects (wide values, or a result past int64)."""
+        global _n_objects
         cdef list values = column_pyvalues(c, n, True)
         cdef Py_ssize_t i
         cdef int d = self.digits, drop
+        _n_objects += 1
         for i in range(n):
             x = values[i]
             if x is None or d >= (<ScaledInteger>x).scale:

@@ -26,8 +26,10 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
     Column, DecimalColumn, Float64Column, Int64Column, ObjectColumn, RecordBatch, StringColumn,
-    dec_at, make_bool, make_decimal, make_decimal_rs, make_float64, make_int64, make_string,
-    new_byte_array, new_double_array, new_int64_array,
+    dec_at, dec_is_objects, dec_uniform_scales, make_bool, make_decimal, make_decimal128,
+    make_decimal_rs, make_float64, make_int64, make_string, new_byte_array, new_double_array,
+    new_int64_array, vs_align128, vs_fmt128, vs_i128, vs_ld128, vs_p10t, vs_parse128, vs_st128,
+    vs_up128,
 )
 from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
@@ -486,19 +488,28 @@ cdef int _put_wide_decimal(colbuf_t* c, Py_ssize_t row, const char* text,
     column cb_finish builds."""
     cdef ScaledInteger v
     cdef si_t r
-    try:
-        v = _ScaledInteger(text[:n].decode("ascii").strip(),
-                           None if c.dscale < 0 else c.dscale)
-    except (ValueError, ArithmeticError):
-        return P_RANGE
-    if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
-        return P_RANGE
-    if si_unbox_checked(v, &r) == SI_OK:
-        _need_scales(c)
-        c.vals[row] = r.m
-        c.scales[row] = r.s
-        c.tags[row] = TG_DEC
-        return P_OK
+    cdef vs_i128 m
+    cdef int s
+    if vs_parse128(text, n, &m, &s) == 0 and not (
+            c.dscale >= 0 and (s > c.dscale or vs_align128(m, c.dscale - s, &m))):
+        # Plain digits, at most 38 at the declared scale: checked here in int128, parsed again
+        # into the int128 column at the end (no object per value).
+        if 0 < c.dprec <= 38 and (m >= vs_p10t[c.dprec] or m <= -vs_p10t[c.dprec]):
+            return P_RANGE
+    else:
+        try:
+            v = _ScaledInteger(text[:n].decode("ascii").strip(),
+                               None if c.dscale < 0 else c.dscale)
+        except (ValueError, ArithmeticError):
+            return P_RANGE
+        if c.dprec > 0 and not -10 ** c.dprec < v.mantissa < 10 ** c.dprec:
+            return P_RANGE
+        if si_unbox_checked(v, &r) == SI_OK:
+            _need_scales(c)
+            c.vals[row] = r.m
+            c.scales[row] = r.s
+            c.tags[row] = TG_DEC
+            return P_OK
     if text != c.sbuf + c.spos:     # a JSON number: copy it in (a string or CSV field is there)
         cb_reserve(c, n)
         memcpy(c.sbuf + c.spos, text, n)
@@ -1001,6 +1012,53 @@ cdef object _reparse_decimal(colbuf_t* c, Py_ssize_t n, object validity):
     return make_decimal_rs(data, validity, n, scale, scales)
 
 
+cdef object _decimal128_column(colbuf_t* c, Py_ssize_t n, object validity, int dscale):
+    """Decimals past an int64 mantissa parsed straight into int128 mantissas (no object per
+    row): each row keeps the scale of its text, or every row has the declared ``dscale``. None
+    when some value is not plain digits of at most 38 in all at the column scale (an exponent,
+    blanks, a declared scale that rounds): the exact object path takes those."""
+    cdef object wdata = new_int64_array(2 * n)
+    cdef int64_t* w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    cdef object own = new_byte_array(n, False)
+    cdef uint8_t* sc = <uint8_t*>(<array.array>own).data.as_voidptr
+    cdef Py_ssize_t i, start, off = 0
+    cdef int t, s, scale = 0
+    cdef vs_i128 m
+    for i in range(n):
+        start = off
+        t = c.tags[i]
+        if t & TG_TEXT:
+            off = c.ends[i]
+        t &= TG_KIND
+        m = 0
+        s = 0
+        if t == TG_INT:
+            m = <vs_i128>c.vals[i]
+        elif t == TG_DEC:
+            m = <vs_i128>c.vals[i]
+            s = c.scales[i]
+        elif t == TG_BIGINT or t == TG_BIGDEC:
+            if vs_parse128(c.sbuf + start, off - start, &m, &s):
+                return None
+        vs_st128(w, i, m)
+        sc[i] = <uint8_t>s
+        if t != TG_NULL and s > scale:
+            scale = s
+    if dscale >= 0:
+        if scale > dscale:
+            return None
+        scale = dscale
+    for i in range(n):
+        if sc[i] != scale:
+            if vs_up128(vs_ld128(w, i), scale - sc[i], &m):
+                return None
+            vs_st128(w, i, m)
+        if (c.tags[i] & TG_KIND) == TG_NULL:
+            sc[i] = <uint8_t>scale
+    return make_decimal128(wdata, validity, n, scale,
+                           None if dscale >= 0 else dec_uniform_scales(own, n, scale))
+
+
 cdef object _wide_decimal_column(ObjectColumn objects, int scale):
     """A wide DECIMAL column of exact numbers (each keeps its own scale, or every one ``scale``
     when declared), or None when a value cannot be a DECIMAL (a scale past 38)."""
@@ -1125,8 +1183,10 @@ cdef object _cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint fina
         return make_float64(data, validity, n)
     if (kinds & ~(_bit(TG_INT) | _bit(TG_DEC) | _bit(TG_BIGINT) | _bit(TG_BIGDEC))) == 0 and (
             kinds & (_bit(TG_DEC) | _bit(TG_BIGDEC))) and (financial or c.declared == D_DECIMAL):
-        # Decimals past an int64 mantissa: an exact wide DECIMAL column.
-        col = _wide_decimal_column(_object_column(c, n, validity, objs), c.dscale)
+        # Decimals past an int64 mantissa: int128 mantissas up to 38 digits, else exact objects.
+        col = _decimal128_column(c, n, validity, c.dscale)
+        if col is None:
+            col = _wide_decimal_column(_object_column(c, n, validity, objs), c.dscale)
         if col is not None:
             return col
     elif csv and financial and (
@@ -2303,6 +2363,7 @@ ctypedef struct wcol_t:
     const int64_t* offs
     int scale
     const uint8_t* rscales      # DECIMAL row scales, or NULL
+    const int64_t* w128         # DECIMAL int128 limbs (two per row), or NULL: int64 in i64
     Py_ssize_t kpos
     Py_ssize_t klen
 
@@ -2337,11 +2398,12 @@ cdef class _Columns:
             w.valid = col.valid
             if col.type == T_INT64 or col.type == T_TIMESTAMP:
                 w.i64 = (<Int64Column>col).values
-            elif col.type == T_DECIMAL and (<DecimalColumn>col).wide is not None:
+            elif col.type == T_DECIMAL and dec_is_objects(<DecimalColumn>col):
                 self.objects[j] = col.to_pylist()      # exact ScaledInteger objects
                 w.type = T_OBJECT
             elif col.type == T_DECIMAL:
                 w.i64 = (<DecimalColumn>col).values
+                w.w128 = (<DecimalColumn>col).w
                 w.scale = (<DecimalColumn>col).scale
                 w.rscales = (<DecimalColumn>col).rscales
             elif col.type == T_FLOAT64:
@@ -2416,6 +2478,16 @@ cdef class JsonWriter:
                         o.n += format_int64(w.i64[r], o.p + o.n)
                     elif w.type == T_STRING:
                         write_json_string(&o, w.chars + w.offs[r], w.offs[r + 1] - w.offs[r])
+                    elif w.type == T_DECIMAL and w.w128 != NULL:
+                        k = 0 if dec_numbers else 1
+                        k += vs_fmt128(vs_ld128(w.w128, r), w.scale,
+                                       w.scale if w.rscales == NULL else w.rscales[r],
+                                       o.p + o.n + k)
+                        if not dec_numbers:
+                            o.p[o.n] = C_QUOTE
+                            o.p[o.n + k] = C_QUOTE
+                            k += 1
+                        o.n += k
                     elif w.type == T_DECIMAL:
                         v = dec_at(w.i64, w.rscales, w.scale, r)
                         if dec_numbers:
