@@ -364,12 +364,14 @@ def _check_csv_against_python(data, result, header):
     # Only when no field is quoted is an empty field's NULL-ness the csv module's empty text.
     if '"' in text:
         return
-    records = [row for row in parsed if row]
-    if not records or header is None or len({n.lower() for n in header}) < len(header):
+    first = next((i for i, row in enumerate(parsed) if row), None)
+    if first is None or header is None or len({n.lower() for n in header}) < len(header):
         return      # duplicate names: rows as dicts cannot show both
     names = [n.lower() for n in result.batch.names]
-    width = len(records[0])
-    body = records[1:]
+    width = len(parsed[first])
+    # A blank line (the csv module's []) is no record, except in a one-column file: there it
+    # is the record whose one field is NULL (an empty field).
+    body = [row or [""] for row in parsed[first + 1:] if row or width == 1]
     good = [row for row in body if len(row) == width]
     assert result.batch.length == len(good), (result.batch.length, len(good), result.errors)
     assert len(result.errors) == len(body) - len(good)
