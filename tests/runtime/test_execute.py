@@ -359,3 +359,14 @@ def test_non_ascii_digits_compared_with_a_number_are_not_a_number(tmp_path, lite
     assert result.exit_code == 1
     assert f"error: string {literal} is compared with a BIGINT but is not a valid BIGINT" in (
         result.output)
+
+
+def test_a_long_literal_in_an_error_is_cut(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"a": 1}\n')
+    long = "9" * 5000
+    result = execute("--query", f"SELECT a FROM t WHERE a = '{long}' " + source(path, "t"))
+    assert result.exit_code == 1
+    message = result.output.splitlines()[0]         # then the query line and its caret
+    assert "does not fit BIGINT" in message and "(5,002 characters)" in message
+    assert long not in message

@@ -219,12 +219,12 @@ class _Binder:
         §3); text that does not parse as ``target`` is a validation error."""
         lit_type = T.literal_type(b.text, target)
         if lit_type is None:
-            raise self.error(b.node, f"string {b.text!r} is {context} a {target} but is not "
-                                     f"a valid {target.name}")
+            raise self.error(b.node, f"string {K.brief(repr(b.text))} is {context} a {target} "
+                                     f"but is not a valid {target.name}")
         kernel = E.Cast(b.kernel, lit_type.code, lit_type.scale)
         folded = _fold(kernel)
         if folded is None:
-            raise self.error(b.node, f"string {b.text!r} does not fit {lit_type}")
+            raise self.error(b.node, f"string {K.brief(repr(b.text))} does not fit {lit_type}")
         return _Bound(folded, lit_type, b.node, const=True)
 
     def need(self, b: _Bound, allowed: tuple[str, ...], what: str) -> _Bound:
