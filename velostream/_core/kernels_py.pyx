@@ -799,8 +799,9 @@ def parse_json_path(path):
             if end < 0:
                 raise ValueError(f"unterminated '[' in JSON path {path!r}")
             inner = path[i + 1:end].strip()
-            if inner[:1] in ("'", '"') and inner[-1:] == inner[:1] and len(inner) >= 2:
-                steps.append(inner[1:-1])
+            # No negative indices: the module is compiled with wraparound=False.
+            if len(inner) >= 2 and inner[0] in ("'", '"') and inner.endswith(inner[0]):
+                steps.append(inner[1:len(inner) - 1])
             else:
                 try:
                     steps.append(int(inner))
