@@ -60,17 +60,25 @@ class JobMetrics:
         return data
 
 
+def _qualifier_set(qualifiers) -> set[str]:
+    return {q.lower() for q in qualifiers if q}
+
+
+def _field_path(node: A.Column, qualifiers: set[str]) -> tuple[str, ...]:
+    """A column's parts without the source's qualifier (o.col: the source's field col)."""
+    parts = node.parts
+    return parts[1:] if len(parts) > 1 and parts[0].lower() in qualifiers else parts
+
+
 def needed_fields(query: A.Select, qualifiers=()):
     """Source fields the query reads (for projection push-down), or None when it needs all."""
-    qualifiers = {q.lower() for q in qualifiers if q}
+    qualifiers = _qualifier_set(qualifiers)
     names = set()
     for node in query.walk():
         if isinstance(node, A.Star):
             return None
         if isinstance(node, A.Column) and not node.parts[-1].startswith("_"):
-            parts = list(node.parts)
-            if len(parts) > 1 and parts[0].lower() in qualifiers:
-                parts = parts[1:]          # o.col: the source's field col
+            parts = _field_path(node, qualifiers)
             names.add(parts[0])            # s.field on a nested value reads the field s
             names.add(parts[-1])
     return sorted(names)
@@ -247,16 +255,13 @@ class Job:
 def referenced_columns(query: A.Select, qualifiers=()) -> dict:
     """Source fields the query names (lower-cased) → the first Column node naming each; output
     aliases (ORDER BY notional) and pseudo-columns (_offset) are not fields."""
-    qualifiers = {q.lower() for q in qualifiers if q}
+    qualifiers = _qualifier_set(qualifiers)
     aliases = {item.alias.lower() for item in query.items
                if isinstance(item, A.SelectItem) and item.alias}
     found = {}
     for node in query.walk():
         if isinstance(node, A.Column):
-            parts = list(node.parts)
-            if len(parts) > 1 and parts[0].lower() in qualifiers:
-                parts = parts[1:]
-            name = parts[0]
+            name = _field_path(node, qualifiers)[0]
             if not name.startswith("_") and name.lower() not in aliases:
                 found.setdefault(name.lower(), node)
     return found
