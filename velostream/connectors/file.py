@@ -292,7 +292,11 @@ class FileSource(Source):
                     if at[0]:
                         handle.seek(at[0])
                 # A record longer than a block is read in growing blocks: scanned O(1) times.
-                block = handle.read(max(BLOCK_BYTES, len(pending)))
+                want = max(BLOCK_BYTES, len(pending))
+                block = handle.read(want)
+                # A file read once ends here: its last record is decoded with the others.
+                final = bool(block) and not self.watch and len(block) < want and \
+                    self._at_end(handle)
                 if block:
                     self.bytes_read += len(block)
                     since = self.clock() if since is None else since
@@ -313,7 +317,7 @@ class FileSource(Source):
                     if not fresh or self._gathering(pending.count(b"\n"), since):
                         yield None
                         continue
-                out, pending = decode(pending, final=False)
+                out, pending = decode(pending, final=final)
                 fresh = False
                 since = self.clock() if pending else None
                 if out is not None:
@@ -322,6 +326,8 @@ class FileSource(Source):
                     yield out
                     if self.decoder.finished:
                         return                   # the document's structure is lost (reported)
+                if final:
+                    return
             # Stopped while gathering: the whole records held are handed over.
             if fresh and pending:
                 out, pending = decode(pending, final=False)
