@@ -271,7 +271,9 @@ class FileSource(Source):
             used = result.consumed
             if not (used or result.batch.length or result.errors):
                 return None, data
-            chunk = data if used == len(data) else data[:used]
+            # The decoder's own copy of the bytes it used, when it made one.
+            chunk = result.block if result.block is not None and len(result.block) == used else (
+                data if used == len(data) else data[:used])
             block = _Block(result, chunk, offset, line, column, state, skip_rows, skip_errors)
             at[:] = [offset + used, result.next_line, result.next_column,
                      max(skip_rows - result.batch.length, 0),

@@ -140,11 +140,13 @@ class CsvRecords:
         first = location.line or 1
         if not end:
             return nothing_decoded(first)
-        piece = chunk if end == n else memoryview(chunk)[:end]
+        piece = chunk if end == n else chunk[:end]
         result = self.decoder.decode(piece, first, self.header, final)
         self.header = self.decoder.header
         carried = 0 if final else len(self.decoder.remainder)
         result.consumed = end - carried
+        if not carried:
+            result.block, result.first_line = piece, first
         result.next_line = (self.decoder.remainder_line if carried else
                             first + chunk.count(b"\n", 0, end))
         locate_errors(result.errors, piece, location)

@@ -175,12 +175,12 @@ class JsonLinesRecords:
 
         n = len(chunk)
         end = n if final else chunk.rfind(b"\n") + 1
-        piece = chunk if end == n else memoryview(chunk)[:end]
+        piece = chunk if end == n else chunk[:end]
         first = location.line or 1
         if not end:
             return nothing_decoded(first)
         result = self.decoder.decode_lines(piece, first)
-        result.consumed = end
+        result.block, result.first_line, result.consumed = piece, first, end
         result.next_line = first + chunk.count(b"\n", 0, end)
         locate_errors(result.errors, piece, location)
         return result
