@@ -292,3 +292,11 @@ def drain_follower(src):
         if b is not None:
             out.append(b)
     return out
+
+
+@pytest.mark.parametrize("fmt, text", CASES)
+def test_a_bounded_source_is_exhausted_with_its_last_batch(tmp_path, fmt, text):
+    src = source(write(tmp_path, fmt, text), fmt)
+    batch = src.poll(0)
+    assert batch is not None and src.exhausted     # a small file: one block, nothing after
+    assert src.poll(0) is None

@@ -97,6 +97,7 @@ class _Block:
     __slots__ = (
         "chunk",
         "column",
+        "last",
         "line",
         "offset",
         "result",
@@ -109,6 +110,7 @@ class _Block:
         self.result, self.chunk, self.offset = result, chunk, offset
         self.line, self.column, self.state = line, column, state
         self.skip_rows, self.skip_errors = skip_rows, skip_errors
+        self.last = False            # nothing follows: the source is exhausted after it
 
 
 class FileSource(Source):
@@ -180,7 +182,7 @@ class FileSource(Source):
             self.close()
         self._start = self._position = position
         self._ready.clear()
-        self._exhausted = False
+        self._exhausted = self._emitted_any = False
         self.decoder = self._new_decoder()
         if self.decoder is not None:
             self.decoder.restore(position.state)
@@ -206,6 +208,7 @@ class FileSource(Source):
                     return None
                 if block is not None:
                     self._cut(block)
+                    self._exhausted = block.last
                     continue
                 remaining = deadline - self.clock()
                 if remaining <= 0:
@@ -323,6 +326,7 @@ class FileSource(Source):
                 fresh = False
                 since = self.clock() if pending else None
                 if out is not None:
+                    out.last = final
                     if self.on_progress:
                         self.on_progress(self.bytes_read)
                     yield out
@@ -342,6 +346,7 @@ class FileSource(Source):
                     self.decoder.framing == "document" and at[0] == 0 and not self._emitted_any)):
                 out, _ = decode(pending, final=True)
                 if out is not None:
+                    out.last = True
                     yield out
         finally:
             if handle is not None:
