@@ -300,3 +300,16 @@ def test_a_bounded_source_is_exhausted_with_its_last_batch(tmp_path, fmt, text):
     batch = src.poll(0)
     assert batch is not None and src.exhausted     # a small file: one block, nothing after
     assert src.poll(0) is None
+
+
+def test_raw_of_after_a_resume_inside_a_json_array_does_not_take_a_skipped_record(tmp_path):
+    text = '[{"id": 1}, {"id": 2},\n {"id": 3}]'
+    path = write(tmp_path, "json", text)
+    first = source(path, "json", SourceContext(batch_size=1))
+    first.poll(0)
+    resumed = source(path, "json")
+    resumed.seek(first.position())
+    [b] = drain(resumed)
+    assert [r["id"] for r in b.batch.to_pylist()] == [2, 3]
+    # id 2 shares its line with id 1, which this batch skipped: its bytes are not its own.
+    assert b.raw_of([0, 1]) == [None, b' {"id": 3}]']

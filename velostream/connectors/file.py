@@ -427,7 +427,8 @@ class FileSource(Source):
                 a = starts[begin_line - block.line]
                 b = len(block.chunk) if last else starts[boundary - block.line]
                 chunk, chunk_line, chunk_offset = block.chunk[a:b], begin_line, block.offset + a
-            elif framing != "lines" and len(bounds) > 1:
+            elif framing != "lines" and (len(bounds) > 1 or rows_from or block.skip_errors):
+                # The block holds records of other batches: raw_of must see them all.
                 record_lines = _record_lines(result)
             self._ready.append(self._with_meta(SourceBatch(
                 batch, errors[errors_from:e_stop], position, self.name, self.path, chunk,
