@@ -313,3 +313,11 @@ def test_raw_of_after_a_resume_inside_a_json_array_does_not_take_a_skipped_recor
     assert [r["id"] for r in b.batch.to_pylist()] == [2, 3]
     # id 2 shares its line with id 1, which this batch skipped: its bytes are not its own.
     assert b.raw_of([0, 1]) == [None, b' {"id": 3}]']
+
+
+@pytest.mark.parametrize("key, value, ms", [("batch.timeout", "250", 250),
+                                             ("batch_timeout", "2s", 2000),
+                                             ("batch.timeout", "40ms", 40)])
+def test_batch_timeout_is_milliseconds_or_a_duration(tmp_path, key, value, ms):
+    path = write(tmp_path, "jsonl", JSONL)
+    assert source(path, "jsonl", **{key.replace(".", "__"): value}).batch_timeout_ms == ms
