@@ -121,6 +121,17 @@ class StreamApp:
         plan.sql = self.sql
         return plan
 
+    def explain(self, default_sink: str | None = "stdout_sink", *, continuous: bool = False) -> str:
+        """The physical plan this app runs, as EXPLAIN prints it (one operator per line, the
+        sinks first, each with its key settings)."""
+        from velostream.plan.physical import plan_job
+
+        plan = self.plan(default_sink=default_sink)
+        try:
+            return plan_job(plan, bounded=not continuous).explain()
+        except SqlError as err:
+            raise err.with_source(self.sql, self.filename) from None
+
     # ------------------------------------------------------------------ running
     def make_job(self, plan, **options):
         """A :class:`~velostream.runtime.job.Job` for ``plan`` (from :meth:`plan`); ``options``
