@@ -40,14 +40,16 @@ class PlannedExpression:
         self.params = params
         self._cache: dict = {}
 
-    def compiled(self, batch):
+    def compiled(self, batch, schema=None):
+        """The expression compiled for ``batch``'s schema (``schema``: ``schema_of(batch)``
+        when the caller has it already)."""
         from velostream.plan.compile import compile_expression, schema_of
 
-        schema = schema_of(batch)
-        key = tuple(schema)
-        found = self._cache.get(key)
+        schema = tuple(schema_of(batch)) if schema is None else schema
+        found = self._cache.get(schema)
         if found is None:
-            found = self._cache[key] = compile_expression(self.node, schema, params=self.params)
+            found = self._cache[schema] = compile_expression(self.node, list(schema),
+                                                             params=self.params)
         return found
 
     def evaluate(self, batch, errors: list):
@@ -70,7 +72,7 @@ def output_name(item: A.SelectItem) -> str:
 
 class PlannedProjection:
     """The SELECT list: ``*`` expands to the input's columns, so it is resolved per schema into
-    ``[(name, PlannedExpression | input column position)]``. ``hidden`` expressions (ORDER BY
+    ``[(name, CompiledExpression | input column position)]``. ``hidden`` expressions (ORDER BY
     keys that are not output columns) are appended after the visible columns."""
 
     def __init__(self, items, qualifiers, params, hidden=()):
@@ -82,8 +84,11 @@ class PlannedProjection:
         self._cache: dict = {}
 
     def resolve(self, batch) -> list:
-        key = tuple(zip(batch.names, (c.type_name for c in batch.columns)))
-        found = self._cache.get(key)
+        """``[(name, compiled expression | input column position)]`` for ``batch``'s schema."""
+        from velostream.plan.compile import schema_of
+
+        schema = tuple(schema_of(batch))
+        found = self._cache.get(schema)
         if found is not None:
             return found
         resolved = []
@@ -95,9 +100,11 @@ class PlannedProjection:
                                              f"{'.'.join(item.qualifier)}.*", pos.line, pos.column)
                 resolved.extend((name, position) for position, name in enumerate(batch.names))
             else:
-                resolved.append((output_name(item), self.expressions[id(item)]))
-        resolved.extend((f"__order_{i}", expr) for i, expr in enumerate(self.hidden))
-        self._cache[key] = resolved
+                resolved.append((output_name(item),
+                                 self.expressions[id(item)].compiled(batch, schema)))
+        resolved.extend((f"__order_{i}", expr.compiled(batch, schema))
+                        for i, expr in enumerate(self.hidden))
+        self._cache[schema] = resolved
         return resolved
 
     def __str__(self) -> str:
