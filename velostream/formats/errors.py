@@ -37,7 +37,8 @@ class Location:
         if self.path is not None:
             if self.line is None:
                 return self.path
-            return f"{self.path}:{self.line}" + (f":{self.column}" if self.column else "")
+            # The column is not repeated here: the decoders' messages name it ("at column 3").
+            return f"{self.path}:{self.line}"
         if self.topic is not None:
             return f"{self.topic}[{self.partition}]@{self.offset}"
         return self.source
