@@ -16,8 +16,8 @@ BATCH_SIZE_KEYS = ("batch.size", "max_batch_size", "batch_size")
 BATCH_TIMEOUT_KEYS = ("batch.timeout", "batch_timeout")
 
 
-def source_context(plan, *, fields=None, watch=None, stop_event=None, on_progress=None,
-                   endpoint=None) -> SourceContext:
+def source_context(plan, *, fields=None, watch=None, stop_event=None,
+                   on_progress=None) -> SourceContext:
     """A SourceContext from a JobPlan and the old keyword options (the job's batch.size /
     batch.timeout; a source's own setting wins in the source)."""
     props = getattr(plan, "properties", None) or {}

@@ -20,6 +20,7 @@ import logging
 import os
 import time
 
+from velostream.connectors import BATCH_SIZE_KEYS, BATCH_TIMEOUT_KEYS
 from velostream.connectors.base import FilePosition, Sink, Source, SourceBatch, SourceContext
 from velostream.errors import ConfigError
 from velostream.formats import registry as formats
@@ -140,11 +141,10 @@ class FileSource(Source):
             spec = formats.get(spec.follow_as, f"{self.name}.format")
         self.spec = spec
         self.format = spec.name
-        self.batch_size = _first_setting(endpoint, ("batch.size", "max_batch_size", "batch_size"),
-                                         1)
+        self.batch_size = _first_setting(endpoint, BATCH_SIZE_KEYS, 1)
         if self.batch_size is None:
             self.batch_size = context.batch_size
-        self.batch_timeout_ms = _first_setting(endpoint, ("batch.timeout", "batch_timeout"), 0)
+        self.batch_timeout_ms = _first_setting(endpoint, BATCH_TIMEOUT_KEYS, 0)
         if self.batch_timeout_ms is None:
             self.batch_timeout_ms = context.batch_timeout_ms
         self._options = formats.DecoderOptions(context.fields, context.financial_precision,
