@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from velostream import __version__
 from velostream.cli.common import FORMATS, friendly_errors, read_source, render_reports
-from velostream.connectors.stdout import StdoutSink
+from velostream.formats import registry as formats
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -45,8 +44,7 @@ def validate(file, fmt, strict):
     sys.exit(render_reports([check_sql_file(text, name)], fmt.lower(), strict))
 
 
-OUTPUT_FORMATS = click.Choice(["json", "json-pretty", "json-lines", "csv", "table"],
-                              case_sensitive=False)
+OUTPUT_FORMATS = click.Choice(formats.names(output=True), case_sensitive=False)
 
 
 def _run_options(func):
@@ -119,10 +117,6 @@ def stream(query, file, job, fmt, limit, output, output_file, properties, stats,
          continuous=continuous)
 
 
-# --output-file formats by extension, when --format does not say.
-_FILE_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json-lines", ".ndjson": "json-lines"}
-
-
 def _output_file_format(output, output_file, fmt) -> str | None:
     """The format the results file is written in, or None when results go to standard output."""
     if output_file is None:
@@ -133,31 +127,26 @@ def _output_file_format(output, output_file, fmt) -> str | None:
         raise click.UsageError("--output stdout and --output-file contradict each other; "
                                "leave out --output (--output-file implies --output file)")
     if fmt is None:
-        return _FILE_FORMATS.get(os.path.splitext(output_file)[1].lower(), "json-lines")
-    if fmt.lower() == "table":
-        raise click.UsageError("--format table is for a terminal; with --output-file use json, "
-                               "json-pretty, json-lines or csv")
-    return fmt.lower()
+        spec = formats.by_extension(output_file)     # .csv, .json, .jsonl … else json-lines
+        return spec.name if spec is not None and spec.output else "json-lines"
+    spec = formats.get(fmt, "--format", role="encoder")
+    if spec.terminal_only:
+        files = ", ".join(formats.names(output=True, terminal_only=False))
+        raise click.UsageError(f"--format {spec.name} is for a terminal; with --output-file use "
+                               f"{files}")
+    return spec.name
 
 
-class OutputFileSink(StdoutSink):
-    """``--output-file``: the results in any of the standard-output formats (a JSON array
-    document for json / json-pretty), written to a file this sink opens and closes."""
+def OutputFileSink(path, fmt, plan):
+    """``--output-file``: a file sink writing the results in ``fmt`` (any output format; a JSON
+    array document for json / json-pretty)."""
+    from velostream.connectors.base import SinkContext
+    from velostream.connectors.file import FileSink
+    from velostream.plan.bind import EndpointConfig
 
-    def __init__(self, path, fmt, plan):
-        from velostream.connectors.file import open_file
-        from velostream.plan.bind import EndpointConfig
-
-        # newline="": the encoders write \n themselves; the file must not translate it.
-        handle = open_file(path, "w", "--output-file", encoding="utf-8", newline="")
-        super().__init__(EndpointConfig("output", "sink", "stdout_sink", {}), plan,
-                         format_override=fmt, stream=handle)
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.stream.close()
+    return FileSink(EndpointConfig("output", "sink", "file_sink", {"path": path}),
+                    SinkContext(format_override=fmt, path_key="--output-file",
+                                financial_precision=plan.flag("financial_precision", True)))
 
 
 def _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):

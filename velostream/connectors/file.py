@@ -1,43 +1,36 @@
-"""File source and sink: CSV, JSON (an array or one object per line) and JSON Lines.
+"""File source and sink: any format of the format registry (CSV, JSON, JSON Lines, …).
 
 Owns reading a file in blocks of whole records (so memory stays bounded and line numbers stay
 right), following a growing file (``watch``: tail, as ``velo-sql stream --continuous`` needs),
-and writing encoded batches (``append`` or truncate). Decoding and encoding themselves are the
-codecs' (velostream.formats), and so is where a record ends: a block is cut at its last line
-feed and the CSV decoder hands back the record still open there (``remainder``, a quoted field
-spanning the cut), which starts the next block. A last line without a line feed is a record
-too, decoded at the end of the file or when a follower stops.
+the source's byte-offset position (``position()`` after each batch; ``seek`` continues right
+after the last record of that batch), ``batch.size`` (records per batch: a decoded block is
+split) and ``batch.timeout`` (how long a follower gathers records for a batch), and writing
+encoded batches (``append`` or truncate). Decoding and encoding themselves are the formats'
+(formats.registry), and so is where a record ends: the decoder takes the whole records at the
+start of a block and says how many bytes they took; the rest (a last line without a line feed,
+a CSV quoted field spanning the cut) starts the next block. A last line without a line feed is
+a record too, decoded at the end of the file or when a follower stops.
 """
 
 from __future__ import annotations
 
+import bisect
+import collections
 import logging
 import os
 import time
 
+from velostream.connectors import BATCH_SIZE_KEYS, BATCH_TIMEOUT_KEYS
+from velostream.connectors.base import FilePosition, Sink, Source, SourceBatch, SourceContext
 from velostream.errors import ConfigError
+from velostream.formats import registry as formats
+from velostream.formats.csv import csv_delimiter, csv_max_record_bytes  # noqa: F401 (old home)
+from velostream.formats.errors import Location, line_starts
 
 log = logging.getLogger("velostream.file")
 
 BLOCK_BYTES = 1 << 20
-FORMATS = {"csv": "csv", "json": "json", "jsonl": "jsonl", "jsonlines": "jsonl", "ndjson": "jsonl",
-           "json-lines": "jsonl"}
-_BY_EXTENSION = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 WATCH_POLL_SECONDS = 0.1
-
-
-def file_format(endpoint) -> str:
-    raw = endpoint.get("format")
-    if raw is None:
-        ext = os.path.splitext(str(endpoint.get("path", "")))[1].lower()
-        if ext in _BY_EXTENSION:
-            return _BY_EXTENSION[ext]
-        raise ConfigError("cannot tell the format from the file name; set it to csv, json or jsonl",
-                          key=f"{endpoint.name}.format")
-    fmt = FORMATS.get(str(raw).strip().lower())
-    if fmt is None:
-        raise ConfigError(f"must be one of csv, json, jsonl; got {raw!r}", key=f"{endpoint.name}.format")
-    return fmt
 
 
 def _path(endpoint) -> str:
@@ -76,24 +69,6 @@ def _open(endpoint, path: str, mode: str):
     return open_file(path, mode, f"{endpoint.name}.path")
 
 
-def csv_max_record_bytes(endpoint) -> int:
-    """``'<name>.csv.max_record_bytes'``: how far a quoted field may run (default 1 MiB)."""
-    from velostream.formats.csv import MAX_RECORD_BYTES
-
-    return endpoint.integer("csv.max_record_bytes", MAX_RECORD_BYTES, 1)
-
-
-def csv_delimiter(endpoint) -> str:
-    """``'<name>.delimiter'``: one single-byte character; ``\\t`` or ``tab`` for a tab."""
-    delimiter = str(endpoint.get("delimiter", ","))
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
-    if len(delimiter.encode("utf-8")) != 1 or delimiter in ('"', "\r", "\n"):
-        raise ConfigError(f"must be one single-byte character other than a quote or a line "
-                          f"break; got {delimiter!r}", key=f"{endpoint.name}.delimiter")
-    return delimiter
-
-
 def _declared_types(endpoint) -> dict:
     """``'<source>.schema.<field>' = 'DECIMAL(18,4)'`` declares a field's type."""
     from velostream._core.jsoncodec import declared_spec
@@ -110,51 +85,204 @@ def _declared_types(endpoint) -> dict:
     return declared
 
 
-class FileSource:
-    """Reads ``path`` in blocks of whole lines and yields DecodeResults with pseudo-columns."""
+def _first_setting(endpoint, keys, minimum):
+    for key in keys:
+        if endpoint.get(key) is not None:
+            return endpoint.integer(key, 0, minimum)
+    return None
 
-    def __init__(self, endpoint, plan, *, fields=None, watch=None, stop_event=None,
-                 on_progress=None):
+
+class _Block:
+    """One decoded block and where it lies in the file, cut into batches of ``batch.size``."""
+
+    __slots__ = (
+        "chunk",
+        "column",
+        "last",
+        "line",
+        "offset",
+        "result",
+        "skip_errors",
+        "skip_rows",
+        "state",
+    )
+
+    def __init__(self, result, chunk, offset, line, column, state, skip_rows, skip_errors):
+        self.result, self.chunk, self.offset = result, chunk, offset
+        self.line, self.column, self.state = line, column, state
+        self.skip_rows, self.skip_errors = skip_rows, skip_errors
+        self.last = False            # nothing follows: the source is exhausted after it
+
+
+class FileSource(Source):
+    """Reads ``path`` in blocks of whole records and returns SourceBatches (see the module
+    docstring). ``FileSource(endpoint, SourceContext)``; the old ``FileSource(endpoint, plan,
+    fields=…, watch=…, stop_event=…, on_progress=…)`` and ``batches()`` still work."""
+
+    def __init__(self, endpoint, context=None, **options):
+        if not isinstance(context, SourceContext):
+            from velostream.connectors import source_context
+
+            context = source_context(context, **options) if context is not None else \
+                SourceContext(**options)
         self.endpoint = endpoint
+        self.context = context
         self.name = endpoint.name
         self.path = _path(endpoint)
-        self.format = file_format(endpoint)
-        self.watch = endpoint.flag("watch") if watch is None else watch
-        self.stop_event = stop_event
-        self.on_progress = on_progress
+        self.watch = endpoint.flag("watch") if context.watch is None else context.watch
+        self.bounded = not self.watch
+        self.stop_event = context.stop_event
+        self.on_progress = context.on_progress
+        self.clock = context.clock or time.monotonic
         if not os.path.exists(self.path) and not self.watch:
             raise ConfigError(f"file not found: {self.path}", key=f"{self.name}.path")
-        financial = plan.flag("financial_precision", True)
-        declared = _declared_types(endpoint) or None
-        from velostream.formats import CsvDecoder, JsonDecoder
-
-        if self.format == "csv":
-            self.decoder = CsvDecoder(delimiter=csv_delimiter(endpoint),
-                                      has_headers=endpoint.flag("has_headers", True),
-                                      fields=fields, financial_precision=financial, declared=declared,
-                                      max_record_bytes=csv_max_record_bytes(endpoint))
-        else:
-            self.decoder = JsonDecoder(fields=fields, financial_precision=financial,
-                                       declared=declared)
+        spec = formats.for_endpoint(endpoint, role="decoder")
+        if self.watch and spec.follow_as:
+            spec = formats.get(spec.follow_as, f"{self.name}.format")
+        self.spec = spec
+        self.format = spec.name
+        self.batch_size = _first_setting(endpoint, BATCH_SIZE_KEYS, 1)
+        if self.batch_size is None:
+            self.batch_size = context.batch_size
+        self.batch_timeout_ms = _first_setting(endpoint, BATCH_TIMEOUT_KEYS, 0)
+        if self.batch_timeout_ms is None:
+            self.batch_timeout_ms = context.batch_timeout_ms
+        self._options = formats.DecoderOptions(context.fields, context.financial_precision,
+                                               _declared_types(endpoint) or None)
+        self.decoder = self._new_decoder()
         self.bytes_read = 0
-        self.bytes_decoded = 0      # bytes handed to the decoder: each byte about once
-        self.max_held = 0           # most bytes of a JSON document held at once
+        self.bytes_decoded = 0      # bytes the decoder took records from: each byte about once
+        self.max_held = 0           # most bytes held at once
         self.size = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+        self._start = FilePosition()
+        self._position = self._start
+        self._reader = None
+        self._ready: collections.deque = collections.deque()
+        self._exhausted = False
+
+    def _new_decoder(self):
+        if self.spec.decoder is None:
+            return None
+        return formats.make_decoder(self.spec, self.endpoint, self._options)
+
+    # ------------------------------------------------------------------ the contract
+    def open(self) -> None:
+        if self._reader is None:
+            self._reader = (self._whole_file() if self.spec.reader else self._blocks())
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted and not self._ready
+
+    def position(self) -> FilePosition:
+        return self._position
+
+    def seek(self, position: FilePosition) -> None:
+        if self._reader is not None:
+            self.close()
+        self._start = self._position = position
+        self._ready.clear()
+        self._exhausted = self._emitted_any = False
+        self.decoder = self._new_decoder()
+        if self.decoder is not None:
+            self.decoder.restore(position.state)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()          # the generator's finally closes the file
+            self._reader = None
+
+    def poll(self, timeout: float = 0.0) -> SourceBatch | None:
+        """The next batch; None when nothing arrived within ``timeout`` seconds (a follower at
+        the end of its file) or the source is exhausted."""
+        if not self._ready:
+            if self._exhausted:
+                return None
+            self.open()
+            deadline = self.clock() + timeout
+            while not self._ready:
+                try:
+                    block = next(self._reader)
+                except StopIteration:
+                    self._exhausted = True
+                    return None
+                if block is not None:
+                    self._cut(block)
+                    self._exhausted = block.last
+                    continue
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    return None
+                self._wait(min(WATCH_POLL_SECONDS, remaining))
+        batch = self._ready.popleft()
+        self._position = batch.position
+        return batch
+
+    def batches(self):
+        """The old iterator: every batch until the end (or a stop, when watching)."""
+        try:
+            while not self.exhausted:
+                batch = self.poll(WATCH_POLL_SECONDS)
+                if batch is not None:
+                    yield batch
+        finally:
+            self.close()
+
+    def field_names(self, source_batch, sample_bytes: int = 1 << 16) -> list[str]:
+        """Every field name the records of ``source_batch`` have (CSV: the header; JSON: the
+        keys of the records in its first ``sample_bytes``), whatever the query reads. For
+        diagnostics only (a column the query names that no record has): it decodes again."""
+        chunk = source_batch.chunk
+        if self.decoder is None or chunk is None:
+            return list(source_batch.batch.names)
+        return self.decoder.field_names(chunk, sample_bytes)
 
     # ------------------------------------------------------------------ reading
     def _stopped(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
 
-    def batches(self):
-        """Yields DecodeResult per block of whole records until EOF (or stop, when watching)."""
-        if self.format == "json" and not self.watch:
-            yield from self._document_batches()
-            return
-        header = None
-        line = 1
+    def _wait(self, seconds):
+        if self.stop_event is not None:
+            self.stop_event.wait(seconds)
+        else:
+            time.sleep(seconds)
+
+    def _gathering(self, lines_held: int, since) -> bool:
+        """A follower holding ``lines_held`` lines keeps reading for its batch: fewer lines than
+        ``batch.size`` and ``batch.timeout`` not over since the first of them arrived."""
+        if not self.batch_timeout_ms or since is None:
+            return False
+        if self.batch_size is not None and lines_held >= self.batch_size:
+            return False
+        return (self.clock() - since) * 1000 < self.batch_timeout_ms
+
+    def _blocks(self):
+        """Yields decoded _Blocks, or None when a follower has nothing new (poll waits)."""
+        start = self._start
+        at = [start.byte_offset, start.line, start.column, start.skip_rows, start.skip_errors]
         pending = b""
+        fresh = False                # pending holds bytes the decoder has not seen
         handle = None
         announced = False
+        since = None                 # when the bytes held for the next batch began to arrive
+
+        def decode(data, final):
+            """The block of the whole records at the start of ``data``, or None; the rest."""
+            offset, line, column, skip_rows, skip_errors = at
+            state = self.decoder.state()
+            result = self._decode(data, offset, line, column, final)
+            used = result.consumed
+            if not (used or result.batch.length or result.errors):
+                return None, data
+            # The decoder's own copy of the bytes it used, when it made one.
+            chunk = result.block if result.block is not None and len(result.block) == used else (
+                data if used == len(data) else data[:used])
+            block = _Block(result, chunk, offset, line, column, state, skip_rows, skip_errors)
+            at[:] = [offset + used, result.next_line, result.next_column,
+                     max(skip_rows - result.batch.length, 0),
+                     max(skip_errors - len(result.errors), 0)]
+            return block, data[used:]
+
         try:
             while not self._stopped():
                 if handle is None:
@@ -163,138 +291,162 @@ class FileSource:
                             log.warning("%s does not exist yet; waiting for it (%s.path)",
                                         self.path, self.name)
                             announced = True
-                        self._wait()
+                        yield None
                         continue
                     handle = _open(self.endpoint, self.path, "rb")
+                    if at[0]:
+                        handle.seek(at[0])
                 # A record longer than a block is read in growing blocks: scanned O(1) times.
-                block = handle.read(max(BLOCK_BYTES, len(pending)))
-                if not block:
+                want = max(BLOCK_BYTES, len(pending))
+                block = handle.read(want)
+                # A file read once ends here: its last record is decoded with the others.
+                final = bool(block) and not self.watch and len(block) < want and \
+                    self._at_end(handle)
+                if block:
+                    self.bytes_read += len(block)
+                    since = self.clock() if since is None else since
+                    pending = pending + block if pending else block
+                    self.max_held = max(self.max_held, len(pending))
+                    fresh = True
+                    if self.watch and self._gathering(pending.count(b"\n"), since):
+                        continue
+                else:
                     if not self.watch:
                         break
                     if os.path.getsize(self.path) < handle.tell():
                         handle.close()            # truncated or replaced: start again
-                        handle, pending, line, header = None, b"", 1, None
+                        handle, pending, fresh, since = None, b"", False, None
+                        at[:] = [0, 1, 1, 0, 0]
+                        self.decoder = self._new_decoder()
                         continue
-                    self._wait()
-                    continue
-                self.bytes_read += len(block)
-                data = pending + block
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    pending = data
-                    continue
-                chunk, pending = data[:cut + 1], data[cut + 1:]
-                result, header = self._decode(chunk, line, header, final=False)
-                carried = self.decoder.remainder if self.format == "csv" else b""
-                if carried:
-                    # The decoder stopped inside a quoted field: it starts the next block.
-                    line = self.decoder.remainder_line
-                    pending = carried + pending
-                else:
-                    line += chunk.count(b"\n")
-                if self.on_progress:
-                    self.on_progress(self.bytes_read)
-                yield self._with_meta(result)
-            # At the end of the file, and when a follower stops there: an unfinished last line
-            # is a record too (it is complete, or its error is reported), never dropped. A
-            # reader stopped before the end holds only the start of a line it has not read.
-            if pending.strip() and self._at_end(handle):
-                result, header = self._decode(pending, line, header, final=True)
-                yield self._with_meta(result)
+                    if not fresh or self._gathering(pending.count(b"\n"), since):
+                        yield None
+                        continue
+                out, pending = decode(pending, final=final)
+                fresh = False
+                since = self.clock() if pending else None
+                if out is not None:
+                    out.last = final
+                    if self.on_progress:
+                        self.on_progress(self.bytes_read)
+                    yield out
+                    if self.decoder.finished:
+                        return                   # the document's structure is lost (reported)
+                if final:
+                    return
+            # Stopped while gathering: the whole records held are handed over.
+            if fresh and pending:
+                out, pending = decode(pending, final=False)
+                if out is not None:
+                    yield out
+            # At the end of the file, and when a follower stops there: an unfinished last
+            # record is a record too (it is complete, or its error is reported), never dropped.
+            # A reader stopped before the end holds only the start of a record it has not read.
+            if self._at_end(handle) and (pending.strip() or (
+                    self.decoder.framing == "document" and at[0] == 0 and not self._emitted_any)):
+                out, _ = decode(pending, final=True)
+                if out is not None:
+                    out.last = True
+                    yield out
         finally:
             if handle is not None:
                 handle.close()
+
+    _emitted_any = False
 
     @staticmethod
     def _at_end(handle) -> bool:
         return handle is not None and handle.tell() >= os.fstat(handle.fileno()).st_size
 
-    def _document_batches(self):
-        """A JSON document (an array, or objects one after another) in blocks cut between
-        elements, so memory stays bounded by the block and the largest element."""
-        from velostream.formats.json import JsonSplitter
-
-        splitter = JsonSplitter()
-        pieces, held = [], 0             # bytes read after the last cut
-        line, column, in_array, decoded = 1, 1, False, False
-        with _open(self.endpoint, self.path, "rb") as handle:
-            while not self._stopped():
-                block = handle.read(BLOCK_BYTES)
-                if not block:
-                    break
-                self.bytes_read += len(block)
-                cut = splitter.feed(block)
-                if cut < 0:
-                    pieces.append(block)
-                    held += len(block)
-                    self.max_held = max(self.max_held, held)
-                    continue
-                pieces.append(block[:cut])
-                chunk = b"".join(pieces)
-                self.max_held = max(self.max_held, len(chunk))
-                pieces, held = [block[cut:]], len(block) - cut
-                result = self._decode_document(chunk, line, column, in_array)
-                line, column, in_array = splitter.line, splitter.column, splitter.in_array
-                decoded = True
-                if self.on_progress:
-                    self.on_progress(self.bytes_read)
-                yield self._with_meta(result)
-                if self.decoder.document_lost:
-                    return                   # the array's structure is lost (reported)
-            rest = b"".join(pieces)
-            # Stopped before the end: the tail is the start of an element not read yet.
-            if (rest.strip() or not decoded) and self._at_end(handle):
-                yield self._with_meta(self._decode_document(rest, line, column, in_array))
-
-    def _decode_document(self, chunk, line, column, in_array):
-        self.bytes_decoded += len(chunk)
-        result = self.decoder.decode_document(chunk, first_line=line, first_column=column,
-                                              in_array=in_array)
-        result.block, result.first_line = chunk, line
+    def _decode(self, data, offset, line, column, final):
+        where = Location(self.name, self.path, line, offset, column)
+        result = self.decoder.decode(data, where, final)
+        self.bytes_decoded += result.consumed
         return result
 
-    def _wait(self):
-        if self.stop_event is not None:
-            self.stop_event.wait(WATCH_POLL_SECONDS)
-        else:
-            time.sleep(WATCH_POLL_SECONDS)
+    def _whole_file(self):
+        """A whole-file format (Parquet): its reader's results; a position counts the rows
+        delivered (``_Block.offset``: the rows before the block)."""
+        reader = formats.load(self.spec.reader)(self.path, self.endpoint, self._options)
+        skip = self._start.skip_rows
+        before = 0
+        try:
+            for result in reader:
+                result.consumed = 0
+                yield _Block(result, None, before, None, 1, None, max(skip - before, 0), 0)
+                before += result.batch.length
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
 
-    def _decode(self, chunk: bytes, line: int, header, final: bool):
-        self.bytes_decoded += len(chunk)
-        if self.format == "csv":
-            result = self.decoder.decode(chunk, first_line=line, header=header, final=final)
-            header = self.decoder.header
-            # A record still open in a quoted field is carried into the next block: it is not
-            # part of this block's records.
-            carried = len(self.decoder.remainder) if not final else 0
-            block = chunk[:len(chunk) - carried] if carried else chunk
-        else:
-            result = self.decoder.decode_lines(chunk, first_line=line)
-            block = chunk
-        # Kept (not copied) so a row that fails later can be dead-lettered with its raw record.
-        result.block, result.first_line = block, line
-        return result, header
+    # ------------------------------------------------------------------ batches of batch.size
+    def _cut(self, block: _Block) -> None:
+        """Queues ``block``'s rows as SourceBatches of at most ``batch.size`` rows, each with
+        the position right after its records."""
+        result = block.result
+        self._emitted_any = True
+        n = result.batch.length
+        errors = result.errors
+        rows_from = min(block.skip_rows, n)
+        errors_from = min(block.skip_errors, len(errors))
+        size = self.batch_size or n or 1
+        bounds = list(range(rows_from, n, size)) or [rows_from]
+        lines = result.batch.meta.get("_line")
+        error_lines = [e.line for e in errors]
+        framing = self.decoder.framing if self.decoder is not None else "whole"
+        starts = None
+        end_position = self._end_position(block)
+        for i, first in enumerate(bounds):
+            last = i + 1 == len(bounds)
+            stop = n if last else bounds[i + 1]
+            boundary = None if last else lines.get(stop) if lines is not None else None
+            e_stop = len(errors) if last or boundary is None else max(
+                bisect.bisect_left(error_lines, boundary), errors_from)
+            if first == 0 and stop == n:
+                batch = result.batch
+            else:
+                batch = result.batch.slice_rows(first, stop)
+            chunk, chunk_line, chunk_offset, record_lines = block.chunk, block.line, block.offset, None
+            if last:
+                position = end_position
+            elif framing == "lines":
+                if starts is None:
+                    starts = line_starts(block.chunk)
+                k = boundary - block.line
+                position = FilePosition(block.offset + starts[k], boundary, 1, self.decoder.state())
+            elif framing == "whole":
+                position = FilePosition(0, 1, 1, None, block.offset + stop, 0)
+            else:
+                position = FilePosition(block.offset, block.line, block.column, block.state,
+                                        stop, e_stop)
+            if framing == "lines" and len(bounds) > 1:
+                if starts is None:
+                    starts = line_starts(block.chunk)
+                begin_line = block.line if i == 0 else lines.get(first)
+                a = starts[begin_line - block.line]
+                b = len(block.chunk) if last else starts[boundary - block.line]
+                chunk, chunk_line, chunk_offset = block.chunk[a:b], begin_line, block.offset + a
+            elif framing != "lines" and (len(bounds) > 1 or rows_from or block.skip_errors):
+                # The block holds records of other batches: raw_of must see them all.
+                record_lines = _record_lines(result)
+            self._ready.append(self._with_meta(SourceBatch(
+                batch, errors[errors_from:e_stop], position, self.name, self.path, chunk,
+                chunk_line, chunk_offset, record_lines, framing)))
+            errors_from = e_stop
 
-    def field_names(self, result, sample_bytes: int = 1 << 16) -> list[str]:
-        """Every field name the records of ``result``'s block have (CSV: the header; JSON: the
-        keys of the records in its first ``sample_bytes``), whatever the query reads. For
-        diagnostics only (a column the query names that no record has): it decodes again."""
-        if self.format == "csv":
-            return list(self.decoder.header or ())
-        block = result.block or b""
-        from velostream.formats import JsonDecoder
+    def _end_position(self, block: _Block) -> FilePosition:
+        if self.decoder is None:          # whole-file: rows delivered so far
+            return FilePosition(0, 1, 1, None, block.offset + block.result.batch.length, 0)
+        result = block.result
+        return FilePosition(block.offset + len(block.chunk), result.next_line or block.line,
+                            result.next_column, self.decoder.state())
 
-        decoder = JsonDecoder(financial_precision=False)
-        if self.format == "json" and not self.watch:
-            return list(decoder.decode_document(block).batch.names)
-        cut = block.rfind(b"\n", 0, sample_bytes)
-        return list(decoder.decode_lines(block[:cut + 1] if cut >= 0 else block).batch.names)
-
-    def _with_meta(self, result):
+    def _with_meta(self, source_batch: SourceBatch) -> SourceBatch:
         """Adds the file's pseudo-columns: _offset (the line), _partition 0, _timestamp (now)."""
         from velostream._core import batch as B
 
-        batch = result.batch
+        batch = source_batch.batch
         n = batch.length
         lines = batch.meta.get("_line")
         if lines is not None:
@@ -302,48 +454,66 @@ class FileSource:
         now = int(time.time() * 1000)
         batch.meta.setdefault("_partition", B.int64_column([0] * n))
         batch.meta.setdefault("_timestamp", B.int64_column([now] * n, timestamp=True))
-        return result
+        return source_batch
 
 
-class FileSink:
-    """Writes batches to ``path`` as JSON Lines (formats json and jsonl) or CSV."""
+def _record_lines(result):
+    """The start lines of all of a block's records, for raw_of of a batch cut from it."""
+    def lines():
+        rows = result.batch.meta.get("_line")
+        return [*(rows.to_pylist() if rows is not None else ()), *(e.line for e in result.errors)]
+    return lines
 
-    def __init__(self, endpoint, plan, *, format_override=None):
-        from velostream.formats import CsvEncoder, JsonEncoder
 
+class FileSink(Sink):
+    """Writes batches to ``path`` in any writable format of the registry: the endpoint's
+    ``format`` (a file sink's ``json`` is JSON Lines, so the file can be appended to and
+    followed), else the path's extension, else JSON Lines; ``SinkContext.format_override`` (the
+    CLI's ``--output-file --format``) names an output format itself (``json``: one array)."""
+
+    def __init__(self, endpoint, context=None, *, format_override=None):
+        from velostream.connectors.base import SinkContext
+
+        if not isinstance(context, SinkContext):
+            context = SinkContext(format_override=format_override)
         self.endpoint = endpoint
         self.name = endpoint.name
         self.path = _path(endpoint)
-        self.format = FORMATS.get(format_override, format_override) if format_override else (
-            file_format(endpoint) if endpoint.get("format") or os.path.splitext(self.path)[1] else "jsonl")
+        key = f"{endpoint.name}.format"
+        if context.format_override:
+            spec = formats.get(context.format_override, key, role="encoder")
+        else:
+            spec = formats.for_endpoint(endpoint, role="encoder", default="json-lines")
+            if spec.sink_as:
+                spec = formats.get(spec.sink_as, key, role="encoder")
+        if spec.terminal_only:
+            raise ConfigError(f"{spec.name} is for a terminal; a file takes "
+                              f"{', '.join(formats.names(output=True, terminal_only=False))}",
+                              key=key)
+        self.format = spec.name
         append = endpoint.flag("append")
         had_data = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
-        self.handle = _open(endpoint, self.path, "ab" if append else "wb")  # closed in close()
-        numbers = endpoint.flag("decimals_as_numbers")
-        if self.format == "csv":
-            self.encoder = CsvEncoder(delimiter=csv_delimiter(endpoint), header=endpoint.flag("has_headers", True))
-            self._header_pending = not had_data
-        else:
-            # A sink that keeps appending cannot close a JSON array, so "json" writes one object
-            # per line too (JSON Lines), which every JSON reader of streams accepts.
-            self.encoder = JsonEncoder(decimals_as_numbers=numbers)
+        self.encoder = formats.make_encoder(spec, endpoint,
+                                            formats.EncoderOptions(appending=had_data))
+        self.handle = open_file(self.path, "ab" if append else "wb",  # closed in close()
+                                context.path_key or f"{endpoint.name}.path")
+        self.handle.write(self.encoder.begin())
         self.records = 0
 
     def write(self, batch) -> None:
         if batch is None or batch.length == 0:
             return
-        if self.format == "csv":
-            data = self.encoder.encode(batch, write_header=self._header_pending)
-            self._header_pending = False
-        else:
-            data = self.encoder.encode_lines(batch)
-        self.handle.write(data)
+        self.handle.write(self.encoder.encode(batch))
         self.records += batch.length
 
     def flush(self) -> None:
+        self.handle.write(self.encoder.flush())
         self.handle.flush()
 
     def close(self) -> None:
         if not self.handle.closed:
-            self.handle.flush()
-            self.handle.close()
+            try:
+                self.handle.write(self.encoder.end())
+                self.handle.flush()
+            finally:
+                self.handle.close()

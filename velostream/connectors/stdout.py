@@ -1,11 +1,9 @@
-"""Standard-output sink in the CLI's formats: json, json-pretty, json-lines, csv, table.
+"""Standard-output sink: results encoded in any output format of the registry, written to a stream.
 
-Owns how results look on a terminal or in a pipe (spec: deployment-summary, "Output Format
-Options"). ``json`` is one compact JSON array for the whole run, written as rows arrive;
-``json-pretty`` the same indented; ``json-lines`` one object per line; ``csv`` a header and rows;
-``table`` a rich table (printed every ``TABLE_ROWS`` rows so a stream shows progress) whose cells
-are the values' SQL text (``CAST(v AS VARCHAR)``: DECIMAL at its scale, ``true``, ISO-8601 UTC
-timestamps, nested values as JSON), as CSV writes them; NULL is ``NULL``. Without a format:
+Owns where results go on a terminal or in a pipe (spec: deployment-summary, "Output Format
+Options"); how they look is the format's (formats.registry: ``json`` one compact JSON array for
+the whole run, written as rows arrive; ``json-pretty`` the same indented; ``json-lines`` one
+object per line; ``csv`` a header and rows; ``table`` formats.table). Without a format:
 ``table`` on a terminal, ``json-lines`` in a pipe.
 """
 
@@ -13,10 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from velostream.errors import ConfigError
-
-OUTPUT_FORMATS = ("json", "json-pretty", "json-lines", "csv", "table")
-TABLE_ROWS = 1000
+from velostream.connectors.base import Sink, SinkContext
+from velostream.formats import registry as formats
 
 
 def default_format(stream=None) -> str:
@@ -24,31 +20,42 @@ def default_format(stream=None) -> str:
     return "table" if getattr(stream, "isatty", lambda: False)() else "json-lines"
 
 
-class StdoutSink:
-    def __init__(self, endpoint, plan, *, format_override=None, stream=None):
-        self.name = endpoint.name
-        self.stream = stream or sys.stdout
-        fmt = format_override or endpoint.get("format") or default_format(self.stream)
-        fmt = str(fmt).strip().lower().replace("_", "-")
-        if fmt in ("jsonl", "jsonlines", "ndjson"):
-            fmt = "json-lines"
-        if fmt not in OUTPUT_FORMATS:
-            raise ConfigError(f"must be one of {', '.join(OUTPUT_FORMATS)}; got {fmt!r}",
-                              key=f"{endpoint.name}.format")
-        self.format = fmt
-        self.records = 0
-        self._opened = False
-        self._table_rows: list = []
-        self._names: tuple = ()
-        from velostream.connectors.file import csv_delimiter
-        from velostream.formats import CsvEncoder, JsonEncoder
+def output_formats() -> list[str]:
+    """The formats ``--format`` offers, from the registry."""
+    return formats.names(output=True)
 
-        decimals_as_numbers = endpoint.flag("decimals_as_numbers")
-        self._json = JsonEncoder(decimals_as_numbers=decimals_as_numbers,
-                                 pretty=fmt == "json-pretty")
-        self._csv = CsvEncoder(delimiter=csv_delimiter(endpoint))
+
+class StdoutSink(Sink):
+    """``StdoutSink(endpoint, SinkContext)``; the old ``StdoutSink(endpoint, plan,
+    format_override=…, stream=…)`` still works."""
+
+    def __init__(self, endpoint, context=None, *, format_override=None, stream=None):
+        if not isinstance(context, SinkContext):
+            context = SinkContext(format_override=format_override, stream=stream)
+        self.name = endpoint.name
+        self.stream = context.stream or sys.stdout
+        raw = context.format_override or endpoint.get("format") or default_format(self.stream)
+        key = f"{endpoint.name}.format"
+        spec = formats.find(raw)
+        if spec is None or not spec.output:
+            from velostream.errors import ConfigError
+
+            raise ConfigError(f"must be one of {', '.join(output_formats())}; got {raw!r}", key=key)
+        self.format = spec.name
+        terminal = bool(getattr(self.stream, "isatty", lambda: False)())
+        width = None
+        if spec.terminal_only and terminal:
+            import shutil
+
+            width = shutil.get_terminal_size().columns
+        self.encoder = formats.make_encoder(spec, endpoint, formats.EncoderOptions(
+            width=width, terminal=terminal))
+        self.records = 0
+        self._out(self.encoder.begin())
 
     def _out(self, data: bytes) -> None:
+        if not data:
+            return
         buffer = getattr(self.stream, "buffer", None)
         if buffer is not None:
             buffer.write(data)
@@ -58,54 +65,13 @@ class StdoutSink:
     def write(self, batch) -> None:
         if batch is None or batch.length == 0:
             return
-        fmt = self.format
-        if fmt == "json-lines":
-            self._out(self._json.encode_lines(batch))
-        elif fmt == "json":
-            rows = self._json.encode_rows(batch)
-            self._out((b"," if self._opened else b"[") + b",".join(rows))
-        elif fmt == "json-pretty":
-            rows = self._json.encode_rows(batch)
-            body = b",\n".join(b"  " + r.replace(b"\n", b"\n  ") for r in rows)
-            self._out((b",\n" if self._opened else b"[\n") + body)
-        elif fmt == "csv":
-            self._out(self._csv.encode(batch, write_header=not self._opened))
-        else:
-            self._names = batch.names
-            self._table_rows.extend(tuple(r.values()) for r in batch.to_pylist())
-            if len(self._table_rows) >= TABLE_ROWS:
-                self._print_table()
-        self._opened = True
+        self._out(self.encoder.encode(batch))
         self.records += batch.length
 
-    def _print_table(self) -> None:
-        if not self._table_rows:
-            return
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        from velostream._core.kernels_py import text_of
-
-        # Text(), not str: a value such as "[red]" is data, not rich markup.
-        table = Table(show_lines=False)
-        for name in self._names:
-            table.add_column(Text(name), overflow="fold")   # show every character
-        for row in self._table_rows:
-            table.add_row(*(Text("NULL" if v is None else text_of(v)) for v in row))
-        Console(file=self.stream, soft_wrap=False).print(table)
-        self._table_rows = []
-
     def flush(self) -> None:
-        if self.format == "table":
-            self._print_table()
+        self._out(self.encoder.flush())
         self.stream.flush()
 
     def close(self) -> None:
-        if self.format == "json":
-            self._out(b"]\n" if self._opened else b"[]\n")
-        elif self.format == "json-pretty":
-            self._out(b"\n]\n" if self._opened else b"[]\n")
-        elif self.format == "table":
-            self._print_table()
+        self._out(self.encoder.end())
         self.stream.flush()

@@ -2,6 +2,8 @@
 
 Decoders return a ``DecodeResult`` (the batch plus a ``RecordError`` per malformed record);
 encoders write typed columns straight to bytes. See ``formats.json`` and ``formats.csv``.
+Connectors find a format by name, alias or extension in ``formats.registry`` (one decoder and
+one encoder protocol for every format); ``formats.table`` renders the terminal table.
 """
 
 from velostream.formats.csv import CsvDecoder, CsvEncoder

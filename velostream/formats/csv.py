@@ -36,7 +36,7 @@ quoted with quotes doubled. OBJECT cells: nested values as compact JSON, others 
 from __future__ import annotations
 
 from velostream._core.csvcodec import MAX_RECORD_BYTES, CsvScanner, CsvWriter
-from velostream.formats.errors import DecodeResult, as_bytes, make_result
+from velostream.formats.errors import DecodeResult, as_bytes, make_result, nothing_decoded
 
 __all__ = ["MAX_RECORD_BYTES", "CsvDecoder", "CsvEncoder"]
 
@@ -90,3 +90,103 @@ class CsvEncoder:
     def encode(self, batch, write_header: bool | None = None) -> bytes:
         """The rows, preceded by the header row when ``write_header`` (default: ``header``)."""
         return self._writer.encode(batch, self.header if write_header is None else write_header)
+
+
+# ------------------------------------------------------------------ settings of a CSV endpoint
+
+def csv_max_record_bytes(endpoint) -> int:
+    """``'<name>.csv.max_record_bytes'``: how far a quoted field may run (default 1 MiB)."""
+    return endpoint.integer("csv.max_record_bytes", MAX_RECORD_BYTES, 1)
+
+
+def csv_delimiter(endpoint) -> str:
+    """``'<name>.delimiter'``: one single-byte character; ``\\t`` or ``tab`` for a tab."""
+    from velostream.errors import ConfigError
+
+    delimiter = str(endpoint.get("delimiter", ","))
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if len(delimiter.encode("utf-8")) != 1 or delimiter in ('"', "\r", "\n"):
+        raise ConfigError(f"must be one single-byte character other than a quote or a line "
+                          f"break; got {delimiter!r}", key=f"{endpoint.name}.delimiter")
+    return delimiter
+
+
+# ------------------------------------------------------------------ registry codecs (formats.registry)
+
+class CsvRecords:
+    """The registry's CSV decoder: records end at a line feed outside quotes; a record whose
+    quote is still open at the end of ``chunk`` is left unconsumed (it starts the next chunk).
+    Resumable anywhere a record starts: ``state()`` is the header."""
+
+    framing = "lines"
+    finished = False
+
+    def __init__(self, **kwargs):
+        self.decoder = CsvDecoder(**kwargs)
+        self.header = None
+
+    def state(self):
+        return None if self.header is None else tuple(self.header)
+
+    def restore(self, state) -> None:
+        self.header = None if state is None else list(state)
+
+    def decode(self, chunk, location, final: bool) -> DecodeResult:
+        from velostream.formats.errors import locate_errors
+
+        n = len(chunk)
+        end = n if final else chunk.rfind(b"\n") + 1
+        first = location.line or 1
+        if not end:
+            return nothing_decoded(first)
+        piece = chunk if end == n else chunk[:end]
+        result = self.decoder.decode(piece, first, self.header, final)
+        self.header = self.decoder.header
+        carried = 0 if final else len(self.decoder.remainder)
+        result.consumed = end - carried
+        if not carried:
+            result.block, result.first_line = piece, first
+        result.next_line = (self.decoder.remainder_line if carried else
+                            first + chunk.count(b"\n", 0, end))
+        locate_errors(result.errors, piece, location)
+        return result
+
+    def field_names(self, chunk, sample_bytes: int = 1 << 16) -> list[str]:
+        return list(self.header or ())
+
+
+
+def record_decoder(endpoint, options):
+    return CsvRecords(delimiter=csv_delimiter(endpoint),
+                      has_headers=endpoint.flag("has_headers", True), fields=options.fields,
+                      financial_precision=options.financial_precision, declared=options.declared,
+                      max_record_bytes=csv_max_record_bytes(endpoint))
+
+
+class CsvStream:
+    """The registry's CSV encoder: the header before the first rows (unless appending to data
+    or ``has_headers`` is false), then the rows."""
+
+    def __init__(self, delimiter=",", header=True):
+        self.encoder = CsvEncoder(delimiter=delimiter, header=header)
+        self._header_pending = bool(header)
+
+    def begin(self) -> bytes:
+        return b""
+
+    def encode(self, batch) -> bytes:
+        data = self.encoder.encode(batch, write_header=self._header_pending)
+        self._header_pending = False
+        return data
+
+    def flush(self) -> bytes:
+        return b""
+
+    def end(self) -> bytes:
+        return b""
+
+
+def stream_encoder(endpoint, options):
+    return CsvStream(csv_delimiter(endpoint),
+                     endpoint.flag("has_headers", True) and not options.appending)

@@ -82,7 +82,7 @@ null), BIGINT → number, BOOLEAN, TIMESTAMP → ``"2024-01-01T00:00:00.000Z"``,
 from __future__ import annotations
 
 from velostream._core.jsoncodec import JsonScanner, JsonSplitter, JsonWriter
-from velostream.formats.errors import DecodeResult, as_bytes, make_result
+from velostream.formats.errors import DecodeResult, as_bytes, make_result, nothing_decoded
 
 __all__ = ["JsonDecoder", "JsonEncoder", "JsonSplitter"]
 
@@ -152,3 +152,189 @@ class JsonEncoder:
         if self.pretty:
             return b"[\n  " + b",\n  ".join(r.replace(b"\n", b"\n  ") for r in rows) + b"\n]\n"
         return b"[" + b",".join(rows) + b"]\n"
+
+
+# ------------------------------------------------------------------ registry codecs (formats.registry)
+
+def _options(endpoint, options):
+    return {"fields": options.fields, "financial_precision": options.financial_precision,
+                "declared": options.declared}
+
+
+class JsonLinesRecords:
+    """The registry's JSON Lines decoder: whole lines of ``chunk`` are records."""
+
+    framing = "lines"
+    finished = False
+
+    def __init__(self, fields=None, financial_precision=True, declared=None):
+        self.decoder = JsonDecoder(fields, financial_precision, declared)
+
+    def decode(self, chunk, location, final: bool) -> DecodeResult:
+        from velostream.formats.errors import locate_errors
+
+        n = len(chunk)
+        end = n if final else chunk.rfind(b"\n") + 1
+        piece = chunk if end == n else chunk[:end]
+        first = location.line or 1
+        if not end:
+            return nothing_decoded(first)
+        result = self.decoder.decode_lines(piece, first)
+        result.block, result.first_line, result.consumed = piece, first, end
+        result.next_line = first + chunk.count(b"\n", 0, end)
+        locate_errors(result.errors, piece, location)
+        return result
+
+    def state(self):
+        return None
+
+    def restore(self, state) -> None:
+        pass
+
+    def field_names(self, chunk, sample_bytes: int = 1 << 16) -> list[str]:
+        chunk = bytes(chunk)
+        cut = chunk.rfind(b"\n", 0, sample_bytes)
+        sample = chunk[:cut + 1] if cut >= 0 else chunk
+        return list(JsonDecoder(financial_precision=False).decode_lines(sample).batch.names)
+
+
+class JsonDocumentRecords:
+    """The registry's JSON document decoder: cuts ``chunk`` between elements (``JsonSplitter``,
+    each byte scanned once even when a rest is passed again) and decodes up to the last cut.
+
+    Resumable at a cut: ``state()`` is whether the cut is inside the document's array."""
+
+    framing = "document"
+
+    def __init__(self, fields=None, financial_precision=True, declared=None):
+        self.decoder = JsonDecoder(fields, financial_precision, declared)
+        self._splitter = JsonSplitter()
+        self._scanned = 0            # bytes at the start of the next chunk already scanned
+        self._in_array = False       # the next chunk starts inside the array
+        # The splitter's (1, _scol) is the file's (_line0, _col0): it restarts at a resume.
+        self._line0, self._col0, self._scol = 1, 1, 1
+        self._started = False
+
+    @property
+    def finished(self) -> bool:
+        return self.decoder.document_lost
+
+    def state(self):
+        return self._in_array
+
+    def restore(self, state) -> None:
+        self._in_array = bool(state)
+
+    def _start(self, location) -> None:
+        self._started = True
+        self._line0, self._col0 = location.line or 1, location.column or 1
+        if self._in_array:
+            self._splitter.feed(b"[")        # a resumed read starts inside the array
+            self._scol = 2
+        else:
+            self._scol = 1
+
+    def decode(self, chunk, location, final: bool) -> DecodeResult:
+        from velostream.formats.errors import locate_errors
+
+        if not self._started:
+            self._start(location)
+        n = len(chunk)
+        cut = self._splitter.feed(memoryview(chunk)[self._scanned:])
+        line, column = location.line or 1, location.column or 1
+        if final:
+            end = n
+        elif cut < 0:
+            self._scanned = n
+            return nothing_decoded(line, column)
+        else:
+            end = self._scanned + cut
+        piece = chunk if end == n else memoryview(chunk)[:end]
+        result = self.decoder.decode_document(piece, line, column, self._in_array)
+        self._scanned = n - end
+        if not final:
+            s_line, s_col = self._splitter.line, self._splitter.column
+            result.next_line = self._line0 + s_line - 1
+            result.next_column = self._col0 + s_col - self._scol if s_line == 1 else s_col
+        else:
+            result.next_line = line + chunk.count(b"\n")
+            result.next_column = 1
+        self._in_array = self._splitter.in_array or self._in_array
+        result.consumed = end
+        locate_errors(result.errors, piece, location, "document")
+        return result
+
+    def field_names(self, chunk, sample_bytes: int = 1 << 16) -> list[str]:
+        return list(JsonDecoder(financial_precision=False).decode_document(bytes(chunk)).batch.names)
+
+
+
+def lines_decoder(endpoint, options):
+    return JsonLinesRecords(**_options(endpoint, options))
+
+
+def document_decoder(endpoint, options):
+    return JsonDocumentRecords(**_options(endpoint, options))
+
+
+class JsonLinesStream:
+    """The registry's JSON Lines encoder: one object per line."""
+
+    def __init__(self, decimals_as_numbers=False):
+        self.encoder = JsonEncoder(decimals_as_numbers=decimals_as_numbers)
+
+    def begin(self) -> bytes:
+        return b""
+
+    def encode(self, batch) -> bytes:
+        return self.encoder.encode_lines(batch)
+
+    def flush(self) -> bytes:
+        return b""
+
+    def end(self) -> bytes:
+        return b""
+
+
+class JsonArrayStream:
+    """The registry's JSON array encoder: one array document for the whole output, written as
+    rows arrive (``json``; ``json-pretty`` indented)."""
+
+    def __init__(self, decimals_as_numbers=False, pretty=False):
+        self.encoder = JsonEncoder(decimals_as_numbers=decimals_as_numbers, pretty=pretty)
+        self.pretty = pretty
+        self.separator = b",\n" if pretty else b","
+        self._rows = 0
+
+    def begin(self) -> bytes:
+        return b""          # "[" comes with the first row, so an empty output is "[]"
+
+    def encode(self, batch) -> bytes:
+        rows = self.encoder.encode_rows(batch)
+        if not rows:
+            return b""
+        if self.pretty:
+            rows = [b"  " + r.replace(b"\n", b"\n  ") for r in rows]
+        head = self.separator if self._rows else (b"[\n" if self.pretty else b"[")
+        self._rows += len(rows)
+        return head + self.separator.join(rows)
+
+    def flush(self) -> bytes:
+        return b""
+
+    def end(self) -> bytes:
+        if not self._rows:
+            return b"[]\n"
+        return b"\n]\n" if self.pretty else b"]\n"
+
+
+def lines_encoder(endpoint, options):
+    return JsonLinesStream(endpoint.flag("decimals_as_numbers"))
+
+
+def array_encoder(endpoint, options):
+    return JsonArrayStream(endpoint.flag("decimals_as_numbers"))
+
+
+def pretty_array_encoder(endpoint, options):
+    return JsonArrayStream(endpoint.flag("decimals_as_numbers"), pretty=True)

@@ -89,11 +89,11 @@ def build_job(plan, options: RunOptions | None = None, *, sources=None, sinks=No
 
 def _source_opener(plan, scan, options):
     def open_():
-        from velostream.connectors import open_source
+        from velostream.connectors import open_source, source_context
 
-        return _LegacySource(open_source(
-            scan.endpoint, plan, fields=scan.fields,
-            watch=True if options.continuous else None, stop_event=options.stop_event,
+        return open_source(scan.endpoint, source_context(
+            plan, fields=scan.fields, watch=True if options.continuous else None,
+            stop_event=options.stop_event,
             on_progress=options.progress.update if options.progress else None))
     return open_
 
@@ -114,64 +114,3 @@ def _open_sinks(plan, node, options, given):
             sink.close()
         raise
     return sinks + list(options.extra_sinks)
-
-
-class _LegacySource:
-    """Interim: the connector contract over FileSource.batches() (until the connectors land)."""
-
-    def __init__(self, source):
-        self.inner = source
-        self.path = getattr(source, "path", None)
-        self.size = getattr(source, "size", None)
-        self._iter = source.batches()
-        self.exhausted = False
-
-    def poll(self, timeout):
-        try:
-            result = next(self._iter)
-        except StopIteration:
-            self.exhausted = True
-            return None
-        return _LegacyBatch(result, self.path)
-
-    def field_names(self, polled):
-        return self.inner.field_names(polled.result)
-
-    def close(self):
-        self._iter.close()
-
-
-class _LegacyBatch:
-    def __init__(self, result, path):
-        self.result = result
-        self.batch = result.batch
-        self.errors = result.errors
-        self.path = path
-        self.block = getattr(result, "block", None)
-
-    def location_of(self, row):
-        return None
-
-    def raw_of(self, rows):
-        import bisect
-        import collections
-
-        block, starts = self.block, self.batch.meta.get("_line")
-        if block is None or starts is None:
-            return [None] * len(rows)
-        lines_of_rows = starts.to_pylist()
-        first = self.result.first_line
-        started = collections.Counter(lines_of_rows)
-        started.update(e.line for e in self.errors)
-        begins = sorted(started)
-        lines = block.split(b"\n")
-        out = []
-        for row in rows:
-            line = lines_of_rows[row]
-            if started[line] > 1:
-                out.append(None)
-                continue
-            at = bisect.bisect_right(begins, line)
-            end = begins[at] if at < len(begins) else first + len(lines)
-            out.append(b"\n".join(lines[line - first:end - first]).rstrip(b"\r\n"))
-        return out
