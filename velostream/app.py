@@ -108,14 +108,15 @@ class StreamApp:
         self._callbacks.append(callback)
         return callback
 
-    def plan(self, default_sink: str | None = None):
-        """The bound JobPlan (sources, sinks, job properties) this app runs."""
+    def plan(self, default_sink: str | None = None, output=None):
+        """The bound JobPlan (sources, sinks, job properties) this app runs; ``output``: a
+        ``plan.bind.OutputOverride`` (the CLI's --format / --output-file)."""
         from velostream.plan.bind import bind_statement
 
         try:
             plan = bind_statement(self.statement, self.properties, name=self.job_name,
                                   default_sink=default_sink, filename=self.filename,
-                                  directives=self.directives)
+                                  directives=self.directives, output=output)
         except SqlError as err:
             raise err.with_source(self.sql, self.filename) from None
         plan.sql = self.sql

@@ -105,3 +105,28 @@ def test_velo_sql_explain_reports_a_bad_query_with_a_caret():
                                       "--continuous"])
     assert result.exit_code != 0
     assert "bounded input" in result.output and "^" in result.output
+
+
+def test_output_file_is_bound_as_a_file_sink_and_shown_by_explain(tmp_path):
+    from velostream.plan.bind import OutputOverride
+
+    out = tmp_path / "o.json"
+    app = StreamApp("SELECT a FROM t" + SRC)
+    plan = app.plan(default_sink="stdout_sink", output=OutputOverride("json-pretty", str(out)))
+    (sink,) = plan.sinks
+    assert (sink.type, sink.get("path"), sink.context["format_override"]) == (
+        "file_sink", str(out), "json-pretty")
+    assert P.plan_job(plan).explain().startswith(f"Sink: output (file_sink, path={out})")
+    stdout = app.plan(default_sink="stdout_sink", output=OutputOverride("csv"))
+    assert stdout.sinks[0].context == {"format_override": "csv"}
+
+
+def test_output_file_for_a_query_with_into_names_the_flag():
+    from velostream.errors import ConfigError
+    from velostream.plan.bind import OutputOverride
+
+    sql = ("SELECT a FROM t INTO d WITH ('t.type' = 'file_source', 't.path' = 'in.jsonl', "
+           "'d.type' = 'file_sink', 'd.path' = 'out.jsonl')")
+    with pytest.raises(ConfigError) as err:
+        StreamApp(sql).plan(output=OutputOverride(None, "x.jsonl"))
+    assert err.value.key == "--output-file" and "writes INTO d" in str(err.value)

@@ -137,24 +137,14 @@ def _output_file_format(output, output_file, fmt) -> str | None:
     return spec.name
 
 
-def OutputFileSink(path, fmt, plan):
-    """``--output-file``: a file sink writing the results in ``fmt`` (any output format; a JSON
-    array document for json / json-pretty)."""
-    from velostream.connectors.base import SinkContext
-    from velostream.connectors.file import FileSink
-    from velostream.plan.bind import EndpointConfig
-
-    return FileSink(EndpointConfig("output", "sink", "file_sink", {"path": path}),
-                    SinkContext(format_override=fmt, path_key="--output-file",
-                                financial_precision=plan.flag("financial_precision", True)))
-
-
 def _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):
     import signal
     import threading
 
     from velostream.app import StreamApp, runnable_jobs
     from velostream.cli.progress import FileProgress
+    from velostream.errors import ConfigError
+    from velostream.plan.bind import OutputOverride
 
     if (query is None) == (file is None):
         raise click.UsageError("give exactly one of --query and --file")
@@ -184,19 +174,17 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
     try:
         for definition in jobs:
             app = StreamApp(text, properties=overrides, job=definition.name, filename=name)
-            plan = app.plan(default_sink="stdout_sink")
-            extra_sinks = []
-            if file_format:
-                if [s.name for s in plan.sinks] != ["stdout"]:
-                    raise click.UsageError(
-                        f"job {plan.name} writes INTO {', '.join(s.name for s in plan.sinks)}; "
-                        "--output-file is for a query without INTO")
-                plan.sinks = []
-                extra_sinks = [OutputFileSink(output_file, file_format, plan)]
+            try:
+                plan = app.plan(default_sink="stdout_sink", output=OutputOverride(
+                    file_format or fmt, output_file if file_format else None))
+            except ConfigError as err:
+                if err.key == "--output-file":
+                    raise click.UsageError(err.message) from None
+                raise
             terminal_out = any(s.type == "stdout_sink" for s in plan.sinks) and sys.stdout.isatty()
             progress = FileProgress() if FileProgress.wanted(terminal_out) else None
-            runner = app.make_job(plan, limit=limit, continuous=continuous, sink_format=fmt,
-                                  stop_event=stop, progress=progress, extra_sinks=extra_sinks)
+            runner = app.make_job(plan, limit=limit, continuous=continuous, stop_event=stop,
+                                  progress=progress)
             metrics = runner.run()
             if stats or (stats is None and sys.stderr.isatty()):
                 click.echo(f"{plan.name}: {metrics.records_in} records in, {metrics.records_out} "

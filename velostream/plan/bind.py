@@ -76,6 +76,9 @@ class EndpointConfig:
     type: str
     properties: dict
     alias: str | None = None
+    # How the run configured this endpoint beyond its properties (connectors.base.SinkContext
+    # fields: the CLI's --format, --output-file as the path's origin).
+    context: dict = field(default_factory=dict)
 
     def get(self, key: str, default=None):
         return self.properties.get(key, default)
@@ -213,9 +216,33 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
     return found
 
 
+@dataclass(frozen=True)
+class OutputOverride:
+    """Where a run sends the results of a query without INTO: the CLI's ``--format`` (for
+    standard output, and the file's format) and ``--output-file`` (a file instead of standard
+    output)."""
+
+    format: str | None = None
+    path: str | None = None
+
+    def apply(self, sinks: list, job_name: str) -> list:
+        if self.path is None:
+            if self.format is None:
+                return sinks
+            return [EndpointConfig(ep.name, ep.role, ep.type, ep.properties, ep.alias,
+                                   {**ep.context, "format_override": self.format})
+                    if ep.type == "stdout_sink" else ep for ep in sinks]
+        if [s.name for s in sinks] != ["stdout"] or sinks[0].properties:
+            raise ConfigError(f"job {job_name} writes INTO {', '.join(s.name for s in sinks)}; "
+                              "--output-file is for a query without INTO", key="--output-file")
+        return [EndpointConfig("output", SINK, "file_sink", {"path": self.path}, context={
+            "format_override": self.format, "path_key": "--output-file"})]
+
+
 def bind_statement(statement, overrides: dict | None = None, *, name: str | None = None,
                    default_sink: str | None = None, filename: str | None = None,
-                   directives: dict | None = None) -> JobPlan:
+                   directives: dict | None = None,
+                   output: OutputOverride | None = None) -> JobPlan:
     """A runnable plan for ``statement`` with ``overrides`` (``{'trades.path': 'x.jsonl'}``).
 
     ``default_sink``: the sink type to use when the query names none (the CLI passes
@@ -223,11 +250,14 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
     statement was read from, named by configuration errors about keys written there.
     ``directives``: the job's comment directives (appfile); ``-- TOPIC:`` makes a source
     without a type a Kafka source, ``-- OUTPUT_TOPIC:`` a sink without one a Kafka sink.
+    ``output``: the run's choice of output format and file (the CLI's flags).
     """
     overrides = dict(overrides or {})
     origins = {k.lower(): None for k in overrides}
     try:
         plan = _bind(statement, overrides, origins, name, default_sink, directives or {})
+        if output is not None:
+            plan.sinks = output.apply(plan.sinks, plan.name)
     except ConfigError as err:
         raise _locate(err, statement, filename, origins) from None
     plan.filename = filename

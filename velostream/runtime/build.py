@@ -41,7 +41,6 @@ class RunOptions:
 
     limit: int | None = None            # stop after this many output rows
     continuous: bool = False            # follow growing inputs until stopped
-    sink_format: str | None = None      # standard output's format (the CLI's --format)
     stop_event: threading.Event | None = None
     progress: object = None             # cli.progress.FileProgress, or None
     extra_sinks: list = field(default_factory=list)     # Sink objects besides the plan's
@@ -100,15 +99,16 @@ def _source_opener(plan, scan, options):
 
 def _open_sinks(plan, node, options, given):
     from velostream.connectors import open_sink
+    from velostream.connectors.base import SinkContext
 
+    financial = plan.flag("financial_precision", True)
     sinks = []
     try:
         for ep in node.endpoints:
             if ep.name in given:
                 sinks.append(given[ep.name])
                 continue
-            fmt = options.sink_format if ep.type == "stdout_sink" else None
-            sinks.append(open_sink(ep, plan, format_override=fmt))
+            sinks.append(open_sink(ep, SinkContext(financial_precision=financial, **ep.context)))
     except BaseException:
         for sink in sinks:
             sink.close()
