@@ -86,7 +86,8 @@ cdef extern from *:
        zero digit, or an integer past int64) or RK_FLOAT (m holds the IEEE bits); RK_NULL. */
     typedef struct { vs_i128 m; uint8_t tag; uint8_t s; } rk_num;
 
-    static inline int rk_fits64(vs_i128 m) { return m >= (vs_i128)INT64_MIN && m <= (vs_i128)INT64_MAX; }
+    static inline int rk_fits64(vs_i128 m) {
+        return m >= (vs_i128)INT64_MIN && m <= (vs_i128)INT64_MAX; }
 
     static inline void rk_canon(vs_i128 m, int s, rk_num *o) {
         while (s > 0) {
@@ -321,6 +322,10 @@ cdef bytes _with_length(int tag, bytes payload):
     return out
 
 
+cdef inline object _pow10(int s):
+    return (<object>10) ** s      # a Python int: ``10 ** s`` of a C int is a C double
+
+
 cdef tuple _normalise(object m, int s):
     while s > 0 and m % 10 == 0:
         m //= 10
@@ -347,7 +352,7 @@ cdef bytes _num_key(object m, int s):
         return _num_bytes(&x)
     # Past int128 or scale 255: the bits of a DOUBLE whose value this is, else the text.
     try:
-        f = m / (10 ** s)
+        f = m / _pow10(s)
     except OverflowError:
         f = float("inf")
     if f - f == 0 and _double_value(f) == (m, s):
@@ -629,7 +634,7 @@ cdef object _sort_value(object v):
     if t is str:
         return (2, v)
     if t is _ScaledInteger:
-        return (1, 0, _Fraction((<ScaledInteger>v).mantissa, 10 ** (<ScaledInteger>v).scale))
+        return (1, 0, _Fraction((<ScaledInteger>v).mantissa, _pow10((<ScaledInteger>v).scale)))
     if isinstance(v, bool):
         return (0, bool(v))
     if isinstance(v, (int, float, _Decimal)):
