@@ -227,6 +227,17 @@ def test_double_keys_follow_the_printed_value_and_special_values():
     assert value_key(5e-324) == value_key(Decimal("5E-324"))
 
 
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False),
+                 st.integers(-(10 ** 17), 10 ** 17).flatmap(
+                     lambda m: st.integers(1, 20).map(lambda s: m / 10 ** s))))
+def test_a_double_is_keyed_by_the_decimal_it_prints_as(x):
+    # The C fast path (fewest decimals that convert back) must agree with repr's shortest digits.
+    printed = Decimal(repr(x))
+    assert value_key(x) == (value_key(int(x)) if x == int(x) else value_key(printed))
+    assert row_keys([B.float64_column([x])]) == [value_key(x)]
+
+
 def test_kinds_that_sql_keeps_apart_get_different_keys():
     assert len({value_key(True), value_key(1), value_key("1"), value_key(1.0)}) == 3
     assert value_key(False) != value_key(0)

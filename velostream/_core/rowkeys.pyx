@@ -117,7 +117,29 @@ cdef extern from *:
         const double p63 = 9223372036854775808.0, p127 = 170141183460469231731687303715884105728.0;
         if (x != x || x == HUGE_VAL || x == -HUGE_VAL) { rk_float_bits(x, o); return 0; }
         if (x == 0.0) { o->tag = RK_INT; o->s = 0; o->m = 0; return 0; }
-        if (floor(x) != x) return 1;
+        if (floor(x) != x) {
+            /* Fast path: the fewest decimals s <= 15 whose m / 10**s (|m| < 10**15) converts
+               back to x. m and 10**s are exact doubles, so m / 10**s is the correctly rounded
+               conversion (Clinger's fast path); a decimal of at most 15 digits that converts
+               back is unique (DBL_DIG) and is therefore the shortest repr. */
+            double p = 1.0, y;
+            int64_t m0, m;
+            int s, d;
+            for (s = 1; s <= 15; s++) {
+                p *= 10.0;
+                y = x * p;
+                if (y >= 1e15 || y <= -1e15) break;
+                m0 = llround(y);
+                for (d = 0; d < 3; d++) {
+                    m = m0 + (d == 0 ? 0 : d == 1 ? -1 : 1);
+                    if (m < 1000000000000000LL && m > -1000000000000000LL && (double)m / p == x) {
+                        rk_canon((vs_i128)m, s, o);
+                        return 0;
+                    }
+                }
+            }
+            return 1;
+        }
         o->s = 0;
         if (x >= -p63 && x < p63) { o->tag = RK_INT; o->m = (vs_i128)(int64_t)x; return 0; }
         if (x >= -p127 && x < p127) { o->tag = RK_DEC; o->m = (vs_i128)x; return 0; }
