@@ -238,6 +238,20 @@ def test_a_double_is_keyed_by_the_decimal_it_prints_as(x):
     assert row_keys([B.float64_column([x])]) == [value_key(x)]
 
 
+def test_huge_numbers_are_keyed_exactly_without_expanding_them(no_hang):
+    # An OBJECT column may hold any Python number: a key must neither expand 10**999999999 nor
+    # depend on how the value is written.
+    assert value_key(Decimal("1E+999999999")) == value_key(Decimal("10E+999999998"))
+    assert value_key(Decimal("1E+999999999")) != value_key(Decimal("1E+999999998"))
+    assert value_key(Decimal("0E-1000000")) == value_key(0) == value_key(Decimal("-0.000"))
+    assert value_key(Decimal("1E-300")) == value_key(1e-300) != value_key(Decimal("1E-301"))
+    big = 10 ** 5000 + 7                       # past Python's 4300-digit int/str limit
+    assert value_key(big) == value_key(Decimal((0, tuple(map(int, "1" + "0" * 4999 + "7")), 0)))
+    assert value_key(10 ** 5000) == value_key(Decimal("1E+5000"))
+    column = B.object_column([Decimal("1E+999999999"), 1, Decimal("-1E+999999999"), 2 ** 64])
+    assert list(sort_indices([column])) == [2, 1, 3, 0]
+
+
 def test_kinds_that_sql_keeps_apart_get_different_keys():
     assert len({value_key(True), value_key(1), value_key("1"), value_key(1.0)}) == 3
     assert value_key(False) != value_key(0)

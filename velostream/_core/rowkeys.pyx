@@ -310,6 +310,7 @@ cdef object _I64_MAX = 2 ** 63 - 1
 cdef object _I128_MIN = -(2 ** 127)
 cdef object _I128_MAX = 2 ** 127 - 1
 cdef object _MASK64 = 2 ** 64 - 1
+cdef object _P16 = 10 ** 16
 
 
 # --------------------------------------------------------------------------- numbers
@@ -348,39 +349,51 @@ cdef inline object _pow10(int s):
     return (<object>10) ** s      # a Python int: ``10 ** s`` of a C int is a C double
 
 
-cdef tuple _normalise(object m, int s):
-    while s > 0 and m % 10 == 0:
+cdef tuple _canonical(object m, object e):
+    """(m', e') with m * 10**e == m' * 10**e' and m' not a multiple of 10; (0, 0) for zero."""
+    if m == 0:
+        return 0, 0
+    while m % _P16 == 0:
+        m //= _P16
+        e += 16
+    while m % 10 == 0:
         m //= 10
-        s -= 1
-    return m, s
+        e += 1
+    return m, e
 
 
-cdef tuple _double_value(double x):
-    """A DOUBLE's (m, s) as keys see it: exact when integral, else its shortest repr."""
+cdef tuple _double_canonical(double x):
+    """A finite DOUBLE's value as keys see it, as ``_canonical`` gives it: exact when integral,
+    else the decimal of its shortest repr (at most 17 digits)."""
     if x == int(x):
-        return int(x), 0
+        return _canonical(int(x), 0)
     sign, digits, exp = _Decimal(repr(x)).as_tuple()
     m = int("".join(map(str, digits)))
-    return _normalise(-m if sign else m, -exp)
+    return _canonical(-m if sign else m, exp)
 
 
-cdef bytes _num_key(object m, int s):
-    """The field of the number m / 10**s (any Python int m, s >= 0)."""
+cdef bytes _num_key(object m, object e):
+    """The field of the number m * 10**e (Python ints; any size, any exponent)."""
     cdef rk_num x
     cdef double f
-    m, s = _normalise(m, s)
-    if (s == 0 and _I64_MIN <= m <= _I64_MAX) or (s <= 255 and _I128_MIN <= m <= _I128_MAX):
-        rk_canon(vs_mk128(<int64_t>(m >> 64), <uint64_t>(m & _MASK64)), s, &x)
+    m, e = _canonical(m, e)
+    if 0 <= e <= 38:
+        n = m * _pow10(e)
+        if _I128_MIN <= n <= _I128_MAX:
+            rk_canon(vs_mk128(<int64_t>(n >> 64), <uint64_t>(n & _MASK64)), 0, &x)
+            return _num_bytes(&x)
+    elif -255 <= e < 0 and _I128_MIN <= m <= _I128_MAX:
+        rk_canon(vs_mk128(<int64_t>(m >> 64), <uint64_t>(m & _MASK64)), -e, &x)
         return _num_bytes(&x)
-    # Past int128 or scale 255: the bits of a DOUBLE whose value this is, else the text.
-    try:
-        f = m / _pow10(s)
-    except OverflowError:
-        f = float("inf")
-    if f - f == 0 and _double_value(f) == (m, s):
-        rk_float_bits(f, &x)
-        return _num_bytes(&x)
-    return _with_length(RK_BIG, f"{m}:{s}".encode("ascii"))
+    # Past int128 or scale 255: the bits of the DOUBLE whose value this is (a finite double
+    # has at most 1024 bits and an exponent within +-400), else exact text (hex digits: no
+    # limit on the size of a Python int's text).
+    if m.bit_length() <= 1100 and -400 <= e <= 400:
+        f = float(_Decimal(f"{m}e{e}"))
+        if f - f == 0 and f != 0 and _double_canonical(f) == (m, e):
+            rk_float_bits(f, &x)
+            return _num_bytes(&x)
+    return _with_length(RK_BIG, f"{m:x}e{e}".encode("ascii"))
 
 
 cdef bytes _float_key(double f):
@@ -394,12 +407,8 @@ cdef bytes _decimal_key(object d):
     if not d.is_finite():
         return _float_key(float("nan") if d.is_nan() else float(d))
     sign, digits, exp = d.as_tuple()
-    m = int("".join(map(str, digits))) if digits else 0
-    if sign:
-        m = -m
-    if exp >= 0:
-        return _num_key(m * 10 ** exp, 0)
-    return _num_key(m, -exp)
+    # The integer of the digits through Decimal: exact, and no limit on the number of digits.
+    return _num_key(int(_Decimal((sign, digits, 0))), exp)
 
 
 cdef bytes _i64_key(int tag, int64_t v):
@@ -432,7 +441,7 @@ cpdef bytes value_key(object v):
         return _str_key(v)
     if t is _ScaledInteger:
         si = v
-        return _num_key(si.mantissa, si.scale)
+        return _num_key(si.mantissa, -<int>si.scale)
     if isinstance(v, _dt.datetime):
         if v.tzinfo is None:
             v = v.replace(tzinfo=_dt.timezone.utc)
@@ -651,20 +660,26 @@ cdef object _sort_value(object v):
             return (1, 1, 0)
         if v - v != 0 or v == int(v):
             return (1, 0, v)
-        m, s = _double_value(v)
-        return (1, 0, _Fraction(m, 10 ** s))
+        m, e = _double_canonical(v)
+        return (1, 0, _Fraction(m) * _Fraction(10) ** e)
     if t is str:
         return (2, v)
     if t is _ScaledInteger:
         return (1, 0, _Fraction((<ScaledInteger>v).mantissa, _pow10((<ScaledInteger>v).scale)))
     if isinstance(v, bool):
         return (0, bool(v))
-    if isinstance(v, (int, float, _Decimal)):
-        if isinstance(v, _Decimal) and v.is_nan() or isinstance(v, float) and v != v:
+    if isinstance(v, int):
+        return (1, 0, int(v))
+    if isinstance(v, float):
+        return _sort_value(float(v))
+    if isinstance(v, _Decimal):
+        if v.is_nan():
             return (1, 1, 0)
-        if isinstance(v, _Decimal) and v.is_finite():
+        # Exact within 1000 digits of exponent; past that (no DECIMAL or DOUBLE gets there)
+        # the float's order, rather than a Fraction of a million digits.
+        if v.is_finite() and -1000 <= v.as_tuple().exponent <= 1000:
             return (1, 0, _Fraction(v))
-        return _sort_value(float(v)) if isinstance(v, (float, _Decimal)) else (1, 0, int(v))
+        return (1, 0, float(v))
     if isinstance(v, str):
         return (2, str(v))
     if isinstance(v, _dt.datetime):
