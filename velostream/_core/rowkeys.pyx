@@ -26,8 +26,12 @@ width payload or a varint length), so multi-column keys cannot collide by concat
 has one canonical field: numbers are normalised to ``(m, s)`` with no trailing zero digit
 (``m / 10**s``) and written as ``INT`` (8 bytes, an integer in int64), ``DEC`` (scale byte +
 int128), or, past those, ``FLOAT`` (the IEEE bits: ±inf, NaN and doubles outside int128/scale
-255) or ``BIG`` (text ``m:s``). Keys are for equality only (their byte order is not the SQL
-order) and are the same on every run, so they can be checkpointed (``KEY_FORMAT`` versions them).
+255) or ``BIG`` (text ``<hex mantissa>e<exponent>``, mantissa without trailing zero digits).
+Numbers in typed columns are keyed in C; Python objects (OBJECT columns, DECIMALs past 38 digits)
+by ``value_key``, which gives the same field for the same value. Keys are for equality only
+(their byte order is not the SQL order) and are the same on every run (payloads in the machine's
+byte order: little-endian on x86-64 and ARM64), so they can be checkpointed (``KEY_FORMAT``
+versions them).
 
 Sort order (ORDER BY): NULLS LAST in both directions unless NULLS FIRST (per key); DESC reverses
 values, not NULL placement; DOUBLE NaN sorts above +inf (first in DESC, as DuckDB); ``-0.0`` ties
