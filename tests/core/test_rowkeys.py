@@ -426,6 +426,42 @@ def test_concat_columns_unifies_types_as_the_decoders_do(parts, type_name, value
     assert out.type_name == type_name and out.to_pylist() == values
 
 
+CONCAT_KINDS = ["bigint", "double", "decimal", "decimal128", "decimal_objects", "string", "bool",
+                "timestamp", "null", "object"]
+
+
+@st.composite
+def concat_part(draw, kind):
+    n = draw(st.integers(0, 6))
+    if kind == "null":
+        return B.null_column(n)
+    if kind == "object":
+        return B.object_column(draw(st.lists(nullable(st.one_of(st.integers(-5, 5), texts)),
+                                             min_size=n, max_size=n)))
+    if kind == "bigint":     # small: BIGINT + DOUBLE widens to DOUBLE, exact below 2**53
+        return B.int64_column(draw(st.lists(nullable(st.integers(-10 ** 6, 10 ** 6)),
+                                            min_size=n, max_size=n)))
+    return draw(typed_column(kind, n))
+
+
+def shown(v):
+    return str(v) if isinstance(v, S) else v
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from(CONCAT_KINDS), min_size=1, max_size=4).flatmap(
+    lambda kinds: st.tuples(*[concat_part(k) for k in kinds])))
+def test_concat_columns_keeps_every_value_and_its_key(parts):
+    out = concat_columns(list(parts))
+    values = [v for part in parts for v in part.to_pylist()]
+    assert out.length == len(values)
+    got = out.to_pylist()
+    assert [ref_value(v) for v in got] == [ref_value(v) for v in values]
+    if out.type_name == "DECIMAL":          # each value keeps its own scale (DIALECT §3)
+        assert [shown(v) for v in got] == [shown(S(v) if isinstance(v, int) else v) for v in values]
+    assert row_keys([out]) == [k for part in parts for k in row_keys([part])]
+
+
 def test_concat_batches_matches_columns_by_name_and_fills_missing_ones():
     a = RecordBatch(["id", "px"], [B.int64_column([1, 2]), B.int64_column([10, 11])],
                     meta={"_line": B.int64_column([1, 2])})
