@@ -141,6 +141,11 @@ COLUMN_KINDS = {
     "bool": (st.booleans(), B.bool_column),
     "string": (texts, B.string_column),
     "timestamp": (stamps, lambda v: B.int64_column(v, timestamp=True)),
+    # Long common prefixes: the radix sort orders by 8 bytes, then the comparator.
+    "long_string": (st.builds(lambda a, b: a + b, st.sampled_from(["", "abcdefgh", "abcdefg",
+                                                                   "abcdefghij", "ab"]),
+                              st.sampled_from(["", "\x00", "a", "b", "é", "ab"])),
+                    B.string_column),
 }
 
 
@@ -309,6 +314,28 @@ def test_multi_key_sort_matches_a_stable_python_sort(data):
     assert list(sort_indices(columns, desc, first)) == ref_sort(columns, desc, first)
 
 
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_radix_sort_matches_a_stable_python_sort(data):
+    # From 64 rows on, sorts take the radix path: NULL flags, DESC, NaN, -0.0, int128 decimals,
+    # strings past their 8-byte prefix and ties must come out as from the comparator.
+    n = data.draw(st.integers(64, 300))
+    kinds = data.draw(st.lists(st.sampled_from(SORTABLE + ["long_string"]), min_size=1, max_size=3))
+    columns = [data.draw(typed_column(k, n)) for k in kinds]
+    desc = data.draw(st.lists(st.booleans(), min_size=len(kinds), max_size=len(kinds)))
+    first = data.draw(st.lists(st.booleans(), min_size=len(kinds), max_size=len(kinds)))
+    assert list(sort_indices(columns, desc, first)) == ref_sort(columns, desc, first)
+
+
+def test_radix_sort_resolves_long_string_prefix_ties_before_later_keys():
+    # Regression: rows tying on the first key's 8-byte prefix were re-sorted only where the
+    # second key's words tied too, so a longer first string could come before a shorter one.
+    first = B.string_column([["https://example.com/", "https://example.co"][i % 2] for i in range(80)])
+    second = B.string_column([["a", "b", "c", "é"][i % 4] for i in range(80)])
+    for desc in ([False, True], [True, False], [False, False]):
+        assert list(sort_indices([first, second], desc)) == ref_sort([first, second], desc, [False] * 2)
+
+
 def test_sort_defaults_are_ascending_nulls_last_and_stable():
     column = B.int64_column([3, None, 1, 3, None, 1])
     assert list(sort_indices([column])) == [2, 5, 0, 3, 1, 4]
@@ -325,6 +352,10 @@ def test_sort_of_long_input_is_stable_across_merge_runs():
     assert got == sorted(range(1000), key=values.__getitem__)
     got = list(sort_indices([B.int64_column(values)], [True]))
     assert got == sorted(range(1000), key=lambda i: -values[i])
+    words = [chr(97 + v) for v in values]       # strings: the merge sort
+    assert list(sort_indices([B.string_column(words)])) == sorted(range(1000), key=words.__getitem__)
+    assert list(sort_indices([B.string_column(words), B.int64_column(values)], [True, False])) == (
+        sorted(range(1000), key=lambda i: -values[i]))
 
 
 def test_object_columns_sort_by_kind_then_value():
@@ -489,7 +520,9 @@ EDGE = {
     "decimal128": [S("12345678901234567890.123456"), S("1.5"), S("1.500000"), None,
                    S("-12345678901234567890.1"), S("0.000001"), S("-0.000001")],
     "bool": [True, False, None, True, False],
-    "string": ["", "a", "ab", "b", "é", "€", "😀", "\uffff", "Z", None, "a", "e\u0301"],
+    "string": ["", "a", "ab", "b", "é", "€", "😀", "\uffff", "Z", None, "a", "e\u0301",
+               "https://example.com/a", "https://example.com/b", "https://example.com/",
+               "https://example.co", "abcdefgh", "abcdefgh\x00", "abcdefg"],
     "timestamp": [dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(1969, 12, 31, tzinfo=UTC), None,
                   dt.datetime(2024, 1, 1, tzinfo=UTC)],
 }
@@ -536,7 +569,7 @@ def random_values(kind, seed, n=40):
 @pytest.mark.parametrize("desc", [False, True])
 @pytest.mark.parametrize("nulls", [None, "FIRST", "LAST"])
 def test_order_by_matches_duckdb(duck, kind, desc, nulls):
-    for values in (EDGE[kind], random_values(kind, 1)):
+    for values in (EDGE[kind], random_values(kind, 1, 300)):      # 300 rows: the radix path
         column = column_of(kind, values)
         duck_table(duck, [kind], [column])
         order = "DESC" if desc else "ASC"
@@ -557,7 +590,7 @@ def test_distinct_matches_duckdb(duck, kind):
 @pytest.mark.parametrize("kinds", [("bigint", "string"), ("decimal", "bool", "double"),
                                    ("string", "string"), ("timestamp", "decimal128")])
 def test_multi_column_distinct_and_order_by_match_duckdb(duck, kinds):
-    columns = [column_of(k, random_values(k, 3 + j, 60)) for j, k in enumerate(kinds)]
+    columns = [column_of(k, random_values(k, 3 + j, 200)) for j, k in enumerate(kinds)]
     duck_table(duck, list(kinds), columns)
     names = ", ".join(f"c{j}" for j in range(len(kinds)))
     want = [r[0] for r in duck.execute(f"SELECT min(idx) FROM t GROUP BY {names} ORDER BY 1").fetchall()]

@@ -273,6 +273,118 @@ cdef extern from *:
         }
         if (src != idx) memcpy(idx, src, (size_t)n * sizeof(int64_t));
     }
+
+    /* Words per row a key takes in the radix sort: a NULL flag when the column has a validity
+       mask, then 2 for int128 and strings (8-byte prefix, length capped at 9), 1 otherwise. */
+    static inline int rk_words(const rk_sortkey *K) {
+        return (K->valid != NULL) + (K->kind == SK_I128 || K->kind == SK_STR ? 2
+                                     : K->kind != SK_NULL); }
+
+    /* Stable LSD radix sort of idx (the identity on entry): every key becomes unsigned words
+       whose order is the key's order (a NULL-flag word when the column has a validity mask,
+       then the value: int64 with the sign bit flipped, a double's bits made monotonic with
+       -0.0 as 0.0 and NaN above +inf, int128 as two words, a string as its first 8 bytes
+       big-endian and its length capped at 9; DESC complements the value words), then one
+       counting pass per byte from the least significant, skipping the bytes where every row
+       agrees (a quantity of 1..1000 sorts in two passes). Strings longer than 8 bytes that tie
+       on those words are then merge-sorted with the full comparator, run by run. Returns -1
+       when out of memory (the caller merge-sorts instead). */
+    static int rk_radix(const rk_sortkey *keys, int nk, int64_t *idx, int64_t *tmp,
+                        Py_ssize_t n) {
+        int W = 0, k, w = 0, b, wk, last;
+        Py_ssize_t i, j, *hist, *off, first;
+        uint64_t *kw, u, flip, *a;
+        int64_t *src = idx, *dst = tmp, *t;
+        for (k = 0; k < nk; k++) W += rk_words(keys + k);
+        if (W == 0 || n < 2) return 0;
+        kw = (uint64_t *)malloc((size_t)n * W * sizeof(uint64_t));
+        hist = (Py_ssize_t *)malloc(8 * 256 * sizeof(Py_ssize_t));
+        if (kw == NULL || hist == NULL) { free(kw); free(hist); return -1; }
+        for (k = 0; k < nk; k++) {
+            const rk_sortkey *K = keys + k;
+            flip = K->desc ? ~(uint64_t)0 : 0;
+            if (K->valid != NULL) {
+                for (i = 0; i < n; i++)
+                    kw[i * W + w] = (uint64_t)((K->valid[i] == 0) != (K->nulls_first != 0));
+                w++;
+            }
+            for (i = 0; i < n && K->kind != SK_NULL; i++) {
+                uint64_t *row = kw + i * W + w;
+                if (K->valid != NULL && !K->valid[i]) {         /* NULLs tie: one value */
+                    row[0] = 0;
+                    if (K->kind == SK_I128 || K->kind == SK_STR) row[1] = 0;
+                    continue;
+                }
+                switch (K->kind) {
+                case SK_I64: u = (uint64_t)K->i64[i] ^ ((uint64_t)1 << 63); break;
+                case SK_U8: u = K->u8[i]; break;
+                case SK_F64: {
+                    double x = K->f64[i];
+                    if (x != x) u = ~(uint64_t)0;
+                    else {
+                        if (x == 0.0) x = 0.0;
+                        memcpy(&u, &x, sizeof u);
+                        u = (u >> 63) ? ~u : u | ((uint64_t)1 << 63);
+                    }
+                    break; }
+                case SK_I128: {
+                    vs_i128 v = vs_ld128(K->i64, i);
+                    u = (uint64_t)(v >> 64) ^ ((uint64_t)1 << 63);
+                    row[1] = (uint64_t)v ^ flip;
+                    break; }
+                case SK_STR: {
+                    int64_t len = K->offs[i + 1] - K->offs[i], q;
+                    const unsigned char *p = (const unsigned char *)K->chars + K->offs[i];
+                    u = 0;
+                    for (q = 0; q < 8; q++) u = (u << 8) | (q < len ? p[q] : 0);
+                    row[1] = (uint64_t)(len < 9 ? len : 9) ^ flip;
+                    break; }
+                default: u = 0;
+                }
+                row[0] = u ^ flip;
+            }
+            w += K->kind == SK_I128 || K->kind == SK_STR ? 2 : K->kind != SK_NULL;
+        }
+        for (w = W - 1; w >= 0; w--) {
+            memset(hist, 0, 8 * 256 * sizeof(Py_ssize_t));
+            for (i = 0; i < n; i++) {
+                u = kw[i * W + w];
+                for (b = 0; b < 8; b++) hist[b * 256 + ((u >> (8 * b)) & 255)]++;
+            }
+            for (b = 0; b < 8; b++) {
+                off = hist + b * 256;
+                if (off[(kw[w] >> (8 * b)) & 255] == n) continue;     /* every row agrees */
+                for (first = 0, k = 0; k < 256; k++) {
+                    Py_ssize_t cnt = off[k]; off[k] = first; first += cnt; }
+                for (i = 0; i < n; i++) {
+                    int64_t r = src[i];
+                    dst[off[(kw[r * W + w] >> (8 * b)) & 255]++] = r;
+                }
+                t = src; src = dst; dst = t;
+            }
+        }
+        if (src != idx) memcpy(idx, src, (size_t)n * sizeof(int64_t));
+        /* A string longer than its 8-byte prefix may tie there with a different string: for
+           each string key in order, rows equal on every word up to its length word (in order
+           of the later keys, and in input order among full ties) are sorted again with the
+           full comparator (stable) where that length is 9. A run sorted so is in its final
+           order, so the later string keys' runs inside it stay as they are. */
+        for (k = 0, wk = 0; k < nk; wk += rk_words(keys + k), k++) {
+            const rk_sortkey *K = keys + k;
+            if (K->kind != SK_STR) continue;
+            last = wk + rk_words(K) - 1;
+            flip = K->desc ? ~(uint64_t)0 : 0;
+            for (i = 0; i < n; i = j) {
+                a = kw + idx[i] * W;
+                for (j = i + 1; j < n; j++)
+                    if (memcmp(a, kw + idx[j] * W, (size_t)(last + 1) * sizeof(uint64_t))) break;
+                if (j - i > 1 && (a[last] ^ flip) == 9) rk_msort(idx + i, tmp, j - i, keys, nk);
+            }
+        }
+        free(kw);
+        free(hist);
+        return 0;
+    }
     """
     int RK_NULL, RK_FALSE, RK_TRUE, RK_INT, RK_DEC, RK_FLOAT, RK_BIG, RK_TS, RK_STR
     int RK_LIST, RK_MAP, RK_BYTES, RK_OTHER
@@ -302,7 +414,12 @@ cdef extern from *:
         const int64_t* offs
     void rk_msort(int64_t* idx, int64_t* tmp, Py_ssize_t n, const rk_sortkey* keys,
                   int nk) noexcept nogil
+    int rk_radix(const rk_sortkey* keys, int nk, int64_t* idx, int64_t* tmp,
+                 Py_ssize_t n) noexcept nogil
 
+
+# Below this many rows the merge sort's insertion runs beat the radix passes' fixed cost.
+cdef Py_ssize_t RADIX_MIN_ROWS = 64
 
 KEY_FORMAT = 1      # bump when the bytes of a key change (checkpointed DISTINCT / GROUP BY state)
 
@@ -789,7 +906,8 @@ cpdef object sort_indices(object columns, object descending=None, object nulls_f
         for i in range(n):
             idx[i] = i
         with nogil:
-            rk_msort(idx, tmp, n, keys, <int>k)
+            if n < RADIX_MIN_ROWS or rk_radix(keys, <int>k, idx, tmp, n) != 0:
+                rk_msort(idx, tmp, n, keys, <int>k)
     finally:
         free(tmp)
         free(keys)
