@@ -1,5 +1,7 @@
 """Each stateless operator on its own, and the chain that runs them (runtime/operators.py)."""
 
+from decimal import Decimal
+
 from velostream import StreamApp
 from velostream._core import batch as B
 from velostream._core.batch import RecordBatch
@@ -114,3 +116,23 @@ def test_stateless_operators_have_no_state_to_snapshot():
     op.snapshot(store)
     op.restore(store)
     assert store == {} and op.on_watermark(0).batches == [] and op.finish().batches == []
+
+
+def test_distinct_state_survives_a_snapshot_and_restore():
+    from velostream.state import MemoryStore
+
+    op = DistinctOperator(P.DistinctNode(max_keys=10))
+    op.process(batch([{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]))
+    store = MemoryStore()
+    op.snapshot(store)
+    again = DistinctOperator(P.DistinctNode(max_keys=10))
+    again.restore(store)
+    assert rows_of(again.process(batch([{"a": 2, "b": "y"}, {"a": 3, "b": "z"}]))) == [
+        {"a": 3, "b": "z"}]
+
+
+def test_sort_across_batches_whose_column_types_differ():
+    op = operator_for(node("SELECT a FROM t ORDER BY a DESC", P.SortNode))
+    op.process(batch([{"a": 2}, {"a": None}]))
+    op.process(batch([{"a": Decimal("2.50")}, {"a": 1}]))
+    assert [r["a"] for r in rows_of(op.finish())] == [Decimal("2.50"), 2, 1, None]

@@ -98,10 +98,9 @@ class CollectingSink:
             return None
         if len(batches) == 1:
             return batches[0]
-        from velostream._core.batch import RecordBatch
+        from velostream._core.rowkeys import concat_batches
 
-        names = list(batches[0].names)
-        return RecordBatch.from_pylist([row for b in batches for row in b.to_pylist()], names)
+        return concat_batches(batches)
 
     def flush(self) -> None:
         pass

@@ -18,7 +18,6 @@ are built from the physical plan's nodes by ``velostream.runtime.build``.
 from __future__ import annotations
 
 from array import array
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from velostream.errors import SqlValidationError
@@ -122,35 +121,59 @@ class ProjectOperator(Operator):
 
 class DistinctOperator(Operator):
     """SELECT DISTINCT on a stream: remembers the most recent ``max_keys`` rows (a repeat
-    refreshes its row), so memory stays bounded; ``evictions`` counts rows forgotten."""
+    refreshes its row), so memory stays bounded; ``evictions`` counts rows forgotten. Rows are
+    compared by their canonical keys (``_core.rowkeys``: one bytes key per row, built in C)."""
 
     name = "Distinct"
 
     def __init__(self, node):
+        from velostream._core.rowkeys import DistinctFilter
+
         self.max_keys = node.max_keys
-        self.evictions = 0
-        self._seen: OrderedDict = OrderedDict()
+        self._filter = DistinctFilter(node.max_keys)
+
+    @property
+    def evictions(self) -> int:
+        return self._filter.evictions
 
     def process(self, batch) -> Output:
+        from velostream._core.rowkeys import row_keys
+
         out = Output()
-        seen = self._seen
-        keep = array("q")
-        for i, key in enumerate(_row_keys(batch.columns, batch.length)):
-            if key in seen:
-                seen.move_to_end(key)
-                continue
-            seen[key] = None
-            keep.append(i)
-            if len(seen) > self.max_keys:
-                seen.popitem(last=False)
-                self.evictions += 1
+        if not batch.columns:
+            out.add(batch)
+            return out
+        keep = self._filter.keep(row_keys(batch.columns))
         out.add(batch if len(keep) == batch.length else batch.take(keep))
         return out
 
+    def snapshot(self, store) -> None:
+        """The remembered keys, oldest first, under the ``distinct`` table of ``store``."""
+        import struct
+
+        keys = self._filter.snapshot()
+        value = b"".join(struct.pack("<I", len(k)) + k for k in keys)
+        store.put("distinct", b"keys", value)
+        store.put("distinct", b"evictions", struct.pack("<q", self._filter.evictions))
+
+    def restore(self, store) -> None:
+        import struct
+
+        table = store.table("distinct")
+        value, evictions = table.get(b"keys"), table.get(b"evictions")
+        if value is None:
+            return
+        keys, at = [], 0
+        while at < len(value):
+            (size,) = struct.unpack_from("<I", value, at)
+            keys.append(value[at + 4:at + 4 + size])
+            at += 4 + size
+        self._filter.restore(keys, struct.unpack("<q", evictions)[0] if evictions else 0)
+
 
 class SortOperator(Operator):
-    """ORDER BY: holds the rows until the input ends, then emits them in order (stable), and
-    drops the hidden key columns the projection added."""
+    """ORDER BY: holds the batches until the input ends, then emits them as one batch in order
+    (a stable argsort over the typed key columns, in C) without the hidden key columns."""
 
     name = "Sort"
 
@@ -165,27 +188,21 @@ class SortOperator(Operator):
         return Output()
 
     def finish(self) -> Output:
+        from velostream._core.rowkeys import concat_batches, sort_indices
+
         out = Output()
         held, self._held = self._held, []
         if not held:
             return out
-        rows = []
-        for batch in held:
-            rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
-        names = list(held[0].names)
+        whole = held[0] if len(held) == 1 else concat_batches(held)
+        names = list(whole.names)
         visible = len(names) - self.hidden
         positions = [self._position(key, names, visible) for key in self.keys]
-        order = list(range(len(rows)))
-        # Stable sorts from the last key to the first give the multi-key order.
-        for key, position in reversed(list(zip(self.keys, positions))):
-            present = [i for i in order if rows[i][position] is not None]
-            missing = [i for i in order if rows[i][position] is None]
-            present.sort(key=lambda i, p=position: rows[i][p], reverse=key.descending)
-            order = missing + present if key.nulls_first else present + missing
-        from velostream._core.batch import RecordBatch
-
-        ordered = RecordBatch.from_pylist([dict(zip(names[:visible], rows[i][:visible]))
-                                           for i in order], names[:visible])
+        order = sort_indices([whole.columns[p] for p in positions],
+                             [k.descending for k in self.keys], [k.nulls_first for k in self.keys])
+        ordered = whole.take(order)
+        if self.hidden:
+            ordered = ordered.select(list(range(visible)))
         out.add(ordered)
         return out
 
@@ -280,16 +297,3 @@ class OperatorChain:
 
     def find(self, cls):
         return next((op for op in self.operators if isinstance(op, cls)), None)
-
-
-def _row_keys(columns, n):
-    return [tuple(_hashable(v) for v in row) for row in zip(*(c.to_pylist() for c in columns))] \
-        if columns else [()] * n
-
-
-def _hashable(value):
-    if isinstance(value, dict):
-        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    return value
