@@ -41,6 +41,8 @@ INLINE = [
     "SELECT a FROM t WHERE SUM(x) > 1 LIMIT 0",
     "SELECT a FROM t WITH ('t.type' = 'file_source', 't.bogus' = 'x')",
     "SELECT a\nFROM t\nWHERE x >> 1",
+    "EXPLAIN SELECT FOO(a), b FROM t GROUP BY a",
+    "EXPLAIN\nEXPLAIN SELECT 1",
 ]
 
 

@@ -109,16 +109,25 @@ def p_stmt_seq(p):
 
 def _with_end(node, end):
     object.__setattr__(node, "end", end)  # set once, before anyone else sees the node
+    if isinstance(node, A.Explain):
+        _with_end(node.statement, end)  # the explained statement ends where EXPLAIN's does
     return node
 
 
 def p_statement(p):
-    """statement : select
-                 | create
-                 | start_job
-                 | job_command
-                 | show
-                 | describe"""
+    """statement : plain_statement
+                 | EXPLAIN plain_statement"""
+    # EXPLAIN takes any other statement (not another EXPLAIN); what it prints is the planner's.
+    p[0] = p[1] if len(p) == 2 else A.Explain(p[2], pos=_pos(p, 1))
+
+
+def p_plain_statement(p):
+    """plain_statement : select
+                       | create
+                       | start_job
+                       | job_command
+                       | show
+                       | describe"""
     p[0] = p[1]
 
 
@@ -836,6 +845,7 @@ def p_duration(p):
 
 def p_identifier(p):
     """identifier : ID
+                  | EXPLAIN
                   | STREAM
                   | TABLE
                   | START
@@ -940,7 +950,8 @@ _OPERATORS = frozenset({
     "'['", "'.'", "AND", "OR", "IS", "IN", "LIKE", "BETWEEN", "NOT"})
 
 
-_STATEMENT_STARTS = frozenset({"SELECT", "CREATE", "START", "STOP", "PAUSE", "RESUME", "SHOW", "DESCRIBE"})
+_STATEMENT_STARTS = frozenset({"SELECT", "CREATE", "START", "STOP", "PAUSE", "RESUME", "SHOW", "DESCRIBE",
+                               "EXPLAIN"})
 
 
 def p_error(tok):
