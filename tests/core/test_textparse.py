@@ -7,6 +7,8 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from velostream._core import batch as B
 from velostream._core.kernels_py import T_STRING, T_TIMESTAMP, RowError, converter
@@ -211,3 +213,25 @@ def test_event_times_of_objects_and_other_types():
     assert got == [None] and problems == {0: "not a number"}
     got, problems = times(B.null_column(2), "epoch_millis")
     assert got == [None, None] and problems == {0: NULL_REASON, 1: NULL_REASON}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)),
+       st.sampled_from(["T", "t", " "]), st.integers(0, 6), st.sampled_from(["", "Z", "UTC", "+",
+                                                                            "-"]),
+       st.integers(0, 23), st.integers(0, 59), st.booleans())
+def test_iso_text_matches_datetime(when, sep, digits, zone, tzh, tzm, colon):
+    """Any written form of a datetime parses to what ``datetime`` computes for it."""
+    text = f"{when.year:04d}-{when:%m-%d}{sep}{when:%H:%M:%S}"
+    if digits:
+        text += "." + f"{when.microsecond:06d}"[:digits]
+    offset = dt.timedelta(0)
+    if zone in ("+", "-"):
+        text += f"{zone}{tzh:02d}{':' if colon else ''}{tzm:02d}"
+        offset = dt.timedelta(hours=tzh, minutes=tzm) * (1 if zone == "+" else -1)
+    else:
+        text += zone
+    truncated = when.replace(microsecond=int((f"{when.microsecond:06d}"[:digits] or "0")
+                                             .ljust(6, "0")) // 1000 * 1000)
+    expected = ms(*truncated.timetuple()[:6], truncated.microsecond, tz=dt.timezone(offset))
+    assert parse_timestamp_text(text) == expected

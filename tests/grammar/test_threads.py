@@ -13,9 +13,10 @@ from tests.corpus import CORPUS, statement_names
 from velostream.errors import SqlError
 from velostream.grammar import parse_sql, to_sql
 from velostream.plan import check, describe_statement
+from velostream.plan.file_check import check_sql_file
 
 THREADS = 8
-ROUNDS = 4
+ROUNDS = 2
 
 # Statements whose errors come from different places: the lexer, the parser's error function at
 # a token and at the end of input (which reads the lexer of *its* parse), the grammar actions,
@@ -58,14 +59,16 @@ def _findings(errors) -> list:
 
 
 def outcome(name: str, sql: str):
-    """Everything a caller can observe from parsing and validating ``sql``."""
+    """Everything a caller can observe from parsing and validating ``sql`` (as statements and as
+    an application file)."""
+    as_file = check_sql_file(sql, name).to_dict()
     try:
         script = parse_sql(sql, name)
     except SqlError as err:
-        return ("error", err.format())
+        return ("error", err.format(), as_file)
     per_statement = [(to_sql(stmt), _findings(check(stmt)), describe_statement(stmt).to_dict())
                      for stmt in script.statements]
-    return ("ok", script, per_statement)
+    return ("ok", script, per_statement, as_file)
 
 
 @pytest.fixture
