@@ -278,6 +278,23 @@ cdef inline bint _in_years(int64_t ms) noexcept nogil:
     return _MIN_MS <= ms <= _MAX_MS
 
 
+cdef enum:
+    _K_VALUE = 0            # per value, in Python
+    _K_TIMESTAMP = 1
+    _K_INT = 2
+    _K_DOUBLE = 3
+    _K_DECIMAL = 4
+    _K_ISO_TEXT = 5
+    _K_INTEGER_TEXT = 6
+
+
+cdef inline int _scaled_ms(int64_t units, int64_t factor, int64_t* out) noexcept nogil:
+    """``units`` epoch units of ``factor`` ms each as ms, in years 1..9999."""
+    if vs_mul_i64(units, factor, out):
+        return TS_YEARS
+    return TS_OK if _in_years(out[0]) else TS_YEARS
+
+
 cdef int _double_ms(double d, int64_t factor, int64_t* out) noexcept nogil:
     """A DOUBLE of epoch units (``factor`` ms each) as ms, truncated toward zero as its decimal
     text would be: a product within a few ulps of an integer is that integer (1.7e9 * 1000).
@@ -360,47 +377,47 @@ def parse_event_times(Column column, str fmt):
     cdef object validity = new_byte_array(n, False)
     cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
     cdef uint8_t* ok = <uint8_t*>(<array.array>validity).data.as_voidptr
-    cdef int t = column.type
-    cdef int st
-    cdef int64_t factor = 0, v
+    cdef int t = column.type, st, kind = _K_VALUE, scale = 0
+    cdef int64_t factor = 1000 if fmt == "epoch_seconds" else 1, v
     cdef bint epoch = fmt == "epoch_millis" or fmt == "epoch_seconds"
-    cdef bint iso = fmt == "iso8601"
-    cdef Int64Column ints
-    cdef Float64Column doubles
-    cdef DecimalColumn decimals
-    cdef StringColumn strings
-    cdef const char* text
-    if epoch:
-        factor = 1000 if fmt == "epoch_seconds" else 1
+    cdef const int64_t* i64 = NULL
+    cdef const double* f64 = NULL
+    cdef const char* chars = NULL
+    cdef const int64_t* offs = NULL
+    # One typed loop per column layout, chosen once; the rest goes value by value.
+    if t == T_TIMESTAMP:
+        kind, i64 = _K_TIMESTAMP, (<Int64Column>column).values
+    elif epoch and t == T_INT64:
+        kind, i64 = _K_INT, (<Int64Column>column).values
+    elif epoch and t == T_FLOAT64:
+        kind, f64 = _K_DOUBLE, (<Float64Column>column).values
+    elif epoch and t == T_DECIMAL and not dec_is_wide(<DecimalColumn>column):
+        kind, i64, scale = _K_DECIMAL, (<DecimalColumn>column).values, (<DecimalColumn>column).scale
+    elif t == T_STRING and (epoch or fmt == "iso8601"):
+        kind = _K_INTEGER_TEXT if epoch else _K_ISO_TEXT
+        chars, offs = (<StringColumn>column).chars, (<StringColumn>column).offs
     for i in range(n):
         dst[i] = 0
         ok[i] = 0
         if not column.is_valid(i):
             problems[i] = NULL_REASON
             continue
-        st = -1                 # -1: take the per-value path
-        if t == T_TIMESTAMP:
-            ints = <Int64Column>column
-            dst[i] = ints.values[i]
+        st = -1                 # -1: this row takes the per-value path
+        if kind == _K_TIMESTAMP:
+            dst[i] = i64[i]
             st = TS_OK if _in_years(dst[i]) else TS_YEARS
-        elif epoch and t == T_INT64:
-            ints = <Int64Column>column
-            st = TS_YEARS if vs_mul_i64(ints.values[i], factor, &dst[i]) else (
-                TS_OK if _in_years(dst[i]) else TS_YEARS)
-        elif epoch and t == T_FLOAT64:
-            doubles = <Float64Column>column
-            st = _double_ms(doubles.values[i], factor, &dst[i])
-        elif epoch and t == T_DECIMAL and not dec_is_wide(<DecimalColumn>column):
-            decimals = <DecimalColumn>column
-            st = _decimal_ms(decimals.values[i], decimals.scale, factor, &dst[i])
-        elif t == T_STRING and (epoch or iso):
-            strings = <StringColumn>column
-            text = strings.chars + strings.offs[i]
-            if iso:
-                st = ts_parse_iso(text, strings.offs[i + 1] - strings.offs[i], &dst[i])
-            elif _parse_integer(text, strings.offs[i + 1] - strings.offs[i], &v) == TS_OK:
-                st = TS_YEARS if vs_mul_i64(v, factor, &dst[i]) else (
-                    TS_OK if _in_years(dst[i]) else TS_YEARS)
+        elif kind == _K_INT:
+            st = _scaled_ms(i64[i], factor, &dst[i])
+        elif kind == _K_DOUBLE:
+            st = _double_ms(f64[i], factor, &dst[i])
+        elif kind == _K_DECIMAL:
+            st = _decimal_ms(i64[i], scale, factor, &dst[i])
+        elif kind == _K_ISO_TEXT:
+            st = ts_parse_iso(chars + offs[i], offs[i + 1] - offs[i], &dst[i])
+        elif kind == _K_INTEGER_TEXT:
+            # '1.7e12' and other number texts are read by the per-value path
+            if _parse_integer(chars + offs[i], offs[i + 1] - offs[i], &v) == TS_OK:
+                st = _scaled_ms(v, factor, &dst[i])
         if st == TS_OK:
             ok[i] = 1
             continue
