@@ -1,7 +1,10 @@
 """Build script for velostream's Cython extensions; all metadata lives in pyproject.toml.
 
-Every ``velostream/_core/*.pyx`` becomes the extension ``velostream._core.<name>``. Cython comes
-from the build requirements (pip's build isolation), so no pre-installed Cython is needed.
+Every ``.pyx`` under ``velostream/`` becomes the extension named by its path
+(``velostream/_core/batch.pyx`` → ``velostream._core.batch``, a ``velostream/formats/_avro.pyx``
+→ ``velostream.formats._avro``), so a Cython module lives beside the Python code it serves.
+Cython comes from the build requirements (pip's build isolation), so no pre-installed Cython is
+needed.
 
 Switches, read from the environment (the idea of asyncpg's ``--cython-annotate`` and
 ``--cython-directives=linetrace=True``, but as variables because pip passes no options through):
@@ -56,7 +59,7 @@ if TRACE:
 #   -O1 compiles the module in about 60% of the time of -O2.
 # - -g0 everywhere: Python's CFLAGS ask for debug info (-g), which costs ~20% of the compile
 #   time and megabytes per module; a traced or sanitizer build keeps it (DEBUG below).
-OPTIMISE = {"kernels_py": "-O1"}
+OPTIMISE = {"velostream._core.kernels_py": "-O1"}
 JOBS = max(1, int(os.environ.get("VELOSTREAM_BUILD_JOBS") or os.cpu_count() or 1))
 
 
@@ -72,13 +75,16 @@ def compile_args(name):
     return [OPTIMISE.get(name, "-O2"), "-g" if DEBUG else "-g0"]
 
 
+def module_name(path):
+    """``velostream/formats/_avro.pyx`` → ``velostream.formats._avro``."""
+    return os.path.splitext(path)[0].replace("/", ".").replace(os.sep, ".")
+
+
 # Paths relative to this file: setuptools refuses absolute source paths.
-sources = sorted(glob("velostream/_core/*.pyx", root_dir=HERE))
-extensions = []
-for path in sources:
-    name = os.path.splitext(os.path.basename(path))[0]
-    extensions.append(Extension("velostream._core." + name, [path], define_macros=macros,
-                                extra_compile_args=compile_args(name)))
+sources = sorted(glob("velostream/**/*.pyx", root_dir=HERE, recursive=True))
+extensions = [Extension(module_name(path), [path], define_macros=macros,
+                        extra_compile_args=compile_args(module_name(path)))
+              for path in sources]
 
 setup(
     options={"build_ext": {"parallel": JOBS}},

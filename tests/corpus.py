@@ -4,7 +4,16 @@ file that stops parsing fails instead of being skipped."""
 
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "seed-sql"
+
+def _find_corpus() -> Path:
+    # shared/ sits beside the checkout (/work/main → /work/shared); a worktree one level deeper
+    # (/work/wt/NAME) finds it beside an ancestor. The first candidate is named when none exists.
+    here = Path(__file__).resolve().parents[1]
+    candidates = [parent / "shared" / "corpus" / "seed-sql" for parent in here.parents]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+CORPUS = _find_corpus()
 
 # Files that are not SQL statements in the documents themselves; tests/grammar/test_corpus.py
 # checks each still FAILS to parse, so this list cannot silently outlive its reason.

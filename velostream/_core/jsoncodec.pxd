@@ -109,7 +109,6 @@ cdef int cb_put_bool(colbuf_t* c, Py_ssize_t row, bint v) except -1
 # The finished column of n rows. objs: row -> object for TG_OBJ rows (or None).
 cdef object cb_finish(colbuf_t* c, Py_ssize_t n, dict objs, bint csv, bint financial)
 
-cdef bint parse_timestamp(const char* s, Py_ssize_t n, int64_t* out) noexcept nogil
 # "YYYY-MM-DDTHH:MM:SS.mmmZ"; buf >= 40 bytes; returns the length.
 cdef Py_ssize_t format_timestamp(int64_t ms, char* buf) noexcept nogil
 # Python repr of a double (shortest round-trip) into buf (>= 32 bytes); returns the length.

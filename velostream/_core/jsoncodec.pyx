@@ -35,6 +35,7 @@ from velostream._core.decimal cimport (
     SI_FORMAT_BUFSIZE, SI_MAX_SCALE, SI_OK, SI_SYNTAX, ScaledInteger, si_box, si_format,
     si_parse, si_rescale, si_status, si_t, si_unbox_checked, vs_upow10,
 )
+from velostream._core.textparse cimport TS_OK, TS_OVERFLOW, TS_YEARS, ts_parse_text
 
 import datetime as _dt
 import json as _json
@@ -561,19 +562,6 @@ cdef int _put_bigint(colbuf_t* c, Py_ssize_t row, const char* text, Py_ssize_t n
     return P_OK
 
 
-cdef bint _all_digits(const char* s, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i = 0
-    if n > 0 and s[0] == C_MINUS:
-        i = 1
-    if i >= n:
-        return False
-    while i < n:
-        if not (C_0 <= s[i] <= C_9):
-            return False
-        i += 1
-    return True
-
-
 cdef int _bool_text(const char* s, Py_ssize_t n) noexcept nogil:
     """1 for true, 0 for false (ASCII case-insensitive), -1 otherwise."""
     if n == 4 and (_LOWER[<uint8_t>s[0]] == 116 and _LOWER[<uint8_t>s[1]] == 114
@@ -588,7 +576,7 @@ cdef int _bool_text(const char* s, Py_ssize_t n) noexcept nogil:
 
 cdef int _put_declared_text(colbuf_t* c, Py_ssize_t row, const char* s, Py_ssize_t n) except -1:
     cdef double d
-    cdef int b
+    cdef int b, st
     cdef int64_t ms
     cdef int dt = c.declared
     if dt == D_DECIMAL:
@@ -610,16 +598,12 @@ cdef int _put_declared_text(colbuf_t* c, Py_ssize_t row, const char* s, Py_ssize
         c.tags[row] = TG_BOOL
         return P_OK
     if dt == D_TIMESTAMP:
-        if parse_timestamp(s, n, &ms):
+        st = ts_parse_text(s, n, &ms)
+        if st == TS_OK:
             c.vals[row] = ms
             c.tags[row] = TG_TS
             return P_OK
-        if _all_digits(s, n):
-            if _put_bigint(c, row, s, n) != P_OK:
-                return P_RANGE
-            c.tags[row] = TG_TS
-            return P_OK
-        return P_BAD
+        return P_RANGE if st == TS_YEARS or st == TS_OVERFLOW else P_BAD
     return P_BAD
 
 
@@ -718,110 +702,7 @@ cdef int cb_put_bool(colbuf_t* c, Py_ssize_t row, bint v) except -1:
 
 
 # =============================================================================== timestamps
-
-cdef inline int64_t _days_from_civil(int64_t y, int m, int d) noexcept nogil:
-    cdef int64_t era, yoe, doy, doe
-    if m <= 2:
-        y -= 1
-    era = (y if y >= 0 else y - 399) // 400
-    yoe = y - era * 400
-    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-cdef inline int _num2(const char* s, Py_ssize_t i) noexcept nogil:
-    if not (C_0 <= s[i] <= C_9 and C_0 <= s[i + 1] <= C_9):
-        return -1
-    return (s[i] - C_0) * 10 + (s[i + 1] - C_0)
-
-
-cdef bint parse_timestamp(const char* s, Py_ssize_t n, int64_t* out) noexcept nogil:
-    """``YYYY-MM-DD[(T| )HH:MM[:SS[.fraction]]][Z|±HH[:]MM]`` (no zone = UTC) as epoch ms."""
-    cdef int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, k, tzh, tzm, sign
-    cdef int mdays
-    cdef Py_ssize_t i
-    cdef int64_t days, total
-    while n > 0 and s[n - 1] == C_SPACE:
-        n -= 1
-    while n > 0 and s[0] == C_SPACE:
-        s += 1
-        n -= 1
-    if n < 10 or s[4] != C_MINUS or s[7] != C_MINUS:
-        return False
-    k = _num2(s, 0)
-    i = _num2(s, 2)
-    if k < 0 or i < 0:
-        return False
-    y = k * 100 + <int>i
-    mo = _num2(s, 5)
-    d = _num2(s, 8)
-    if mo < 1 or mo > 12 or d < 1:
-        return False
-    if mo == 2:
-        mdays = 29 if (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)) else 28
-    elif mo == 4 or mo == 6 or mo == 9 or mo == 11:
-        mdays = 30
-    else:
-        mdays = 31
-    if d > mdays:
-        return False
-    i = 10
-    if i < n:
-        if (s[i] != 84 and s[i] != 116 and s[i] != C_SPACE) or i + 6 > n or s[i + 3] != C_COLON:
-            return False
-        h = _num2(s, i + 1)
-        mi = _num2(s, i + 4)
-        if h < 0 or h > 23 or mi < 0 or mi > 59:
-            return False
-        i += 6
-        if i < n and s[i] == C_COLON:
-            if i + 3 > n:
-                return False
-            sec = _num2(s, i + 1)
-            if sec < 0 or sec > 59:
-                return False
-            i += 3
-            if i < n and (s[i] == C_DOT or s[i] == C_COMMA):
-                i += 1
-                k = 0
-                while i < n and C_0 <= s[i] <= C_9:
-                    if k < 3:
-                        ms = ms * 10 + (s[i] - C_0)
-                    k += 1
-                    i += 1
-                if k == 0:
-                    return False
-                while k < 3:
-                    ms *= 10
-                    k += 1
-    total = 0
-    if i < n:
-        if (s[i] == 90 or s[i] == 122) and i + 1 == n:      # Z z
-            pass
-        elif s[i] == C_PLUS or s[i] == C_MINUS:
-            sign = -1 if s[i] == C_MINUS else 1
-            i += 1
-            if i + 2 > n:
-                return False
-            tzh = _num2(s, i)
-            i += 2
-            tzm = 0
-            if i < n and s[i] == C_COLON:
-                i += 1
-            if i < n:
-                if i + 2 != n:
-                    return False
-                tzm = _num2(s, i)
-            if tzh < 0 or tzh > 23 or tzm < 0 or tzm > 59:
-                return False
-            total = -sign * (tzh * 3600 + tzm * 60) * <int64_t>1000
-        else:
-            return False
-    days = _days_from_civil(y, mo, d)
-    out[0] = total + ((days * 86400 + h * 3600 + mi * 60 + sec) * <int64_t>1000 + ms)
-    return True
-
+# (text → timestamp is textparse's: the one parser; writing one is here, beside the encoders.)
 
 cdef inline char* _put2(char* b, int v) noexcept nogil:
     b[0] = <char>(C_0 + v // 10)

@@ -29,6 +29,10 @@ from velostream._core.jsoncodec cimport format_timestamp as _format_ts
 
 from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
 from velostream._core.decimal import MAX_DIGITS, DecimalOverflow, ScaledInteger
+from velostream._core.textparse import DECIMAL_TEXT as _DEC_TEXT
+from velostream._core.textparse import FLOAT_TEXT as _FLOAT_TEXT
+from velostream._core.textparse import INTEGER_TEXT as _INT_TEXT
+from velostream._core.textparse import TimestampError, parse_boolean_text, parse_timestamp_text
 
 T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
 _INT64_MIN = -0x8000000000000000
@@ -155,14 +159,6 @@ def _int64(value, what="BIGINT"):
     return value
 
 
-# ASCII digits only: Python's \d and float() also take other scripts' digits ('١٢٣').
-_INT_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z", re.ASCII)
-_DEC_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z", re.ASCII)
-_FLOAT_TEXT = re.compile(
-    r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z",
-    re.IGNORECASE | re.ASCII)
-
-
 def _cannot(value, str target, str why=""):
     shown = brief(repr(value)) if isinstance(value, str) else f"a {type(value).__name__}"
     return RowError(f"cannot CAST {shown} to {target}{': ' if why else ''}{why}")
@@ -261,8 +257,6 @@ def _to_decimal(value, int scale, precision):
 
 
 def _to_bool(value):
-    from velostream.plan.types import parse_boolean_text
-
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float, Decimal)):
@@ -278,17 +272,13 @@ def _to_bool(value):
 
 
 def _to_timestamp(value):
-    from velostream.plan.types import parse_timestamp_text
-
     if isinstance(value, _dt.datetime):
         return _datetime_ms(value)
     if isinstance(value, str):
-        if _INT_TEXT.match(value):
-            return _integer_of_text(value, "TIMESTAMP")
-        ms = parse_timestamp_text(value)
-        if ms is None:
-            raise _cannot(value, "TIMESTAMP")
-        return ms
+        try:
+            return parse_timestamp_text(value)
+        except TimestampError as err:
+            raise _cannot(value, "TIMESTAMP", str(err)) from None
     return _to_bigint(value, "TIMESTAMP")
 
 

@@ -3,7 +3,8 @@
 Public entry points: :func:`parse_sql` (a script of statements), :func:`parse_statement`,
 :func:`parse_window` and :func:`parse_expression` (fragments, e.g. a ``-- WINDOW:`` directive),
 and :func:`to_sql` (the printer). Every failure is a :class:`velostream.errors.SqlSyntaxError`
-carrying line, column, the source text and the file name.
+carrying line, column, the source text and the file name. Every entry point may be called from
+many threads at once: a parse keeps its state in its own objects, never in module globals.
 """
 
 from __future__ import annotations

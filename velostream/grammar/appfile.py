@@ -456,6 +456,11 @@ class _Reader:
     def statement(self, index: int, statement, block: list[Directive]) -> None:
         app = self.app
         if not isinstance(statement, _JOB_STATEMENTS):
+            if isinstance(statement, ast.Explain) and statement.pos is not None:
+                # not dropped in silence: an application runs jobs, it prints no plans
+                self.warn("EXPLAIN in an application file is not a job and is not run",
+                          statement.pos.line, statement.pos.column,
+                          hint="print a plan with: velo-sql explain --file (or --query)")
             if block:
                 if isinstance(statement, ast.JobCommand):
                     what = f"{statement.action} JOB"

@@ -108,6 +108,7 @@ StartJob: name body
 JobCommand: action name
 Show: what
 Describe: name
+Explain: statement
 # --- clauses
 SelectItem: expr alias=None primary_key=False
 Star: qualifier=None
@@ -177,7 +178,8 @@ globals().update(_CLASSES)
 NODE_CLASSES = tuple(_CLASSES.values())
 
 STATEMENT_TYPES = tuple(_CLASSES[n] for n in (
-    "Select", "CreateStream", "CreateTable", "StartJob", "JobCommand", "Show", "Describe"))
+    "Select", "CreateStream", "CreateTable", "StartJob", "JobCommand", "Show", "Describe",
+    "Explain"))
 
 # Canonical interval units (singular) and their length in milliseconds.
 UNIT_MILLIS = {
@@ -195,7 +197,8 @@ def interval_millis(node) -> int:
 
 
 def query_of(statement):
-    """The SELECT a statement runs, or None for commands (SHOW, STOP JOB, …)."""
+    """The SELECT a statement runs, or None for commands (SHOW, STOP JOB, …) and for EXPLAIN,
+    which runs nothing (``Explain.statement`` is the statement it explains)."""
     while statement is not None and not isinstance(statement, _CLASSES["Select"]):
         statement = getattr(statement, "query", None) or getattr(statement, "body", None)
     return statement

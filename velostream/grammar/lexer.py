@@ -2,7 +2,7 @@
 
 Owns the token set, the reserved / unreserved keyword lists and lexical errors. Keywords are
 case-insensitive. *Reserved* keywords can only be used as identifiers inside backticks;
-*unreserved* ones (``STREAM``, ``KEY``, ``ROWS`` …) are tokens of their own where the grammar
+*unreserved* ones (``STREAM``, ``KEY``, ``ROWS``, ``EXPLAIN`` …) are tokens of their own where the grammar
 needs them but the grammar's ``identifier`` rule accepts them too (PostgreSQL's approach), so
 ``timestamp``, ``status``, ``key`` or ``start`` stay usable as column names.
 """
@@ -18,7 +18,7 @@ from velostream.errors import SqlSyntaxError
 
 RESERVED = frozenset(["SELECT", "DISTINCT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "ORDER", "ASC", "DESC", "LIMIT", "EMIT", "INTO", "WITH", "AS", "ON", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "OUTER", "CROSS", "WITHIN", "WINDOW", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "CAST", "TRUE", "FALSE", "INTERVAL", "OVER", "PARTITION", "CREATE", "PRIMARY"])
 
-UNRESERVED = frozenset(["STREAM", "TABLE", "START", "STOP", "PAUSE", "RESUME", "JOB", "JOBS", "STREAMS", "TABLES", "SHOW", "DESCRIBE", "CHANGES", "FINAL", "KEY", "ROWS", "RANGE", "BUFFER", "PRECEDING", "FOLLOWING", "UNBOUNDED", "CURRENT", "ROW", "NULLS", "FIRST", "LAST"])
+UNRESERVED = frozenset(["EXPLAIN", "STREAM", "TABLE", "START", "STOP", "PAUSE", "RESUME", "JOB", "JOBS", "STREAMS", "TABLES", "SHOW", "DESCRIBE", "CHANGES", "FINAL", "KEY", "ROWS", "RANGE", "BUFFER", "PRECEDING", "FOLLOWING", "UNBOUNDED", "CURRENT", "ROW", "NULLS", "FIRST", "LAST"])
 
 KEYWORDS = RESERVED | UNRESERVED
 

@@ -13,7 +13,10 @@ token of each construct (the operator, for binary operators).
 
 from __future__ import annotations
 
+import copy
+import functools
 import sys
+import threading
 
 from ply import yacc
 
@@ -106,16 +109,25 @@ def p_stmt_seq(p):
 
 def _with_end(node, end):
     object.__setattr__(node, "end", end)  # set once, before anyone else sees the node
+    if isinstance(node, A.Explain):
+        _with_end(node.statement, end)  # the explained statement ends where EXPLAIN's does
     return node
 
 
 def p_statement(p):
-    """statement : select
-                 | create
-                 | start_job
-                 | job_command
-                 | show
-                 | describe"""
+    """statement : plain_statement
+                 | EXPLAIN plain_statement"""
+    # EXPLAIN takes any other statement (not another EXPLAIN); what it prints is the planner's.
+    p[0] = p[1] if len(p) == 2 else A.Explain(p[2], pos=_pos(p, 1))
+
+
+def p_plain_statement(p):
+    """plain_statement : select
+                       | create
+                       | start_job
+                       | job_command
+                       | show
+                       | describe"""
     p[0] = p[1]
 
 
@@ -833,6 +845,7 @@ def p_duration(p):
 
 def p_identifier(p):
     """identifier : ID
+                  | EXPLAIN
                   | STREAM
                   | TABLE
                   | START
@@ -937,16 +950,21 @@ _OPERATORS = frozenset({
     "'['", "'.'", "AND", "OR", "IS", "IN", "LIKE", "BETWEEN", "NOT"})
 
 
-_STATEMENT_STARTS = frozenset({"SELECT", "CREATE", "START", "STOP", "PAUSE", "RESUME", "SHOW", "DESCRIBE"})
+_STATEMENT_STARTS = frozenset({"SELECT", "CREATE", "START", "STOP", "PAUSE", "RESUME", "SHOW", "DESCRIBE",
+                               "EXPLAIN"})
 
 
 def p_error(tok):
-    parser = _state.parser
+    """Registered with PLY for the table build only: every parse installs its own error function
+    (:func:`_syntax_error` bound to that parse's parser and tokens), so no parse state is global."""
+    raise AssertionError("parse() installs a per-parse error function")
+
+
+def _syntax_error(parser, stream, tok):
     expected = _expected(parser)
     if tok is None:
-        lexer = _state.lexer
-        offset = len(lexer.lexdata.rstrip()) if lexer.lexdata.strip() else 0
-        line, column = lexer.position(offset)
+        offset = len(stream.lexdata.rstrip()) if stream.lexdata.strip() else 0
+        line, column = stream.position(offset)
         message = "unexpected end of input"
     else:
         line, column = tok.lexer.position(tok.lexpos)
@@ -961,15 +979,6 @@ def p_error(tok):
 
 
 # --------------------------------------------------------------------------- driver
-
-class _ParseState:
-    """The parser and lexer of the parse in progress (p_error needs both; parses don't nest)."""
-
-    parser = None
-    lexer = None
-
-
-_state = _ParseState()
 
 FRAGMENT_TOKENS = ("FRAGMENT_WINDOW", "FRAGMENT_EXPR")
 tokens = tokens + FRAGMENT_TOKENS
@@ -1013,24 +1022,31 @@ def _build_parser(write_tables: bool = False, outputdir: str | None = None, debu
     )
 
 
-_parser = None
+# The LALR tables are built once (under a lock: two first parses must not both build them) and
+# shared read-only; PLY's LRParser keeps the stacks of the parse in progress on itself, so every
+# parse runs on its own shallow copy of it.
+_tables = None
+_tables_lock = threading.Lock()
 
 
 def get_parser():
-    global _parser
-    if _parser is None:
-        _parser = _build_parser()
-    return _parser
+    """The shared LRParser holding the tables (do not parse with it: see :func:`parse`)."""
+    global _tables
+    if _tables is None:
+        with _tables_lock:
+            if _tables is None:
+                _tables = _build_parser()
+    return _tables
 
 
 def parse(text: str, fragment: str | None = None):
-    """Parse ``text``; ``fragment`` = None (a script), "window" or "expr"."""
-    parser = get_parser()
+    """Parse ``text``; ``fragment`` = None (a script), "window" or "expr". Thread-safe."""
+    parser = copy.copy(get_parser())
     lexer = make_lexer(text)
     first = {None: None, "window": "FRAGMENT_WINDOW", "expr": "FRAGMENT_EXPR"}[fragment]
     stream = _TokenStream(lexer, first)
-    _state.parser, _state.lexer = parser, stream
+    parser.errorfunc = functools.partial(_syntax_error, parser, stream)
     try:
         return parser.parse(lexer=stream)
     finally:
-        _state.parser = _state.lexer = None
+        parser.errorfunc = None  # break the parser ↔ error function cycle now, not at a gc

@@ -287,3 +287,6 @@ class _Printer:
 
     def s_Describe(self, n):
         return f"DESCRIBE {quote_identifier(n.name)}"
+
+    def s_Explain(self, n):
+        return f"EXPLAIN {self.statement(n.statement)}"

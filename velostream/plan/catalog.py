@@ -107,7 +107,7 @@ class Endpoint:
 class StatementInfo:
     """What a statement is, what it reads and writes, and how it is configured."""
 
-    kind: str  # select | create_stream | create_table | start_job | command
+    kind: str  # select | create_stream | create_table | start_job | command | explain
     name: str | None = None
     sources: list = field(default_factory=list)
     sinks: list = field(default_factory=list)
@@ -207,7 +207,13 @@ def _bind(stmt) -> _Binding | None:
 
 
 def describe_statement(stmt) -> StatementInfo:
-    """Kind, name, sources, sinks, window, emission, joins and job properties of a statement."""
+    """Kind, name, sources, sinks, window, emission, joins and job properties of a statement.
+
+    EXPLAIN is described as the statement it explains, with kind ``explain``."""
+    if isinstance(stmt, A.Explain):
+        info = describe_statement(stmt.statement)
+        info.kind = "explain"
+        return info
     kind = _KINDS.get(type(stmt).__name__, "command")
     name = getattr(stmt, "name", None)
     select = A.query_of(stmt)
@@ -233,7 +239,10 @@ def describe_statement(stmt) -> StatementInfo:
 
 
 def validate_endpoints(stmt) -> list[SqlValidationError]:
-    """Errors and warnings about the sources, sinks and WITH properties of a statement."""
+    """Errors and warnings about the sources, sinks and WITH properties of a statement (of the
+    statement EXPLAIN explains)."""
+    if isinstance(stmt, A.Explain):
+        stmt = stmt.statement
     binding = _bind(stmt)
     if binding is None:
         return []

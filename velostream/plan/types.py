@@ -13,13 +13,13 @@ the value, and the precision written is kept on the type only to name it in mess
 
 from __future__ import annotations
 
-import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from velostream._core import textparse as _text
+
 # Physical column types: these mirror ``ColumnType`` in velostream/_core/batch.pxd (a test
-# asserts they agree), so this module stays importable without the compiled core.
+# asserts they agree).
 T_NULL, T_BOOL, T_INT64, T_FLOAT64, T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT = range(8)
 
 MAX_DECIMAL_SCALE = 38
@@ -228,48 +228,10 @@ def comparable(a: SqlType, b: SqlType) -> SqlType | None:
 
 # --- string literals into a type (DIALECT §3) -----------------------------------------------------
 
-# ASCII digits only, as the run-time casts (kernels_py._INT_TEXT/_DEC_TEXT, which _core keeps
-# beside these because it must not import the planner): '١٢٣' is no number at either time.
-_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*\Z", re.ASCII)
-DECIMAL_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*\Z", re.ASCII)
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
-_TS_TEXT = re.compile(
-    r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?\s*\Z")
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-
-
-def parse_timestamp_text(text: str) -> int | None:
-    """Epoch milliseconds of an ISO-8601 date or timestamp (UTC unless an offset is written;
-    fractions beyond milliseconds are truncated), or None if ``text`` is not one."""
-    m = _TS_TEXT.match(text)
-    if m is None:
-        return None
-    year, month, day, hour, minute, second, frac, zone = m.groups()
-    try:
-        value = _dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                             int(second or 0), tzinfo=_dt.UTC)
-    except ValueError:
-        return None
-    ms = (value - _EPOCH) // _dt.timedelta(milliseconds=1)
-    if frac:
-        ms += int((frac + "00")[:3])
-    if zone and zone.upper() not in ("Z", "UTC"):
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        offset = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) > 2 else 0)
-        ms -= sign * offset * 60_000
-    return ms
-
-
-def parse_boolean_text(text: str) -> bool | None:
-    low = text.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    return None
+# The text rules (ASCII digits, ISO-8601 timestamps, boolean words) are the ground floor's, so a
+# literal is read at compile time exactly as the run-time CAST reads it.
+DECIMAL_TEXT = _text.DECIMAL_TEXT
+parse_boolean_text = _text.parse_boolean_text
 
 
 def literal_type(text: str, target: SqlType) -> SqlType | None:
@@ -278,7 +240,7 @@ def literal_type(text: str, target: SqlType) -> SqlType | None:
     stays exact: ``price > '100.005'`` is not rounded to the column's scale)."""
     name = target.name
     if name == "BIGINT":
-        return BIGINT if _INTEGER_TEXT.match(text) else None
+        return BIGINT if _text.INTEGER_TEXT.match(text) else None
     if name == "DECIMAL":
         if not DECIMAL_TEXT.match(text):
             return None
@@ -294,9 +256,11 @@ def literal_type(text: str, target: SqlType) -> SqlType | None:
             return None
         return DOUBLE
     if name == "TIMESTAMP":
-        if _INTEGER_TEXT.match(text) or parse_timestamp_text(text) is not None:
-            return TIMESTAMP
-        return None
+        try:
+            _text.parse_timestamp_text(text)
+        except _text.TimestampError:
+            return None
+        return TIMESTAMP
     if name == "BOOLEAN":
         return BOOLEAN if parse_boolean_text(text) is not None else None
     return STRING
@@ -306,6 +270,7 @@ __all__ = [
     "BIGINT",
     "BOOLEAN",
     "DECIMAL",
+    "DECIMAL_TEXT",
     "DOUBLE",
     "MAX_DECIMAL_SCALE",
     "NULL",
@@ -323,5 +288,4 @@ __all__ = [
     "numeric_common",
     "of_column",
     "parse_boolean_text",
-    "parse_timestamp_text",
 ]

@@ -68,7 +68,10 @@ _NO_WINDOW_FUNCTION_CLAUSES = frozenset({"WHERE", "JOIN ON", "GROUP BY", "WINDOW
 
 
 def validate_statement(stmt) -> list[SqlValidationError]:
-    """Errors and warnings of one statement (commands such as SHOW JOBS have none)."""
+    """Errors and warnings of one statement (commands such as SHOW JOBS have none); EXPLAIN's are
+    those of the statement it explains, at their positions in the text."""
+    if isinstance(stmt, A.Explain):
+        stmt = stmt.statement
     select = A.query_of(stmt)
     if select is None:
         return []
