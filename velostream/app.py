@@ -46,7 +46,7 @@ def runnable_jobs(text: str, filename: str, job: str | None = None) -> list:
     app = parse_application(text, filename)
     if app.errors:
         raise app.errors[0]
-    jobs = [j for j in app.jobs if A.query_of(j.statement) is not None]
+    jobs = [j for j in app.jobs if A.query_of(_explained(j.statement)) is not None]
     if job is not None:
         matches = [j for j in jobs if j.name.lower() == job.lower()]
         if not matches:
@@ -56,6 +56,13 @@ def runnable_jobs(text: str, filename: str, job: str | None = None) -> list:
     if not jobs:
         raise ConfigError(f"{filename} holds no query to run")
     return jobs
+
+
+def _explained(statement):
+    """The statement an ``EXPLAIN`` explains, else the statement itself."""
+    from velostream.grammar import ast as A
+
+    return statement.statement if isinstance(statement, A.Explain) else statement
 
 
 class StreamApp:
@@ -80,7 +87,10 @@ class StreamApp:
         self.sql = text
         self.filename = filename
         self.properties = {str(k): str(v) for k, v in (properties or {}).items()}
-        self.statement, self.job_name, self.directives = self._pick_statement(text, filename, job)
+        statement, self.job_name, self.directives = self._pick_statement(text, filename, job)
+        # EXPLAIN <statement>: the app describes the statement's plan (explain()) and runs nothing.
+        self.explain_only = statement is not _explained(statement)
+        self.statement = _explained(statement)
         self._callbacks: list = []
         self._job = None
         self._thread: threading.Thread | None = None
@@ -141,7 +151,13 @@ class StreamApp:
 
         return build_job(plan, RunOptions(**options))
 
+    def _refuse_explain(self):
+        if self.explain_only:
+            raise ConfigError("this statement is an EXPLAIN: it describes a plan and runs "
+                              "nothing; call explain() (or run the statement without EXPLAIN)")
+
     def _make_job(self, *, limit=None, extra_sinks=(), allow_no_sink=False, continuous=False):
+        self._refuse_explain()
         plan = self.plan(default_sink=None) if not allow_no_sink else self._plan_allowing_no_sink()
         return self.make_job(plan, limit=limit, extra_sinks=list(extra_sinks),
                              continuous=continuous)
@@ -260,6 +276,7 @@ class StreamApp:
     def process_batch(self, batch, *, source: str | None = None):
         """Run the query over a RecordBatch; returns the output RecordBatch (or None)."""
         if self._in_process is None:
+            self._refuse_explain()
             self._in_process = self._build_in_process()
         job, memory, collected = self._in_process
         memory.put(batch, source)

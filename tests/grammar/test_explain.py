@@ -99,10 +99,10 @@ def test_explain_runs_nothing():
     assert A.query_of(parse_statement("EXPLAIN SELECT a FROM t")) is None
 
 
-def test_explain_in_an_application_file_is_a_warning_not_a_job():
+def test_explain_in_an_application_file_is_the_job_it_explains():
     from velostream.grammar.appfile import parse_application
 
     app = parse_application("-- SQL Application: a\nSELECT a FROM t;\n\nEXPLAIN SELECT b FROM u;\n")
-    assert [type(j.statement).__name__ for j in app.jobs] == ["Select"]
-    [warning] = app.warnings
-    assert (warning.line, warning.column) == (4, 1) and "EXPLAIN" in warning.message
+    assert [type(j.statement).__name__ for j in app.jobs] == ["Select", "Explain"]
+    assert app.jobs[1].statement.statement.items[0].expr.parts == ("b",)
+    assert not app.warnings

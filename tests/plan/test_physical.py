@@ -130,3 +130,20 @@ def test_output_file_for_a_query_with_into_names_the_flag():
     with pytest.raises(ConfigError) as err:
         StreamApp(sql).plan(output=OutputOverride(None, "x.jsonl"))
     assert err.value.key == "--output-file" and "writes INTO d" in str(err.value)
+
+
+def test_explain_statement_prints_the_plan_and_runs_nothing(tmp_path):
+    from velostream.errors import ConfigError
+
+    missing = tmp_path / "never-read.jsonl"
+    sql = f"EXPLAIN SELECT a FROM t WHERE a > 1 WITH ('t.type' = 'file_source', 't.path' = '{missing}')"
+    result = CliRunner().invoke(cli, ["execute", "--query", sql])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Sink: stdout (stdout_sink)"
+    assert "Filter: a > 1" in result.output
+    app = StreamApp(sql)
+    assert app.explain_only and "Filter: a > 1" in app.explain()
+    with pytest.raises(ConfigError, match="EXPLAIN"):
+        app.run()
+    with pytest.raises(ConfigError, match="EXPLAIN"):
+        app.process([{"a": 2}])

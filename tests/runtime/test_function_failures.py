@@ -146,7 +146,7 @@ def test_event_time_texts_fail_their_record_in_plain_words(tmp_path):
     assert result.exit_code == 0, result.output
     assert [json.loads(x)["id"] for x in result.stdout.splitlines()] == [3]
     assert f"{path}:1: event time ts='abc' is not epoch_millis: not a number" in result.stderr
-    assert f"{path}:2: event time ts='1e999999999' is not epoch_millis: out of range" in result.stderr
+    assert f"{path}:2: event time ts='1e999999999' is out of range for epoch_millis" in result.stderr
     assert "decimal." not in result.stderr and "<class" not in result.stderr
 
 

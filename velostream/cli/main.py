@@ -174,6 +174,9 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
     try:
         for definition in jobs:
             app = StreamApp(text, properties=overrides, job=definition.name, filename=name)
+            if app.explain_only:
+                click.echo(app.explain(continuous=continuous))
+                continue
             try:
                 plan = app.plan(default_sink="stdout_sink", output=OutputOverride(
                     file_format or fmt, output_file if file_format else None))

@@ -455,12 +455,9 @@ class _Reader:
 
     def statement(self, index: int, statement, block: list[Directive]) -> None:
         app = self.app
-        if not isinstance(statement, _JOB_STATEMENTS):
-            if isinstance(statement, ast.Explain) and statement.pos is not None:
-                # not dropped in silence: an application runs jobs, it prints no plans
-                self.warn("EXPLAIN in an application file is not a job and is not run",
-                          statement.pos.line, statement.pos.column,
-                          hint="print a plan with: velo-sql explain --file (or --query)")
+        # EXPLAIN <job statement> is that job, run as "print its plan" (velo-sql execute).
+        explained = statement.statement if isinstance(statement, ast.Explain) else statement
+        if not isinstance(explained, _JOB_STATEMENTS):
             if block:
                 if isinstance(statement, ast.JobCommand):
                     what = f"{statement.action} JOB"
@@ -470,11 +467,11 @@ class _Reader:
             return
         directives = self.split_block(block)
         job_directive = directives.get("JOB")
-        statement_name = getattr(statement, "name", None)
+        statement_name = getattr(explained, "name", None)
         statement_name = str(statement_name) if statement_name is not None else None
         if job_directive is not None:
             name = job_directive.value
-            if isinstance(statement, ast.StartJob) and name.lower() != statement_name.lower():
+            if isinstance(explained, ast.StartJob) and name.lower() != statement_name.lower():
                 self.error(f"JOB directive names {name} but the statement starts job "
                            f"{statement_name}", statement.pos.line, statement.pos.column,
                            hint=f"the JOB directive is at line {job_directive.line}; make the "
