@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from velostream.errors import SqlError, SqlSyntaxError, SqlValidationError
 from velostream.grammar import ast, parse_sql, parse_window
+from velostream.plan.settings import parse_boolean
 
 __all__ = [
     "FORMATS",
@@ -44,8 +45,6 @@ KNOWN_DIRECTIVES = (
 FORMATS = ("json", "avro", "protobuf", "csv", "string")
 OFFSET_RESETS = ("earliest", "latest")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
-_BOOLEANS = {"true": "true", "yes": "true", "1": "true",
-             "false": "false", "no": "false", "0": "false"}
 
 # Integer directives: name -> (smallest allowed value, what the number means).
 _INTEGERS = {
@@ -100,6 +99,14 @@ class JobDefinition:
     statement: object
     directives: dict[str, Directive] = field(default_factory=dict)
     window: object | None = None
+    #: The file's global ``-- CONFIG:`` settings (shared by every job of the file).
+    config: dict[str, Directive] = field(default_factory=dict)
+
+    def configuration(self) -> dict[str, Directive]:
+        """What binding applies (``plan.bind.bind_statement(directives=)``): the file's CONFIG
+        globals under their lower-case keys and this job's directives under their upper-case
+        names."""
+        return {**self.config, **self.directives}
 
     def setting(self, key: str, app: Application | None = None) -> str | None:
         """The effective value of ``key``: this job's directive, else the file's global CONFIG.
@@ -293,12 +300,12 @@ class _Reader:
                 return None
             value = folded
         elif key == "ENABLE_METRICS":
-            flag = _BOOLEANS.get(value.lower())
+            flag = parse_boolean(value)
             if flag is None:
                 self.error(f"ENABLE_METRICS must be a boolean (true/false), got {value!r}", line,
                            column)
                 return None
-            value = flag
+            value = "true" if flag else "false"
         elif key == "WINDOW":
             try:
                 self.windows[line] = parse_window(value, self.filename)
@@ -481,7 +488,7 @@ class _Reader:
 
         window = self.windows[directives["WINDOW"].line] if "WINDOW" in directives else None
         job = JobDefinition(name=name, line=statement.pos.line, statement=statement,
-                            directives=directives, window=window)
+                            directives=directives, window=window, config=app.config)
 
         for other in app.jobs:
             if other.name.lower() == name.lower():
