@@ -262,7 +262,6 @@ class StreamApp:
         return result
 
     def _in_process(self, metrics_cls, router_cls):
-        from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
         from velostream.grammar import ast as A
         from velostream.plan.bind import JobPlan
         from velostream.plan.catalog import describe_statement
@@ -278,6 +277,6 @@ class StreamApp:
         pipeline = QueryPipeline(
             query, source_name=source.name if source else None,
             source_alias=source.alias if source else None,
-            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
+            max_string_bytes=plan.setting("max_string_bytes"))
         metrics = metrics_cls()
         return pipeline, router_cls(plan, metrics), metrics

@@ -78,9 +78,8 @@ def _open(endpoint, path: str, mode: str):
 
 def csv_max_record_bytes(endpoint) -> int:
     """``'<name>.csv.max_record_bytes'``: how far a quoted field may run (default 1 MiB)."""
-    from velostream.formats.csv import MAX_RECORD_BYTES
 
-    return endpoint.integer("csv.max_record_bytes", MAX_RECORD_BYTES, 1)
+    return endpoint.setting("csv.max_record_bytes")
 
 
 def csv_delimiter(endpoint) -> str:

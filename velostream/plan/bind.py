@@ -331,11 +331,9 @@ def _check_job(properties: dict, written: list, kafka_written: bool) -> None:
                 raise ConfigError("is a Kafka property; this job has no Kafka source or sink "
                                   f"(Kafka {NOT_SUPPORTED})", key=key)
             continue
-        if setting.connector is not None and not setting.implemented:
-            if kafka_written:
-                continue  # refused with the Kafka type, or that type was rebound by -p
-            raise ConfigError(f"is a Kafka setting; this job has no Kafka source or sink "
-                              f"(Kafka {NOT_SUPPORTED})", key=key)
+        problem = setting.problem(value) if "${" not in str(value) else None
+        if problem is None and setting.connector is not None and kafka_written:
+            continue  # refused with the Kafka type, or that type was rebound by -p
         problem = value_problem(setting, value, key)
         if problem:
             raise ConfigError(_joined(problem), key=key)

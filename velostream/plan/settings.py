@@ -332,8 +332,7 @@ SETTINGS: list[Setting] = [
     _no("file", "rotation", "string", "start a new file by size or time", role=SINK),
     _no("file", "max_files", "integer", "rotated files kept", role=SINK),
     # -- standard output ------------------------------------------------------------------
-    _row("stdout", "format", "enum", None, "json, json-pretty, json-lines, csv or table",
-         choices=("json", "json-pretty", "json-lines", "jsonl", "csv", "table")),
+    _row("stdout", "format", "string", None, "json, json-pretty, json-lines, csv or table"),
     _row("stdout", "delimiter", "string", ",", "csv: the delimiter"),
     _row("stdout", "decimals_as_numbers", "boolean", False, "DECIMAL as JSON numbers, not strings"),
     # -- connectors this build does not have: refused with their type ---------------------
@@ -657,14 +656,13 @@ def reference_rows() -> list[dict]:
     """The table as plain rows (the JSON form of ``velo-sql config-keys``)."""
     rows = []
     for s in SETTINGS:
-        directive = next((d.name for d in DIRECTIVES.values() if s.key in
-                          (d.key, *d.by_kind.values()) and d.target in (
-                              JOB if s.scope == JOB else SOURCE, SINK if s.scope != JOB else JOB)),
-                         None)
+        directives = [d.name for d in DIRECTIVES.values() if d.key is not None and (
+            s.key == d.key if s.scope == JOB else s.key in (d.key, *d.by_kind.values()))
+            and (d.target == JOB) == (s.scope == JOB)]
         rows.append({"key": s.key, "scope": s.scope, "type": s.type,
                      "default": s.shown_default() or None, "status": s.status,
                      "status_text": _status_text(s), "role": s.role, "alias_of": s.alias_of,
-                     "choices": list(s.choices), "directive": directive, "doc": s.doc})
+                     "choices": list(s.choices), "directives": directives, "doc": s.doc})
     return rows
 
 
@@ -697,7 +695,8 @@ def reference_markdown() -> str:
                 "|---|---|---|---|---|"]
         for r in mine:
             doc = r["doc"] + (f" (alias of `{r['alias_of']}`)" if r["alias_of"] else "") + (
-                f"; {r['role']}s only" if r["role"] else "")
+                f"; {r['role']}s only" if r["role"] else "") + "".join(
+                f"; `-- {name}:`" for name in r["directives"] if f"-- {name}:" not in r["doc"])
             default = f"`{r['default']}`" if r["default"] else ""
             out.append(f"| `{r['key']}` | {_type_text(r)} | {default} | {r['status_text']} | "
                        f"{doc.replace('|', '/')} |")
@@ -719,3 +718,30 @@ def reference_json() -> str:
                        "directives": [{"name": d.name, "target": d.target, "key": d.key,
                                        "by_kind": d.by_kind, "doc": d.doc}
                                       for d in DIRECTIVES.values()]}, indent=2) + "\n"
+
+
+def reference_table(console=None) -> None:
+    """The reference as rich tables on ``console`` (default: standard output)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    rows = reference_rows()
+    for scope, title in _SCOPE_TITLES.items():
+        table = Table(title=title.replace("`", ""), title_justify="left", expand=False)
+        table.add_column("key", no_wrap=True)
+        for column in ("type", "default", "status", "description"):
+            table.add_column(column, overflow="fold")
+        for r in (r for r in rows if r["scope"] == scope):
+            style = None if r["status"] == IMPLEMENTED else "dim"
+            doc = r["doc"] + (f" (alias of {r['alias_of']})" if r["alias_of"] else "")
+            table.add_row(r["key"], _type_text(r).replace("\\|", "|"), r["default"] or "",
+                          r["status_text"], doc, style=style)
+        console.print(table)
+    table = Table(title="Application-file directives", title_justify="left")
+    table.add_column("directive", no_wrap=True)
+    for column in ("sets", "on", "description"):
+        table.add_column(column, overflow="fold")
+    for d in DIRECTIVES.values():
+        table.add_row(f"-- {d.name}:", d.key or "", d.target, d.doc)
+    console.print(table)

@@ -21,7 +21,6 @@ from decimal import Decimal
 
 from velostream._core import batch as B
 from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
-from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
 from velostream.connectors import open_sink, open_source
 from velostream.errors import ConfigError, SqlError, SqlValidationError
 from velostream.grammar import ast as A
@@ -32,7 +31,7 @@ from velostream.runtime.failures import (
     JobFailed,
     summary_line,
 )
-from velostream.runtime.pipeline import DEFAULT_DISTINCT_MAX_KEYS, QueryPipeline, RowFailure
+from velostream.runtime.pipeline import QueryPipeline, RowFailure
 
 log = logging.getLogger("velostream.job")
 
@@ -123,8 +122,8 @@ class Job:
             plan.query, source_name=source_ep.name if source_ep else None,
             source_alias=source_ep.alias if source_ep else None, limit=self.limit,
             bounded=not self.continuous,
-            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1),
-            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
+            distinct_max_keys=plan.setting("distinct.max_keys"),
+            max_string_bytes=plan.setting("max_string_bytes"))
         router = FailureRouter(plan, self.metrics)
         sinks = []
         started = time.perf_counter()
