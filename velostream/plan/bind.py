@@ -339,6 +339,25 @@ def _check_job(properties: dict, written: list, kafka_written: bool) -> None:
             raise ConfigError(_joined(problem), key=key)
 
 
+def _canonical_names(props: dict, find, prefix: str, origins: dict, statement,
+                     filename) -> None:
+    """Keys written in another spelling (``max_batch_size``, ``source.format``) stored under
+    the setting's own key, so every reader — ``get`` included — sees them; errors about them
+    still point at the line they were written on."""
+    for key in list(props):
+        setting = find(key)
+        if setting is None or setting.alias_of is None:
+            continue
+        props[setting.alias_of] = props.pop(key)
+        old, new = (prefix + key).lower(), (prefix + setting.alias_of).lower()
+        if old in origins:
+            origins[new] = origins.pop(old)
+        else:
+            line = next((n.pos.line for n in statement.walk() if isinstance(n, A.Property)
+                         and n.key.lower() == old and n.pos), None)
+            origins[new] = (filename, line)
+
+
 def _bind(statement, overrides, origins, name, default_sink, directives, filename) -> JobPlan:
     from velostream.plan.catalog import describe_statement
 
@@ -413,10 +432,11 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
         for d in DIRECTIVES.values():
             if d.target != role or d.key is None or d.name not in job_directives:
                 continue
+            if rebound and written_type is not None and (
+                    endpoint_kind(written_type) != endpoint_kind(resolved)):
+                continue  # it configures the connector the file names, which -p replaced
             key = d.key_for(endpoint_kind(resolved))
             if endpoint_setting(key, resolved) is None:
-                if rebound and endpoint_kind(written_type) != endpoint_kind(resolved):
-                    continue  # a directive of the connector -p rebound to another type
                 origins[f"{ep.name}.{key}".lower()] = at(job_directives[d.name])
                 raise ConfigError(
                     f"-- {d.name}: sets '{key}', which a {resolved} does not have "
@@ -469,7 +489,10 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
             _put(properties, low, value, job_setting(low) and canonical(job_setting(low)))
             origins[low] = None
     _check_job(properties, written, kafka_written)
+    _canonical_names(properties, job_setting, "", origins, statement, filename)
     for ep in sources + sinks:
+        _canonical_names(ep.properties, lambda k, t=ep.type: endpoint_setting(k, t),
+                         ep.name + ".", origins, statement, filename)
         ep.job = properties
     job_name = name or info.name or (sources[0].name if sources else "query")
     return JobPlan(job_name, statement, query, sources, sinks, properties, origins=origins)
