@@ -426,3 +426,27 @@ def test_every_key_of_the_corpus_statements_is_in_the_table():
                 missing += [(name, f"{ep.name}.{k}") for k in ep.properties
                             if not is_endpoint_key(k, [ep.type])]
     assert missing == []
+
+
+def test_validate_warns_about_refused_config_globals_and_directives():
+    text = ("-- CONFIG: timeout_ms = 60000\n-- CONFIG: financial_precision = maybe\n"
+            "-- CONFIG: worker_thread = 3\n-- CONFIG: metrics_enabled = true\n"
+            "-- JOB: j\n-- TIMEOUT: 5000\n-- GROUP: g\n-- BATCH_SIZE: 50\n"
+            "SELECT a FROM t WITH ('t.type' = 'file_source', 't.path' = 'x.csv');\n")
+    report = check_sql_file(text, "app.sql")
+    assert [(e.line, e.message) for e in report.errors] == [
+        (2, "CONFIG financial_precision must be true or false; got 'maybe'")]
+    assert [(w.line, w.message) for w in report.warnings] == [
+        (1, "CONFIG 'timeout_ms' is not supported by this build yet"),
+        (3, "CONFIG worker_thread: unknown job property"),
+        (6, "-- TIMEOUT: 'timeout_ms' is not supported by this build yet"),
+        (7, "-- GROUP: sets 'group.id', which source 't' (file_source) does not have")]
+    assert report.warnings[1].hint == "did you mean 'worker_threads'?"
+
+
+def test_a_kafka_sinks_producer_batch_size_survives_rebinding_to_a_file(data, tmp_path):
+    stmt = parse_sql("SELECT a FROM t INTO k WITH ('t.type' = 'file_source', "
+                     f"'t.path' = '{data}', 'k.type' = 'kafka_sink', 'k.topic' = 'x', "
+                     "'k.batch.size' = '16384')").statements[0]
+    plan = bind_statement(stmt, {"k.type": "file_sink", "k.path": str(tmp_path / "o.jsonl")})
+    assert plan.sinks[0].type == "file_sink"

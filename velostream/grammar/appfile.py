@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 
 from velostream.errors import SqlError, SqlSyntaxError, SqlValidationError
 from velostream.grammar import ast, parse_sql, parse_window
-from velostream.plan.settings import parse_boolean
+from velostream.plan.settings import (
+    DIRECTIVES,
+    JOB,
+    endpoint_setting,
+    job_setting,
+    parse_boolean,
+)
 
 __all__ = [
     "FORMATS",
@@ -42,18 +48,29 @@ KNOWN_DIRECTIVES = (
     "MEMORY_LIMIT", "TIMEOUT", "BATCH_SIZE", "BUFFER_SIZE", "WINDOW", "OUTPUT_TOPIC",
     "OUTPUT_FORMAT", "OUTPUT_PARTITION_KEY", "ENABLE_METRICS", "LOG_LEVEL",
 )
-FORMATS = ("json", "avro", "protobuf", "csv", "string")
-OFFSET_RESETS = ("earliest", "latest")
-LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
+# The values of the directives that set an enumerated setting are the settings table's.
+FORMATS = endpoint_setting("value.format", "kafka").choices
+OFFSET_RESETS = endpoint_setting("auto.offset.reset", "kafka").choices
+LOG_LEVELS = job_setting("log_level").choices
+
+
+
+def _minimum(name: str) -> int:
+    """The smallest value of the setting a numeric directive sets (plan.settings.DIRECTIVES)."""
+    directive = DIRECTIVES[name]
+    row = job_setting(directive.key) if directive.target == JOB else endpoint_setting(
+        directive.key, "kafka")
+    return row.minimum
+
 
 # Integer directives: name -> (smallest allowed value, what the number means).
-_INTEGERS = {
-    "MEMORY_LIMIT": (1, "megabytes, e.g. 1024"),
-    "BATCH_SIZE": (1, "records, e.g. 500"),
-    "BUFFER_SIZE": (1, "records, e.g. 10000"),
-    "TIMEOUT": (0, "milliseconds, e.g. 30000"),
-    "PARTITION": (0, "a partition number, e.g. 0"),
-}
+_INTEGERS = {name: (_minimum(name), meaning) for name, meaning in (
+    ("MEMORY_LIMIT", "megabytes, e.g. 1024"),
+    ("BATCH_SIZE", "records, e.g. 500"),
+    ("BUFFER_SIZE", "records, e.g. 10000"),
+    ("TIMEOUT", "milliseconds, e.g. 30000"),
+    ("PARTITION", "a partition number, e.g. 0"),
+)}
 _CHOICES = {
     "FORMAT": FORMATS,
     "OUTPUT_FORMAT": FORMATS,

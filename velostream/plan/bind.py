@@ -311,10 +311,13 @@ def _check_endpoint(ep: EndpointConfig, written_types, written_keys) -> None:
                 raise ConfigError("; ".join(p for p in problem if p), key=f"{ep.name}.{key}")
             continue
         if setting.role is not None and setting.role != ep.role:
-            if key.lower() in written_keys:
+            kafka_key = key.lower() in LIBRDKAFKA_PROPERTIES and any(
+                endpoint_kind(t) == "kafka" for t in written_types)
+            if key.lower() in written_keys and not kafka_key:
                 raise ConfigError(f"applies to {setting.role}s only; '{ep.name}' is a {ep.role}",
                                   key=f"{ep.name}.{key}")
-            continue  # a CONFIG global or YAML key meant for the other role
+            continue  # a CONFIG global or YAML key meant for the other role, or the producer
+            # property of a Kafka sink that -p rebound (Kafka's batch.size is bytes)
         problem = value_problem(setting, value, f"{ep.name}.{key}")
         if problem:
             raise ConfigError(_joined(problem), key=f"{ep.name}.{key}")

@@ -92,7 +92,7 @@ def check_sql_file(text: str, filename: str = "<sql>") -> FileReport:
                     ep.type = f"kafka_{role}"
                     ep.properties.setdefault("topic", job.directives[directive].value)
         findings.extend(_window_disagreement(job, text, filename))
-        findings.extend(_directive_findings(job, text, filename))
+        findings.extend(_directive_findings(job, info, text, filename))
         report.findings.extend(findings)
         window = to_sql(job.window) if job.window is not None else None
         report.jobs.append(JobReport(job.name, job.line, info, dict(job.directives), window))
@@ -132,20 +132,37 @@ def _config_findings(config: dict, text: str, filename: str) -> list[SqlError]:
     return found
 
 
-def _directive_findings(job, text: str, filename: str) -> list[SqlError]:
-    """A job directive that sets a job setting this build refuses (``-- TIMEOUT:`` is
-    ``timeout_ms``) is a warning; the job will not start."""
-    from velostream.plan.settings import DIRECTIVES, JOB, job_setting, value_problem
+def _directive_findings(job, info, text: str, filename: str) -> list[SqlError]:
+    """A job directive that sets a setting this build refuses (``-- TIMEOUT:`` is
+    ``timeout_ms``), or a key its source or sink does not have (``-- GROUP:`` on a file
+    source), is a warning; the job will not start."""
+    from velostream.plan.settings import (
+        DIRECTIVES,
+        JOB,
+        SINK,
+        endpoint_kind,
+        endpoint_setting,
+        job_setting,
+        value_problem,
+    )
 
     found = []
     for name, directive in job.directives.items():
         mapping = DIRECTIVES.get(name)
-        if mapping is None or mapping.target != JOB or mapping.key is None:
+        if mapping is None or mapping.key is None:
             continue
-        refused = value_problem(job_setting(mapping.key), directive.value)
-        if refused:
-            found.append(_finding(directive, f"-- {name}: {refused[0]}", "warning", text,
-                                  filename))
+        if mapping.target == JOB:
+            refused = value_problem(job_setting(mapping.key), directive.value)
+            if refused:
+                found.append(_finding(directive, f"-- {name}: {refused[0]}", "warning", text,
+                                      filename))
+            continue
+        for ep in info.sinks if mapping.target == SINK else info.sources:
+            key = mapping.key_for(endpoint_kind(ep.type))
+            if ep.type is not None and endpoint_setting(key, ep.type) is None:
+                found.append(_finding(directive, f"-- {name}: sets '{key}', which {ep.role} "
+                                      f"'{ep.name}' ({ep.type}) does not have", "warning",
+                                      text, filename))
     return found
 
 

@@ -261,10 +261,12 @@ SETTINGS: list[Setting] = [
     _no(JOB, "checkpoint.interval", "duration", "checkpoint period"),
     _no(JOB, "allowed.lateness", "duration", "how late an event may be"),
     _no(JOB, "late.data.strategy", "string", "what a too-late event does"),
-    _no(JOB, "source.buffer_size", "integer", "read buffer of the sources (-- BUFFER_SIZE:)"),
+    _no(JOB, "source.buffer_size", "integer", "read buffer of the sources (-- BUFFER_SIZE:)",
+        minimum=1),
     # -- CONFIG: globals and directives of spec/operations-guide.md "Configuration Options"
     _no(JOB, "timeout_ms", "duration", "the job's timeout (-- TIMEOUT:)"),
-    _no(JOB, "memory_limit_mb", "integer", "the job's memory limit (-- MEMORY_LIMIT:)"),
+    _no(JOB, "memory_limit_mb", "integer", "the job's memory limit (-- MEMORY_LIMIT:)",
+        minimum=1),
     _no(JOB, "metrics_enabled", "boolean", "per-job metrics (-- ENABLE_METRICS:); this build "
         "always counts records in, out and failed", inert=True),
     _no(JOB, "log_level", "enum", "the job's log level (-- LOG_LEVEL:)",
