@@ -158,6 +158,8 @@ def test_job_directives_and_config_globals_reach_the_plan():
     assert a.setting("max_retries") == 5 == b.setting("max_retries")
     assert a.sources[0].get("format") == "csv" and b.sources[0].get("format") is None
     assert a.sources[0].setting("batch.size") == 7
+    err = refused("-- JOB: j\n-- BATCH_SIZE: 5\n" + query(), {"batch.size": "0"})
+    assert str(err) == "batch.size: must be an integer ≥ 1; got '0'"   # -p, not the directive
 
 
 def test_output_format_directive_sets_the_sink_format():
@@ -173,9 +175,10 @@ def test_output_format_directive_sets_the_sink_format():
 ])
 def test_directives_of_refused_settings_are_refused_at_their_line(directive, key):
     err = refused(f"-- JOB: j\n-- {directive}\n" + query())
+    name = directive.split(":")[0]
     assert str(err) == f"app.sql:2: {key}: '{key}' is not supported by this build yet" + (
         " (remove it, or set it to 'true', what this build does)" if key == "metrics_enabled"
-        else "")
+        else "") + f" (set by -- {name}:)"
 
 
 def test_directives_of_kafka_keys_on_a_file_source_are_refused():
@@ -183,7 +186,8 @@ def test_directives_of_kafka_keys_on_a_file_source_are_refused():
     assert str(err) == ("app.sql:2: t.group.id: -- GROUP: sets 'group.id', which a file_source "
                         "does not have (Kafka is not supported by this build yet)")
     err = refused("-- JOB: j\n\n-- WINDOW: TUMBLING (INTERVAL 1 MINUTE)\n" + query())
-    assert "app.sql:3:" in str(err) and "-- WINDOW: directive is not supported" in str(err)
+    assert str(err) == ("app.sql:3: -- WINDOW: the directive is not supported by this build yet "
+                        "(stateless queries only)")
     # Metrics are always counted: ENABLE_METRICS: true is what the build does.
     assert app_plan("-- ENABLE_METRICS: true\n" + query()).setting("metrics_enabled") is True
 
@@ -235,6 +239,16 @@ def test_endpoint_priority_cli_over_directive_over_with_over_yaml_over_config(tm
     assert source().setting("has_headers") is False                       # YAML only
     assert source().setting("csv.max_record_bytes") == 99                  # CONFIG only
     assert source(config=False).setting("csv.max_record_bytes") == 1 << 20  # default
+
+
+def test_config_file_given_on_the_command_line_stays_below_the_directives(tmp_path):
+    yaml = tmp_path / "t.yaml"
+    yaml.write_text("format: jsonl\ndelimiter: ';'\n")
+    plan = app_plan("-- FORMAT: csv\n" + query(),
+                    {"t.config_file": str(yaml), "t.delimiter": ":"})
+    assert plan.sources[0].get("format") == "csv" and plan.sources[0].get("delimiter") == ":"
+    plan = app_plan(query(), {"t.config_file": str(yaml), "t.format": "json"})
+    assert plan.sources[0].get("format") == "json"
 
 
 def test_a_config_error_from_a_lower_level_points_at_its_line(tmp_path):

@@ -1,10 +1,15 @@
 """Binds a parsed statement to runnable configuration: a :class:`JobPlan`.
 
 Owns the step between "the SQL is valid" and "the job can start": endpoint types resolved to
-their role (``kafka`` in FROM means ``kafka_source``), command-line/API property overrides
-applied, job properties typed, and the checks that static validation cannot make — a source or
-sink that still has no type is an error here, naming the key to set. It also refuses, with a
-clear message, query shapes this build cannot run yet instead of running them wrongly.
+their role (``kafka`` in FROM means ``kafka_source``); the configuration layered in the priority
+order of spec/operations-guide.md (command line / API > the job's directives > WITH > the
+endpoint's YAML ``config_file`` > the file's ``-- CONFIG:`` globals > the settings table's
+defaults); every key checked against the settings table (plan/settings.py) — an unknown key, a
+bad value or a key this build refuses is a ConfigError naming the key and the file and line it
+was set on; and the typed accessors the runtime reads settings through
+(:meth:`JobPlan.setting`, :meth:`EndpointConfig.setting`). A source or sink that still has no
+type is an error here, naming the key to set. It also refuses, with a clear message, query
+shapes this build cannot run yet instead of running them wrongly.
 """
 
 from __future__ import annotations
@@ -342,6 +347,15 @@ def _check_job(properties: dict, written: list, kafka_written: bool) -> None:
             raise ConfigError(_joined(problem), key=key)
 
 
+def _via(err: ConfigError, via: dict) -> ConfigError:
+    """``err`` saying which directive set its key (``-- TIMEOUT:`` sets ``timeout_ms``)."""
+    name = via.get((err.key or "").lower())
+    if name is None:
+        return err
+    return ConfigError(f"{err.message} (set by -- {name}:)", key=err.key, filename=err.filename,
+                       line=err.line)
+
+
 def _canonical_names(props: dict, find, prefix: str, origins: dict, statement,
                      filename) -> None:
     """Keys written in another spelling (``max_batch_size``, ``source.format``) stored under
@@ -381,10 +395,11 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
         return (filename, getattr(directive, "line", None))
 
     if "WINDOW" in job_directives:
-        origins["-- window:"] = at(job_directives["WINDOW"])
-        raise ConfigError(f"the -- WINDOW: directive {NOT_SUPPORTED} (stateless queries only)",
-                          key="-- WINDOW:")
+        origins["-- window"] = at(job_directives["WINDOW"])
+        raise ConfigError(f"the directive {NOT_SUPPORTED} (stateless queries only)",
+                          key="-- WINDOW")
     implied, written_types = {}, []
+    via = {}  # key set by a directive → the directive's name, for the messages
     if "TOPIC" in job_directives:
         implied[SOURCE] = ("TOPIC", "kafka_source")
     if "OUTPUT_TOPIC" in job_directives:
@@ -418,10 +433,10 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
                     cli[sub] = value
         written_keys = {k.lower() for k in ep.properties} | {k.lower() for k in cli}
         # config_file is looked up on the highest level first, like any key.
-        if any(k.lower() == "config_file" for k in cli):
+        given = next((k for k in cli if k.lower() == "config_file"), None)
+        if given is not None:
             props = {k: v for k, v in props.items() if k.lower() != "config_file"}
-            props.update(cli)
-            cli = {}
+            props[given] = cli.pop(given)
         props, raw_type = _with_config_file(ep.name, props, under, raw_type, origins)
         if raw_type is None and role in implied:
             directive, raw_type = implied[role]
@@ -446,6 +461,7 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
                     f"({'Kafka ' + NOT_SUPPORTED if key in _KAFKA_KEYS else 'remove it'})",
                     key=f"{ep.name}.{key}")
             origins[f"{ep.name}.{key}".lower()] = at(job_directives[d.name])
+            via[f"{ep.name}.{key}".lower()] = d.name
             _put(props, key, _value(job_directives[d.name]),
                  canonical(endpoint_setting(key, resolved)))
         for sub, value in cli.items():
@@ -453,9 +469,13 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
         for key, value in overrides.items():
             if key.lower().startswith(prefix):
                 origins[key.lower()] = None
+                via.pop(key.lower(), None)
         written_types.append(written_type)
         config = EndpointConfig(ep.name, role, resolved, props, ep.alias)
-        _check_endpoint(config, [ep.type, written_type, raw_type], written_keys)
+        try:
+            _check_endpoint(config, [ep.type, written_type, raw_type], written_keys)
+        except ConfigError as err:
+            raise _via(err, via) from None
         return config
 
     sources = [endpoint(ep, SOURCE) for ep in info.sources]
@@ -486,12 +506,17 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
         if d.target == JOB and d.key is not None and d.name in job_directives:
             _put(properties, d.key, _value(job_directives[d.name]), canonical(job_setting(d.key)))
             origins[d.key] = at(job_directives[d.name])
+            via[d.key] = d.name
     for key, value in overrides.items():
         if key.split(".", 1)[0].lower() not in names or "." not in key:
             low = key.lower()
             _put(properties, low, value, job_setting(low) and canonical(job_setting(low)))
             origins[low] = None
-    _check_job(properties, written, kafka_written)
+            via.pop(low, None)
+    try:
+        _check_job(properties, written, kafka_written)
+    except ConfigError as err:
+        raise _via(err, via) from None
     _canonical_names(properties, job_setting, "", origins, statement, filename)
     for ep in sources + sinks:
         _canonical_names(ep.properties, lambda k, t=ep.type: endpoint_setting(k, t),
