@@ -111,7 +111,7 @@ class StreamApp:
         for finding in validate_statement(chosen.statement):
             if finding.severity == "error":
                 raise finding.with_source(text, filename)
-        return chosen.statement, chosen.name, dict(chosen.directives)
+        return chosen.statement, chosen.name, chosen.configuration()
 
     def on_output(self, callback):
         """Call ``callback(rows)`` with each output batch (a list of dicts); usable as a decorator."""

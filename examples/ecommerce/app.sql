@@ -7,8 +7,6 @@
 -- ==============================================================================
 
 -- GLOBAL CONFIGURATION
--- CONFIG: max_memory_mb = 8192
--- CONFIG: worker_threads = 16
 -- CONFIG: group_prefix = "ecommerce_"
 -- CONFIG: financial_precision = true
 -- CONFIG: metrics_enabled = true
@@ -20,8 +18,6 @@
 -- TOPIC: orders
 -- FORMAT: avro
 -- SCHEMA: schemas/orders.avsc
--- MEMORY_LIMIT: 2048
--- TIMEOUT: 15000
 -- OUTPUT_TOPIC: processed_orders
 -- ENABLE_METRICS: true
 START JOB order_processor AS
@@ -49,8 +45,6 @@ WHERE status IN ('CONFIRMED', 'PROCESSING', 'SHIPPED');
 -- FORMAT: avro
 -- SCHEMA: schemas/orders.avsc
 -- WINDOW: TUMBLING (INTERVAL 1 HOUR)
--- MEMORY_LIMIT: 1536
--- TIMEOUT: 30000
 -- OUTPUT_TOPIC: customer_segments
 START JOB customer_segments AS
 SELECT
@@ -77,10 +71,7 @@ HAVING COUNT(*) >= 2;
 -- JOB: inventory_monitor
 -- TOPIC: inventory_updates
 -- FORMAT: json
--- MEMORY_LIMIT: 512
--- TIMEOUT: 10000
 -- OUTPUT_TOPIC: inventory_alerts
--- LOG_LEVEL: DEBUG
 START JOB inventory_monitor AS
 SELECT
     product_id,
@@ -105,11 +96,8 @@ WHERE current_stock <= (reorder_level * 2.0);
 -- JOB: fraud_detector
 -- TOPIC: payments
 -- FORMAT: json
--- MEMORY_LIMIT: 2048
--- TIMEOUT: 5000
 -- OUTPUT_TOPIC: fraud_alerts
 -- ENABLE_METRICS: true
--- LOG_LEVEL: WARN
 START JOB fraud_detector AS
 SELECT
     transaction_id,

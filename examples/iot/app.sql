@@ -9,7 +9,6 @@
 -- See README.md.
 
 -- CONFIG: group_prefix = "iot_"
--- CONFIG: max_memory_mb = 2048
 
 -- ==============================================================================
 -- JOB 1: ONE-TIME SENSOR DATA ANALYSIS (reads the raw device payload)
@@ -18,7 +17,6 @@
 -- TOPIC: iot_sensors
 -- FORMAT: avro
 -- SCHEMA: schemas/iot_sensors.avsc
--- MEMORY_LIMIT: 256
 START JOB temperature_check AS
 SELECT
     JSON_VALUE(payload, '$.device_id') as device_id,
@@ -38,7 +36,6 @@ WHERE JSON_VALUE(payload, '$.sensor_type') = 'temperature';
 -- FORMAT: avro
 -- SCHEMA: schemas/iot_sensors.avsc
 -- WINDOW: TUMBLING (INTERVAL 5 MINUTES)
--- MEMORY_LIMIT: 512
 -- OUTPUT_TOPIC: temperature_alerts
 START JOB temperature_averages AS
 SELECT
@@ -58,7 +55,6 @@ GROUP BY device_id;
 -- TOPIC: iot_sensors
 -- FORMAT: avro
 -- SCHEMA: schemas/iot_sensors.avsc
--- MEMORY_LIMIT: 256
 -- OUTPUT_TOPIC: emergency_alerts
 START JOB temperature_alerts AS
 SELECT

@@ -7,7 +7,6 @@
 -- ==============================================================================
 
 -- GLOBAL CONFIGURATION
--- CONFIG: max_memory_mb = 4096
 -- CONFIG: group_prefix = "multi_avro_"
 -- CONFIG: financial_precision = true
 
@@ -18,7 +17,6 @@
 -- TOPIC: orders
 -- FORMAT: avro
 -- SCHEMA: schemas/orders.avsc
--- MEMORY_LIMIT: 1024
 -- OUTPUT_TOPIC: processed_orders
 START JOB ecommerce_orders AS
 SELECT
@@ -38,9 +36,7 @@ WHERE status = 'CONFIRMED';
 -- TOPIC: trades
 -- FORMAT: avro
 -- SCHEMA: schemas/financial/trades.avsc
--- MEMORY_LIMIT: 2048
 -- OUTPUT_TOPIC: processed_trades
--- TIMEOUT: 5000
 START JOB financial_trades AS
 SELECT
     symbol,
@@ -60,7 +56,6 @@ WHERE price > 0.01;
 -- FORMAT: avro
 -- SCHEMA: schemas/iot/sensors.avsc
 -- WINDOW: TUMBLING (INTERVAL 5 MINUTES)
--- MEMORY_LIMIT: 512
 -- OUTPUT_TOPIC: sensor_alerts
 START JOB iot_sensors AS
 SELECT
@@ -81,7 +76,6 @@ HAVING AVG(value) > 75.0;
 -- TOPIC: user_events
 -- FORMAT: avro
 -- SCHEMA: schemas/users.avsc
--- MEMORY_LIMIT: 1024
 -- OUTPUT_TOPIC: user_segments
 -- WINDOW: SESSION (TIMEOUT 30 MINUTES)
 START JOB user_analytics AS

@@ -7,13 +7,9 @@
 -- ==============================================================================
 
 -- GLOBAL CONFIGURATION
--- CONFIG: max_memory_mb = 16384
--- CONFIG: worker_threads = 20
 -- CONFIG: group_prefix = "trading_"
 -- CONFIG: financial_precision = true
--- CONFIG: decimal_places = 4
 -- CONFIG: batch_size = 10000
--- CONFIG: flush_interval_ms = 50
 
 -- ==============================================================================
 -- JOB 1: REAL-TIME PRICE MONITORING
@@ -22,8 +18,6 @@
 -- TOPIC: market_data
 -- FORMAT: protobuf
 -- PROTO: schemas/trades.proto
--- MEMORY_LIMIT: 4096
--- TIMEOUT: 1000
 -- OUTPUT_TOPIC: price_alerts
 -- BATCH_SIZE: 50000
 -- ENABLE_METRICS: true
@@ -51,8 +45,6 @@ WHERE volume > 1000;
 -- FORMAT: protobuf
 -- PROTO: schemas/positions.proto
 -- WINDOW: SLIDING (INTERVAL 5 MINUTES, INTERVAL 1 MINUTE)
--- MEMORY_LIMIT: 8192
--- TIMEOUT: 10000
 -- OUTPUT_TOPIC: risk_metrics
 START JOB risk_calculator AS
 SELECT
@@ -77,10 +69,7 @@ HAVING SUM(ABS(position_size * current_price)) > 100000.00;
 -- TOPIC: trades
 -- FORMAT: protobuf
 -- PROTO: schemas/trades.proto
--- MEMORY_LIMIT: 2048
--- TIMEOUT: 15000
 -- OUTPUT_TOPIC: compliance_violations
--- LOG_LEVEL: WARN
 START JOB compliance_check AS
 SELECT
     trade_id,

@@ -235,5 +235,26 @@ def explain(query, file, job, properties, continuous):
         click.echo(app.explain(continuous=continuous))
 
 
+@cli.command("config-keys")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default=None,
+              help="table on a terminal, markdown otherwise (docs/config-keys.md is this output).")
+def config_keys(fmt):
+    """Print every job, source and sink setting: type, default, status and what it does.
+
+    \b
+    Generated from velostream/plan/settings.py; docs/config-keys.md is
+      velo-sql config-keys --format markdown > docs/config-keys.md
+    """
+    from velostream.plan.settings import reference_json, reference_markdown, reference_table
+
+    fmt = fmt or ("table" if sys.stdout.isatty() else "markdown")
+    if fmt == "json":
+        click.echo(reference_json(), nl=False)
+    elif fmt == "markdown":
+        click.echo(reference_markdown(), nl=False)
+    else:
+        reference_table()
+
+
 if __name__ == "__main__":  # python -m velostream.cli.main
     cli()

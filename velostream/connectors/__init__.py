@@ -21,9 +21,9 @@ def source_context(plan, *, fields=None, watch=None, stop_event=None,
     """A SourceContext from a JobPlan and the old keyword options (the job's batch.size /
     batch.timeout; a source's own setting wins in the source)."""
     props = getattr(plan, "properties", None) or {}
-    size = next((plan.integer(k, 0, 1) for k in BATCH_SIZE_KEYS if props.get(k) is not None),
+    size = next((plan.setting(k) for k in BATCH_SIZE_KEYS if props.get(k) is not None),
                 None)
-    timeout = next((plan.integer(k, 0, 0) for k in BATCH_TIMEOUT_KEYS
+    timeout = next((plan.setting(k) for k in BATCH_TIMEOUT_KEYS
                     if props.get(k) is not None), None)
     return SourceContext(fields=fields, watch=watch, stop_event=stop_event,
                          on_progress=on_progress,

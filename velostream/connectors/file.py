@@ -88,7 +88,11 @@ def _declared_types(endpoint) -> dict:
 def _first_setting(endpoint, keys, minimum):
     for key in keys:
         if endpoint.get(key) is not None:
-            return endpoint.integer(key, 0, minimum)
+            value = endpoint.setting(key)       # typed by the settings table
+            if value < minimum:
+                raise ConfigError(f"must be ≥ {minimum}; got {endpoint.get(key)!r}",
+                                  key=f"{endpoint.name}.{key}")
+            return value
     return None
 
 

@@ -180,15 +180,28 @@ class Endpointless:
         return self.properties.get(key, default)
 
     def flag(self, key, default=False):
-        from velostream.plan.bind import _flag
-
-        return _flag(self.properties.get(key), default, f"{self.name}.{key}")
-
-    def integer(self, key, default, minimum=0):
-        from velostream.plan.bind import _integer
+        from velostream.errors import ConfigError
+        from velostream.plan.settings import parse_boolean
 
         raw = self.properties.get(key)
-        return default if raw is None else _integer(raw, f"{self.name}.{key}", minimum)
+        if raw is None:
+            return default
+        value = parse_boolean(raw)
+        if value is None:
+            raise ConfigError(f"must be true or false; got {raw!r}", key=f"{self.name}.{key}")
+        return value
+
+    def integer(self, key, default, minimum=0):
+        from velostream.errors import ConfigError
+        from velostream.plan.settings import integer_problem, parse_integer
+
+        raw = self.properties.get(key)
+        if raw is None:
+            return default
+        value = parse_integer(raw, minimum)
+        if value is None:
+            raise ConfigError(integer_problem(raw, minimum), key=f"{self.name}.{key}")
+        return value
 
 
 # --------------------------------------------------------------------------- the formats

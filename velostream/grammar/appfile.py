@@ -24,6 +24,13 @@ from dataclasses import dataclass, field
 
 from velostream.errors import SqlError, SqlSyntaxError, SqlValidationError
 from velostream.grammar import ast, parse_sql, parse_window
+from velostream.plan.settings import (
+    DIRECTIVES,
+    JOB,
+    endpoint_setting,
+    job_setting,
+    parse_boolean,
+)
 
 __all__ = [
     "FORMATS",
@@ -41,20 +48,29 @@ KNOWN_DIRECTIVES = (
     "MEMORY_LIMIT", "TIMEOUT", "BATCH_SIZE", "BUFFER_SIZE", "WINDOW", "OUTPUT_TOPIC",
     "OUTPUT_FORMAT", "OUTPUT_PARTITION_KEY", "ENABLE_METRICS", "LOG_LEVEL",
 )
-FORMATS = ("json", "avro", "protobuf", "csv", "string")
-OFFSET_RESETS = ("earliest", "latest")
-LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR")
-_BOOLEANS = {"true": "true", "yes": "true", "1": "true",
-             "false": "false", "no": "false", "0": "false"}
+# The values of the directives that set an enumerated setting are the settings table's.
+FORMATS = endpoint_setting("value.format", "kafka").choices
+OFFSET_RESETS = endpoint_setting("auto.offset.reset", "kafka").choices
+LOG_LEVELS = job_setting("log_level").choices
+
+
+
+def _minimum(name: str) -> int:
+    """The smallest value of the setting a numeric directive sets (plan.settings.DIRECTIVES)."""
+    directive = DIRECTIVES[name]
+    row = job_setting(directive.key) if directive.target == JOB else endpoint_setting(
+        directive.key, "kafka")
+    return row.minimum
+
 
 # Integer directives: name -> (smallest allowed value, what the number means).
-_INTEGERS = {
-    "MEMORY_LIMIT": (1, "megabytes, e.g. 1024"),
-    "BATCH_SIZE": (1, "records, e.g. 500"),
-    "BUFFER_SIZE": (1, "records, e.g. 10000"),
-    "TIMEOUT": (0, "milliseconds, e.g. 30000"),
-    "PARTITION": (0, "a partition number, e.g. 0"),
-}
+_INTEGERS = {name: (_minimum(name), meaning) for name, meaning in (
+    ("MEMORY_LIMIT", "megabytes, e.g. 1024"),
+    ("BATCH_SIZE", "records, e.g. 500"),
+    ("BUFFER_SIZE", "records, e.g. 10000"),
+    ("TIMEOUT", "milliseconds, e.g. 30000"),
+    ("PARTITION", "a partition number, e.g. 0"),
+)}
 _CHOICES = {
     "FORMAT": FORMATS,
     "OUTPUT_FORMAT": FORMATS,
@@ -100,6 +116,14 @@ class JobDefinition:
     statement: object
     directives: dict[str, Directive] = field(default_factory=dict)
     window: object | None = None
+    #: The file's global ``-- CONFIG:`` settings (shared by every job of the file).
+    config: dict[str, Directive] = field(default_factory=dict)
+
+    def configuration(self) -> dict[str, Directive]:
+        """What binding applies (``plan.bind.bind_statement(directives=)``): the file's CONFIG
+        globals under their lower-case keys and this job's directives under their upper-case
+        names."""
+        return {**self.config, **self.directives}
 
     def setting(self, key: str, app: Application | None = None) -> str | None:
         """The effective value of ``key``: this job's directive, else the file's global CONFIG.
@@ -293,12 +317,12 @@ class _Reader:
                 return None
             value = folded
         elif key == "ENABLE_METRICS":
-            flag = _BOOLEANS.get(value.lower())
+            flag = parse_boolean(value)
             if flag is None:
                 self.error(f"ENABLE_METRICS must be a boolean (true/false), got {value!r}", line,
                            column)
                 return None
-            value = flag
+            value = "true" if flag else "false"
         elif key == "WINDOW":
             try:
                 self.windows[line] = parse_window(value, self.filename)
@@ -483,7 +507,7 @@ class _Reader:
 
         window = self.windows[directives["WINDOW"].line] if "WINDOW" in directives else None
         job = JobDefinition(name=name, line=statement.pos.line, statement=statement,
-                            directives=directives, window=window)
+                            directives=directives, window=window, config=app.config)
 
         for other in app.jobs:
             if other.name.lower() == name.lower():

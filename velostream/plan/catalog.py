@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 from velostream.errors import SqlValidationError
 from velostream.grammar import ast as A
 from velostream.plan.settings import (
-    integer_problem,
+    AVAILABLE_KINDS,
+    ENDPOINT,
+    JOB,
+    endpoint_setting,
     is_job_key,
-    parse_integer,
+    job_setting,
     unknown_endpoint_key,
     unknown_job_key,
+    value_problem,
 )
 
 SOURCE, SINK = "source", "sink"
@@ -41,49 +45,6 @@ JOB_PROPERTY_PREFIXES = frozenset("""
     batch dlq state checkpoint late allowed source sink kafka file database schema value key
     retry job metrics event watermark bootstrap group auto security sasl ssl avro protobuf
 """.split())
-
-
-def _one_of(*values):
-    canon = {v.replace("_", "").lower(): v for v in values}
-
-    def check(value):
-        if value.replace("_", "").lower() in canon:
-            return None
-        close = difflib.get_close_matches(value, list(values), n=1, cutoff=0.5)
-        return (f"must be one of {', '.join(values)}; got {value!r}",
-                f"did you mean {close[0]}?" if close else None)
-    return check
-
-
-def _boolean(value):
-    if value.lower() in ("true", "false"):
-        return None
-    return f"must be true or false; got {value!r}", None
-
-
-def _integer(minimum):
-    def check(value):
-        if parse_integer(value, minimum) is not None:
-            return None
-        return integer_problem(value, minimum), None
-    return check
-
-
-# Job properties with a checked value (DIALECT §7). Enumerations compare case- and
-# underscore-insensitively, so both `fixed_size` and the documents' `FixedSize` are accepted.
-JOB_PROPERTY_CHECKS = {
-    "failure_strategy": _one_of("LogAndContinue", "FailBatch", "RetryWithBackoff", "SendToDLQ"),
-    "batch.strategy": _one_of("fixed_size", "time_window", "adaptive_size", "memory_based",
-                              "low_latency"),
-    "state.backend": _one_of("memory", "rocksdb", "sqlite"),
-    "use_transactions": _boolean,
-    "financial_precision": _boolean,
-    "max_retries": _integer(0),
-    "batch.size": _integer(1),
-    "max_string_bytes": _integer(1),
-}
-# Of those, the ones the documents also set per endpoint ('<source>.failure_strategy').
-ENDPOINT_PROPERTY_CHECKS = ("failure_strategy", "max_retries")
 
 
 @dataclass
@@ -259,11 +220,11 @@ def validate_endpoints(stmt) -> list[SqlValidationError]:
             if suffix.lower() == "type":
                 type_props[id(ep)] = prop
                 continue
-            if suffix.lower() in ENDPOINT_PROPERTY_CHECKS:
-                _check_value(prop, suffix.lower(), report)
             problem = unknown_endpoint_key(ep.name, suffix, [ep.type])
             if problem:
                 report(prop, f"'{prop.key}': {problem[0]}", hint=problem[1], severity="warning")
+                continue
+            _check_value(prop, endpoint_setting(suffix, ep.type), report)
     for ep in binding.sources + binding.sinks:
         prop = type_props.get(id(ep))
         node = binding.refs[id(ep)]
@@ -298,8 +259,8 @@ def validate_endpoints(stmt) -> list[SqlValidationError]:
                 report(prop, f"property for unknown source/sink '{prefix}'", hint=hint,
                        severity="warning")
                 continue
-        if key in JOB_PROPERTY_CHECKS:
-            _check_value(prop, key, report)
+        if job_setting(key) is not None:
+            _check_value(prop, job_setting(key), report)
         elif not is_job_key(key):
             message, hint = unknown_job_key(prop.key, names)
             report(prop, f"'{prop.key}': {message}", hint=hint, severity="warning")
@@ -335,18 +296,25 @@ def _check_type(ep, prop, report):
                  f"{', '.join(valid)}", hint=f"did you mean '{close[0]}'?" if close else None)
 
 
-def _check_value(prop, key, report):
-    if "${" in prop.value:
-        return  # resolved at run time
-    problem = JOB_PROPERTY_CHECKS[key](prop.value)
+def _check_value(prop, setting, report):
+    """A value that is not of its setting's type is an error; a key this build refuses is a
+    warning (the job will not start). Keys of a connector this build does not have are not
+    warned about one by one: their type is."""
+    if setting is None or "${" in prop.value:
+        return  # unknown to the table (an untyped endpoint), or resolved at run time
+    problem = setting.problem(prop.value)
     if problem:
         message, hint = problem
         report(prop, f"'{prop.key}' {message}", hint=hint)
+        return
+    if setting.scope in (JOB, ENDPOINT) or setting.scope in AVAILABLE_KINDS:
+        refused = value_problem(setting, prop.value, prop.key)
+        if refused:
+            report(prop, refused[0], severity="warning")
 
 
 __all__ = [
     "ENDPOINT_TYPES",
-    "JOB_PROPERTY_CHECKS",
     "UNAVAILABLE_TYPES",
     "Endpoint",
     "StatementInfo",

@@ -76,6 +76,7 @@ def check_sql_file(text: str, filename: str = "<sql>") -> FileReport:
     report.config = {key: d.value for key, d in app.config.items()}
     report.findings.extend(app.errors)
     report.findings.extend(app.warnings)
+    report.findings.extend(_config_findings(app.config, text, filename))
     for job in app.jobs:
         findings = [f.with_source(text, filename) for f in check(job.statement)]
         info = describe_statement(job.statement)
@@ -91,11 +92,78 @@ def check_sql_file(text: str, filename: str = "<sql>") -> FileReport:
                     ep.type = f"kafka_{role}"
                     ep.properties.setdefault("topic", job.directives[directive].value)
         findings.extend(_window_disagreement(job, text, filename))
+        findings.extend(_directive_findings(job, info, text, filename))
         report.findings.extend(findings)
         window = to_sql(job.window) if job.window is not None else None
         report.jobs.append(JobReport(job.name, job.line, info, dict(job.directives), window))
     report.findings.sort(key=lambda f: (f.line, f.column))
     return report
+
+
+def _finding(directive, message, severity, text, filename, hint=None) -> SqlValidationError:
+    return SqlValidationError(message, directive.line, directive.column, severity=severity,
+                              source=text, filename=filename, hint=hint)
+
+
+def _config_findings(config: dict, text: str, filename: str) -> list[SqlError]:
+    """``-- CONFIG: key = value`` globals checked by the settings table, as WITH keys are: a
+    bad value is an error, an unknown key or one this build refuses a warning. Keys addressed
+    to a source or sink (``name.key``) are checked with that endpoint when a job binds."""
+    from velostream.plan.settings import is_job_key, job_setting, unknown_job_key, value_problem
+
+    found = []
+    for key, directive in config.items():
+        setting = job_setting(key)
+        if setting is None:
+            if "." not in key and not is_job_key(key):
+                message, hint = unknown_job_key(key)
+                found.append(_finding(directive, f"CONFIG {key}: {message}", "warning", text,
+                                      filename, hint))
+            continue
+        problem = setting.problem(directive.value) if "${" not in directive.value else None
+        if problem:
+            found.append(_finding(directive, f"CONFIG {key} {problem[0]}", "error", text,
+                                  filename, problem[1]))
+        elif setting.connector is None:
+            refused = value_problem(setting, directive.value, key)
+            if refused:
+                found.append(_finding(directive, f"CONFIG {refused[0]}", "warning", text,
+                                      filename))
+    return found
+
+
+def _directive_findings(job, info, text: str, filename: str) -> list[SqlError]:
+    """A job directive that sets a setting this build refuses (``-- TIMEOUT:`` is
+    ``timeout_ms``), or a key its source or sink does not have (``-- GROUP:`` on a file
+    source), is a warning; the job will not start."""
+    from velostream.plan.settings import (
+        DIRECTIVES,
+        JOB,
+        SINK,
+        endpoint_kind,
+        endpoint_setting,
+        job_setting,
+        value_problem,
+    )
+
+    found = []
+    for name, directive in job.directives.items():
+        mapping = DIRECTIVES.get(name)
+        if mapping is None or mapping.key is None:
+            continue
+        if mapping.target == JOB:
+            refused = value_problem(job_setting(mapping.key), directive.value)
+            if refused:
+                found.append(_finding(directive, f"-- {name}: {refused[0]}", "warning", text,
+                                      filename))
+            continue
+        for ep in info.sinks if mapping.target == SINK else info.sources:
+            key = mapping.key_for(endpoint_kind(ep.type))
+            if ep.type is not None and endpoint_setting(key, ep.type) is None:
+                found.append(_finding(directive, f"-- {name}: sets '{key}', which {ep.role} "
+                                      f"'{ep.name}' ({ep.type}) does not have", "warning",
+                                      text, filename))
+    return found
 
 
 def _window_disagreement(job, text: str, filename: str) -> list[SqlError]:

@@ -92,14 +92,14 @@ class JobFailed(VelostreamError):
 class FailureRouter:
     def __init__(self, plan, metrics):
         self.strategy = plan.failure_strategy
-        self.max_retries = plan.integer("max_retries", 3)
-        self.backoff_ms = plan.integer("retry_backoff", 1000)
+        self.max_retries = plan.setting("max_retries")
+        self.backoff_ms = plan.setting("retry_backoff")
         self.metrics = metrics
         self._dlq = None
         if self.strategy == "SendToDLQ":
-            path = plan.properties.get("dlq.path")
+            path = plan.setting("dlq.path")
             if not path:
-                topic = plan.properties.get("dlq.topic")
+                topic = plan.setting("dlq.topic")
                 raise ConfigError(
                     "SendToDLQ needs 'dlq.path' (a file)" + (
                         "; 'dlq.topic' needs Kafka, which this build does not have yet" if topic else ""),
