@@ -136,8 +136,7 @@ def test_the_job_batch_size_reaches_the_source_and_the_source_setting_wins(tmp_p
     path = write(tmp_path, "jsonl", JSONL)
     plan = types.SimpleNamespace(properties={"batch.size": "10"},
                                  flag=lambda key, default: default,
-                                 integer=lambda key, default, minimum: int(
-                                     {"batch.size": "10"}[key]))
+                                 setting=lambda key: int({"batch.size": "10"}[key]))
     src = open_source(endpoint(path, "jsonl"), plan)
     assert [b.batch.length for b in src.batches()] == [10, 10, 10, 10]
     src = open_source(endpoint(path, "jsonl", batch__size="25"), plan)
