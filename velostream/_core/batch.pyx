@@ -148,6 +148,12 @@ cdef class Int64Column(Column):
             return timestamp_to_datetime(self.values[i])
         return self.values[i]
 
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        if self.type == T_TIMESTAMP:
+            return Column.to_pylist(self)
+        return [self.values[i] if self.is_valid(i) else None for i in range(self.length)]
+
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
         cdef object data = new_int64_array(n)
@@ -160,6 +166,10 @@ cdef class Int64Column(Column):
 cdef class Float64Column(Column):
     cpdef object get(self, Py_ssize_t i):
         return self.values[i] if self.is_valid(i) else None
+
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        return [self.values[i] if self.is_valid(i) else None for i in range(self.length)]
 
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
@@ -192,6 +202,12 @@ cdef class DecimalColumn(Column):
         if self.wide is not None:
             return self.wide[i]
         return si_box(dec_row(self, i))
+
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        if dec_is_wide(self):
+            return Column.to_pylist(self)
+        return [si_box(dec_row(self, i)) if self.is_valid(i) else None for i in range(self.length)]
 
     @property
     def is_wide(self):
@@ -270,7 +286,11 @@ cdef class StringColumn(Column):
                 memcpy(dst + pos, self.chars + start, size)
             pos += size
             offs[i + 1] = pos
-        return make_string(buf, offsets, self._take_validity(rows), n)
+        cdef StringColumn out = make_string(buf, offsets, self._take_validity(rows), n)
+        if self._strings is not None:
+            # Rows passing through keep the caller's str objects (no decoding on the way out).
+            out._strings = [self._strings[rows[i]] for i in range(n)]
+        return out
 
 
 cdef class ObjectColumn(Column):
@@ -740,20 +760,37 @@ cdef class RecordBatch:
             self._index.setdefault(name.lower(), i)
 
     @staticmethod
-    def from_pylist(rows, names=None, meta=None):
-        """A batch from dicts; columns are typed from the values (see ``column_from_values``)."""
-        rows = list(rows)
-        if names is None:
-            seen = {}
-            for row in rows:
-                for key in row:
-                    seen.setdefault(key, None)
-            names = list(seen)
-        columns = [column_from_values([row.get(name) for row in rows]) for name in names]
-        cdef RecordBatch batch = RecordBatch(names, columns, meta)
-        if not names:
-            batch.length = len(rows)
-        return batch
+    def from_pylist(rows, names=None, schema=None, meta=None):
+        """A batch from a sequence of dicts (rows), in one typed pass.
+
+        ``names``: the columns, in order (other keys are ignored, missing keys are NULL);
+        without it, every key seen, in first-seen order. ``schema``: ``{name: type}`` with the
+        type names of declared source schemas (``"DECIMAL(18,4)"``, ``"BIGINT"``, ``"DOUBLE"``,
+        ``"STRING"``, ``"BOOLEAN"``, ``"TIMESTAMP"``) fixing those columns' types; the others
+        are typed from their values: int → BIGINT, float → DOUBLE, ``decimal.Decimal`` and
+        ``ScaledInteger`` → DECIMAL (exact; ints mixed with them too), str → STRING, bool →
+        BOOLEAN, datetime → TIMESTAMP, None → NULL, anything else (lists, dicts, mixed types)
+        → OBJECT. A value that does not fit a declared type raises ValueError naming the
+        column and row.
+
+        >>> RecordBatch.from_pylist([{"price": Decimal("1.50"), "qty": 3}]).schema
+        [('price', 'DECIMAL', 2), ('qty', 'BIGINT')]
+        """
+        from velostream._core.pyrows import batch_from_rows
+        return batch_from_rows(rows, names, schema, meta)
+
+    @staticmethod
+    def from_pydict(data, schema=None, meta=None):
+        """A batch from columns: ``{name: list of values}``, all of one length.
+
+        Types as for :meth:`from_pylist`; ``schema`` (``{"price": "DECIMAL(18,4)"}``) fixes
+        the types of the columns it names.
+
+        >>> RecordBatch.from_pydict({"price": [Decimal("1.5")]}, schema={"price": "DECIMAL(18,4)"})
+        RecordBatch(1 rows, [('price', 'DECIMAL', 4)])
+        """
+        from velostream._core.pyrows import batch_from_columns
+        return batch_from_columns(data, schema, meta)
 
     @staticmethod
     def empty(Py_ssize_t length=0):
@@ -838,11 +875,14 @@ cdef class RecordBatch:
         return self.take(rows)
 
     def to_pylist(self):
-        """The rows as dicts of Python values (DECIMAL as ScaledInteger, TIMESTAMP as datetime)."""
-        lists = [c.to_pylist() for c in self.columns]
-        names = self.names
-        return [dict(zip(names, values)) for values in zip(*lists)] if lists else [
-            {} for _ in range(self.length)]
+        """The rows as dicts of Python values (DECIMAL as ScaledInteger, TIMESTAMP as datetime,
+        NULL as None), one dict per row."""
+        from velostream._core.pyrows import rows_from_batch
+        return rows_from_batch(self)
+
+    def to_pydict(self):
+        """The columns as ``{name: list of Python values}`` (values as in :meth:`to_pylist`)."""
+        return {name: c.to_pylist() for name, c in zip(self.names, self.columns)}
 
     @property
     def schema(self):
