@@ -85,8 +85,7 @@ class StreamApp:
         self._job = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-        self._pipeline = None
-        self._router = None
+        self._in_process = None
         self.metrics = None
 
     # ------------------------------------------------------------------ construction
@@ -122,17 +121,29 @@ class StreamApp:
         plan.sql = self.sql
         return plan
 
+    def explain(self, default_sink: str | None = "stdout_sink", *, continuous: bool = False) -> str:
+        """The physical plan this app runs, as EXPLAIN prints it (one operator per line, the
+        sinks first, each with its key settings)."""
+        from velostream.plan.physical import plan_job
+
+        plan = self.plan(default_sink=default_sink)
+        try:
+            return plan_job(plan, bounded=not continuous).explain()
+        except SqlError as err:
+            raise err.with_source(self.sql, self.filename) from None
+
     # ------------------------------------------------------------------ running
     def make_job(self, plan, **options):
-        """A :class:`~velostream.runtime.job.Job` for ``plan`` (from :meth:`plan`); ``options`` go
-        to Job."""
-        from velostream.runtime.job import Job
+        """A :class:`~velostream.runtime.job.Job` for ``plan`` (from :meth:`plan`); ``options``
+        are :class:`~velostream.runtime.build.RunOptions` fields."""
+        from velostream.runtime.build import RunOptions, build_job
 
-        return Job(plan, **options)
+        return build_job(plan, RunOptions(**options))
 
     def _make_job(self, *, limit=None, extra_sinks=(), allow_no_sink=False, continuous=False):
         plan = self.plan(default_sink=None) if not allow_no_sink else self._plan_allowing_no_sink()
-        return self.make_job(plan, limit=limit, extra_sinks=extra_sinks, continuous=continuous)
+        return self.make_job(plan, limit=limit, extra_sinks=list(extra_sinks),
+                             continuous=continuous)
 
     def _plan_allowing_no_sink(self):
         try:
@@ -256,37 +267,38 @@ class StreamApp:
 
     def process_batch(self, batch, *, source: str | None = None):
         """Run the query over a RecordBatch; returns the output RecordBatch (or None)."""
-        from velostream.runtime.failures import FailureRouter
-        from velostream.runtime.job import JobMetrics
+        if self._in_process is None:
+            self._in_process = self._build_in_process()
+        job, memory, collected = self._in_process
+        memory.put(batch, source)
+        job.step()
+        if job.physical_sorts:
+            job.finish()
+        return collected.take()
 
-        if self._pipeline is None:
-            self._pipeline, self._router, self.metrics = self._in_process(JobMetrics, FailureRouter)
-        out, failures = self._pipeline.process(batch, source)
-        self.metrics.records_in += batch.length
-        self._router.handle(failures, self.job_name)
-        tail = self._pipeline.finish() if self._pipeline.query.order_by else None
-        result = tail if tail is not None else out
-        if result is not None:
-            self.metrics.records_out += result.length
-        return result
-
-    def _in_process(self, metrics_cls, router_cls):
-        from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
+    def _build_in_process(self):
+        from velostream.connectors.memory import CollectingSink, MemorySource
         from velostream.grammar import ast as A
-        from velostream.plan.bind import JobPlan
-        from velostream.plan.catalog import describe_statement
-        from velostream.runtime.pipeline import QueryPipeline
+        from velostream.plan.bind import EndpointConfig, JobPlan
+        from velostream.plan.catalog import SINK, SOURCE, describe_statement
+        from velostream.plan.physical import SortNode
+        from velostream.runtime.build import build_job
 
         query = A.query_of(self.statement)
         info = describe_statement(self.statement)
         properties = dict(info.job_properties)
         properties.update({k: v for k, v in self.properties.items() if "." not in k or
                            k.split(".", 1)[0] in ("dlq", "distinct")})
-        plan = JobPlan(self.job_name, self.statement, query, [], [], properties)
-        source = info.sources[0] if info.sources else None
-        pipeline = QueryPipeline(
-            query, source_name=source.name if source else None,
-            source_alias=source.alias if source else None,
-            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
-        metrics = metrics_cls()
-        return pipeline, router_cls(plan, metrics), metrics
+        # Without FROM every record given is one input row (SELECT 1 AS x: a row per record).
+        endpoints = info.sources[:1] or [None]
+        sources = [EndpointConfig(ep.name if ep else "input", SOURCE, "memory_source", {},
+                                  ep.alias if ep else None) for ep in endpoints]
+        sinks = [EndpointConfig("collect", SINK, "collecting_sink", {})]
+        plan = JobPlan(self.job_name, self.statement, query, sources, sinks, properties,
+                       sql=self.sql, filename=self.filename)
+        memory = MemorySource(sources[0].name)
+        collected = CollectingSink()
+        job = build_job(plan, sources={sources[0].name: memory}, sinks={"collect": collected})
+        job.physical_sorts = any(isinstance(n, SortNode) for n in job.physical.nodes())
+        self.metrics = job.metrics
+        return job, memory, collected

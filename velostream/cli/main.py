@@ -219,5 +219,41 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
         signal.signal(signal.SIGINT, previous)
 
 
+@cli.command()
+@click.option("--query", "-q", help="The SQL to explain.")
+@click.option("--file", "-f", "file", type=click.Path(dir_okay=False),
+              help="An application file (.sql); every job is explained unless --job is given.")
+@click.option("--job", help="Explain only this job of the application file.")
+@click.option("--property", "-p", "properties", multiple=True, metavar="KEY=VALUE",
+              help="Set or override a property, as for execute.")
+@click.option("--continuous", is_flag=True, help="Plan for following the inputs (as stream "
+              "--continuous does), which refuses operators that need the end of the input.")
+@friendly_errors
+def explain(query, file, job, properties, continuous):
+    """Print the physical plan of a query: its operators as a tree, sinks first.
+
+    \b
+    Each line is one operator with its key settings, e.g.
+      Sink: stdout (stdout_sink)
+        Project: symbol, price * quantity AS notional
+          Filter: quantity > 500
+            EventTime: source=trades, from=_timestamp
+              Scan: source=trades, type=file_source, path=trades.jsonl, fields=[…]
+    Nothing is read or written. `EXPLAIN <statement>` in SQL prints the same.
+    """
+    from velostream.app import StreamApp, runnable_jobs
+
+    if (query is None) == (file is None):
+        raise click.UsageError("give exactly one of --query and --file")
+    overrides = _parse_properties(properties)
+    text, name = read_source(file) if file is not None else (query, "<query>")
+    jobs = runnable_jobs(text, name, job)
+    for i, definition in enumerate(jobs):
+        app = StreamApp(text, properties=overrides, job=definition.name, filename=name)
+        if len(jobs) > 1:
+            click.echo(("\n" if i else "") + f"-- job {definition.name}")
+        click.echo(app.explain(continuous=continuous))
+
+
 if __name__ == "__main__":  # python -m velostream.cli.main
     cli()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import orjson
 
@@ -54,6 +55,36 @@ def summary_line(job_name: str, metrics) -> str:
     return text
 
 
+@dataclass
+class RowFailure:
+    """A record that could not be processed, with where it came from and why.
+
+    Operators set ``line`` (the record's input line, from ``batch.meta["_line"]``) and
+    ``record`` (the fields the query read); the job loop adds ``source``, ``location`` (a
+    ``connectors.base.Location``: path, line, byte offset …) and ``raw`` (the input bytes) from
+    the source batch the row came from.
+    """
+
+    message: str
+    source: str | None = None
+    line: int | None = None
+    record: dict | None = None      # the decoded fields the query read, when there are some
+    raw: bytes | None = None        # the input record's bytes, when the source has them
+    kind: str = ""                  # the reason, for the counts (default: from the message)
+    location: object = None         # where the record is, when the source can say
+
+    def __post_init__(self):
+        if not self.kind:
+            self.kind = failure_kind(self.message)
+
+    def where(self) -> str:
+        if self.location is not None:
+            return str(self.location)
+        if self.source and self.line:
+            return f"{self.source}:{self.line}"
+        return self.source or "<input>"
+
+
 class JobFailed(VelostreamError):
     """The job stopped because of a record and its failure strategy."""
 
@@ -94,13 +125,16 @@ class FailureRouter:
         first = failures[0]
         if self.strategy in ("FailBatch", "RetryWithBackoff"):
             more = f" (and {len(failures) - 1} more in the batch)" if len(failures) > 1 else ""
-            raise JobFailed(f"job {job_name}: record at {first.location()} failed: {first.message}"
+            raise JobFailed(f"job {job_name}: record at {first.where()} failed: {first.message}"
                             f"{more}; failure_strategy={self.strategy} stops the job")
         if self.strategy == "SendToDLQ":
             lines = []
             for failure in failures:
                 entry = {"job": job_name, "source": failure.source, "line": failure.line,
                          "error": failure.message, "failed_at": int(time.time() * 1000)}
+                offset = getattr(failure.location, "byte_offset", None)
+                if offset is not None:
+                    entry["byte_offset"] = offset
                 if failure.record is not None:
                     entry["record"] = failure.record
                 if failure.raw is not None:
@@ -114,7 +148,7 @@ class FailureRouter:
         room = max(0, LOG_FIRST - shown)
         action = "sent to the dead-letter file" if self._dlq else "skipped"
         for i, failure in enumerate(failures[:room], 1):
-            log.warning("%s: %s (%s; %d failed so far)", failure.location(), failure.message,
+            log.warning("%s: %s (%s; %d failed so far)", failure.where(), failure.message,
                         action, before + i)
         if len(failures) > room and shown + room == LOG_FIRST and shown < LOG_FIRST:
             log.warning("more than %d records failed; the others are counted, not shown",

@@ -1,42 +1,34 @@
-"""The job loop: read a batch from the source, run the pipeline, write every sink, repeat.
+"""The job loop: poll each source for a batch, run it through the operators, write every sink.
 
-Owns one running query: opening its connectors, the loop, stopping (LIMIT reached, end of a
-bounded input, or ``stop()`` — which a Ctrl-C handler calls), failure routing, sink-write retries
-and the metrics counters. ``RetryWithBackoff`` retries what a retry can fix — writing to a sink;
-a record that cannot be decoded or computed fails the same way every time, so under that strategy
-it stops the job like ``FailBatch``.
+Owns one running query once :func:`velostream.runtime.build.build_job` has assembled it: opening
+its connectors, the loop, stopping (LIMIT reached, end of bounded inputs, or ``stop()`` — which a
+Ctrl-C handler calls), giving failures their source location and raw bytes, failure routing,
+sink-write retries and the metrics counters. ``RetryWithBackoff`` retries what a retry can fix —
+writing to a sink; a record that cannot be decoded or computed fails the same way every time, so
+under that strategy it stops the job like ``FailBatch``.
 """
 
 from __future__ import annotations
 
 import bisect
-import collections
-import datetime as dt
-import difflib
 import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 
 from velostream._core import batch as B
-from velostream._core.batch import MAX_EPOCH_MS, MIN_EPOCH_MS
-from velostream._core.kernels_py import DEFAULT_MAX_STRING_BYTES
-from velostream.connectors import open_sink, open_source
-from velostream.errors import ConfigError, SqlError, SqlValidationError
-from velostream.grammar import ast as A
+from velostream.errors import ConfigError, SqlError
 from velostream.runtime.failures import (
     DECODE_ERROR,
-    EVENT_TIME_ERROR,
     FailureRouter,
     JobFailed,
+    RowFailure,
     summary_line,
 )
-from velostream.runtime.pipeline import DEFAULT_DISTINCT_MAX_KEYS, QueryPipeline, RowFailure
+from velostream.runtime.missing_fields import MissingFields
+from velostream.runtime.operators import DistinctOperator
 
 log = logging.getLogger("velostream.job")
-
-EVENT_TIME_FORMATS = ("epoch_millis", "epoch_seconds", "iso8601")
 
 
 @dataclass
@@ -60,47 +52,39 @@ class JobMetrics:
         return data
 
 
-def _qualifier_set(qualifiers) -> set[str]:
-    return {q.lower() for q in qualifiers if q}
+@dataclass
+class SourceInput:
+    """A source of the job with the operators that run on its batches alone (event time)."""
 
-
-def _field_path(node: A.Column, qualifiers: set[str]) -> tuple[str, ...]:
-    """A column's parts without the source's qualifier (o.col: the source's field col)."""
-    parts = node.parts
-    return parts[1:] if len(parts) > 1 and parts[0].lower() in qualifiers else parts
-
-
-def needed_fields(query: A.Select, qualifiers=()):
-    """Source fields the query reads (for projection push-down), or None when it needs all."""
-    qualifiers = _qualifier_set(qualifiers)
-    names = set()
-    for node in query.walk():
-        if isinstance(node, A.Star):
-            return None
-        if isinstance(node, A.Column) and not node.parts[-1].startswith("_"):
-            parts = _field_path(node, qualifiers)
-            names.add(parts[0])            # s.field on a nested value reads the field s
-            names.add(parts[-1])
-    return sorted(names)
+    scan: object                   # plan.physical.ScanNode
+    stages: object                 # OperatorChain
+    open: object                   # () -> Source
+    source: object = None
+    missing: object = None
 
 
 class Job:
-    def __init__(self, plan, *, limit=None, continuous=False, sink_format=None, extra_sinks=(),
-                 stop_event=None, progress=None):
+    """A runnable job (built by ``runtime.build``): ``run()`` until the inputs end or ``stop()``;
+    ``step()`` processes what the sources hold now (in-process use)."""
+
+    def __init__(self, plan, physical, chain, inputs, open_sinks, *, options, metrics=None):
         self.plan = plan
-        self.limit = limit
-        self.continuous = continuous
-        self.sink_format = sink_format
-        self.extra_sinks = list(extra_sinks)
-        self.stop_event = stop_event or threading.Event()
-        self.progress = progress
-        self.metrics = JobMetrics()
+        self.physical = physical
+        self.chain = chain
+        self.inputs = inputs
+        self.open_sinks = open_sinks
+        self.options = options
+        self.stop_event = options.stop_event or threading.Event()
+        self.progress = options.progress
+        self.metrics = metrics or JobMetrics()
+        self.router = None
+        self.sinks: list = []
 
     def stop(self) -> None:
         """Ask the loop to finish the current batch, flush the sinks and return."""
         self.stop_event.set()
 
-    # ------------------------------------------------------------------ the loop
+    # ------------------------------------------------------------------ running
     def run(self) -> JobMetrics:
         try:
             return self._run()
@@ -116,103 +100,137 @@ class Job:
                 raise
             raise located from None
 
+    def open(self) -> None:
+        """Open the failure router and the sinks (sources open as the loop reaches them)."""
+        if self.router is None:
+            self.router = FailureRouter(self.plan, self.metrics)
+            self.sinks = self.open_sinks()
+
+    def close(self) -> None:
+        errors = []
+        for item in self.inputs:
+            if item.source is not None:
+                try:
+                    item.source.close()
+                except Exception as err:  # noqa: BLE001 - close everything even if one fails
+                    errors.append(err)
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as err:  # noqa: BLE001 - close every sink even if one fails
+                errors.append(err)
+        if self.router is not None:
+            self.router.close()
+        if errors and not isinstance(errors[0], JobFailed):
+            raise errors[0]
+
     def _run(self) -> JobMetrics:
-        plan = self.plan
-        source_ep = plan.sources[0] if plan.sources else None
-        pipeline = QueryPipeline(
-            plan.query, source_name=source_ep.name if source_ep else None,
-            source_alias=source_ep.alias if source_ep else None, limit=self.limit,
-            bounded=not self.continuous,
-            distinct_max_keys=plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1),
-            max_string_bytes=plan.integer("max_string_bytes", DEFAULT_MAX_STRING_BYTES, 1))
-        router = FailureRouter(plan, self.metrics)
-        sinks = []
         started = time.perf_counter()
         try:
-            sinks = [open_sink(ep, plan, format_override=self._format_for(ep)) for ep in plan.sinks]
-            sinks.extend(self.extra_sinks)
-            if source_ep is None:
-                self._run_without_source(pipeline, router, sinks)
+            self.open()
+            if not self.inputs:
+                self._values()
             else:
-                self._run_source(source_ep, pipeline, router, sinks)
-            self._write(sinks, pipeline.finish(), router)
+                self._loop()
+            self._emit(self.chain.finish())
         finally:
             self.metrics.elapsed_seconds = time.perf_counter() - started
-            router.close()
-            errors = []
-            for sink in sinks:
-                try:
-                    sink.close()
-                except Exception as err:  # noqa: BLE001 - close every sink even if one fails
-                    errors.append(err)
-            if errors and not isinstance(errors[0], JobFailed):
-                raise errors[0]
+            self.close()
         if self.metrics.records_failed:
-            log.warning("%s", summary_line(plan.name, self.metrics))
-        if pipeline.distinct_evictions:
+            log.warning("%s", summary_line(self.plan.name, self.metrics))
+        distinct = self.chain.find(DistinctOperator)
+        if distinct is not None and distinct.evictions:
             log.warning("DISTINCT forgot %d old rows (distinct.max_keys = %d); duplicates of "
-                        "those may have been emitted again", pipeline.distinct_evictions,
-                        pipeline.distinct_max_keys)
+                        "those may have been emitted again", distinct.evictions,
+                        distinct.max_keys)
         return self.metrics
 
-    def _format_for(self, endpoint):
-        return self.sink_format if endpoint.type == "stdout_sink" else None
-
-    def _run_without_source(self, pipeline, router, sinks):
+    def _values(self) -> None:
         # SELECT 1 AS x: one row, no input (as every SQL engine answers it).
-        out, failures = pipeline.process(B.RecordBatch.empty(1))
-        router.handle(failures, self.plan.name)
-        self._write(sinks, out, router)
+        self._emit(self.chain.process(B.RecordBatch.empty(1)))
 
-    def _run_source(self, endpoint, pipeline, router, sinks):
-        fields = needed_fields(self.plan.query, (endpoint.name, endpoint.alias))
-        time_field = endpoint.get("event.time.field")
-        if fields is not None and time_field and time_field not in fields:
-            fields.append(str(time_field))     # read for _event_time even when not selected
-        source = open_source(endpoint, self.plan, fields=fields,
-                             watch=True if self.continuous else None, stop_event=self.stop_event,
-                             on_progress=self.progress.update if self.progress else None)
-        if self.progress:
-            self.progress.start(source.size, endpoint.name)
-        event_time = self._event_time_reader(endpoint)
-        missing = _MissingFields(self.plan.query, endpoint, source)
-        # Failures point at what a user can open: the file and line, else the source's name.
-        where = getattr(source, "path", None) or endpoint.name
+    def _loop(self) -> None:
+        for item in self.inputs:
+            self._open_source(item)
+        active = list(self.inputs)
         try:
-            for result in source.batches():
-                self.metrics.batches += 1
-                self.metrics.records_in += result.batch.length + len(result.errors)
-                failures = [RowFailure(e.message, where, e.line, raw=e.raw, kind=DECODE_ERROR)
-                            for e in result.errors]
-                decoded = len(failures)
-                batch = result.batch
-                starts = batch.meta.get("_line")
-                if batch.length:
-                    missing.observe(batch, result)
-                    batch = event_time(batch, failures, where)
-                out, row_failures = pipeline.process(batch, where)
-                failures.extend(row_failures)
-                if len(failures) > decoded:
-                    _attach_raw(failures[decoded:], result, starts)
-                router.handle(failures, self.plan.name)
-                self._write(sinks, out, router)
-                if self.continuous:
-                    # A follower's output must appear as records arrive, not when a buffer fills.
-                    for sink in sinks:
-                        sink.flush()
-                # A stopped source ends by itself once it has handed over what it holds (a
-                # follower's partial last line), so only a finished pipeline (LIMIT) breaks.
-                if pipeline.done:
-                    break
-            missing.report(where, self.plan.filename)
+            while active and not self.chain.done:
+                for item in list(active):
+                    source = item.source
+                    if source.exhausted:
+                        active.remove(item)
+                        item.missing.report(_where(source, item), self.plan.filename)
+                        continue
+                    polled = source.poll(self.options.poll_timeout)
+                    if polled is not None:
+                        self._process(item, polled)
+                        if self.chain.done:
+                            break
         finally:
             if self.progress:
                 self.progress.finish()
 
-    def _write(self, sinks, batch, router):
+    def _open_source(self, item) -> None:
+        item.source = item.open()
+        item.missing = MissingFields(self.plan.query, item.scan.endpoint, item.source)
+        if self.progress:
+            self.progress.start(getattr(item.source, "size", None), item.scan.endpoint.name)
+
+    def step(self) -> None:
+        """Process what every source holds now, without waiting (``StreamApp.process``)."""
+        self.open()
+        for item in self.inputs:
+            if item.source is None:
+                self._open_source(item)
+            while True:
+                polled = item.source.poll(0)
+                if polled is None:
+                    break
+                self._process(item, polled)
+
+    def finish(self) -> None:
+        """End of input for the operators that hold rows until then (ORDER BY)."""
+        self._emit(self.chain.finish())
+
+    # ------------------------------------------------------------------ one batch
+    def _process(self, item, polled) -> None:
+        metrics = self.metrics
+        batch = polled.batch
+        metrics.batches += 1
+        metrics.records_in += batch.length + len(polled.errors)
+        where = _where(item.source, item)
+        failures = [RowFailure(e.message, where, e.line, raw=e.raw, kind=DECODE_ERROR,
+                               location=getattr(e, "location", None)) for e in polled.errors]
+        if batch.length:
+            item.missing.observe(batch, polled)
+        staged = item.stages.process(batch)
+        row_failures = list(staged.failures)
+        outputs = []
+        for out in staged.batches:
+            result = self.chain.process(out)
+            row_failures.extend(result.failures)
+            outputs.extend(result.batches)
+        if row_failures:
+            _locate_rows(row_failures, polled, where)
+            failures.extend(row_failures)
+        self.router.handle(failures, self.plan.name)
+        for out in outputs:
+            self._write(out)
+        if self.options.continuous:
+            # A follower's output must appear as records arrive, not when a buffer fills.
+            for sink in self.sinks:
+                sink.flush()
+
+    def _emit(self, output) -> None:
+        self.router.handle(output.failures, self.plan.name)
+        for batch in output.batches:
+            self._write(batch)
+
+    def _write(self, batch) -> None:
         if batch is None or batch.length == 0:
             return
-        for sink in sinks:
+        router = self.router
+        for sink in self.sinks:
             attempt = 0
             while True:
                 try:
@@ -230,201 +248,32 @@ class Job:
                     attempt += 1
         self.metrics.records_out += batch.length
 
-    # ------------------------------------------------------------------ event time
-    def _event_time_reader(self, endpoint):
-        """Fills ``_event_time`` from ``'<source>.event.time.field'`` (else it is ``_timestamp``)."""
-        field_name = endpoint.get("event.time.field")
-        if not field_name:
-            return self._processing_time
-        fmt = str(endpoint.get("event.time.format", "epoch_millis"))
-        key = f"{endpoint.name}.event.time.format"
-        if fmt.lower() not in EVENT_TIME_FORMATS and "%" not in fmt:
-            raise ConfigError(f"must be epoch_millis, epoch_seconds, iso8601 or a strftime "
-                              f"pattern; got {fmt!r}", key=key)
-        return lambda batch, failures, where: _fill_event_time(batch, field_name, fmt, where,
-                                                               failures)
 
-    @staticmethod
-    def _processing_time(batch, failures, where):
-        stamp = batch.meta.get("_timestamp")
-        if stamp is not None:
-            batch.meta.setdefault("_event_time", stamp)
-        return batch
+def _where(source, item) -> str:
+    # Failures point at what a user can open: the file, else the source's name.
+    return getattr(source, "path", None) or item.scan.endpoint.name
 
 
-def referenced_columns(query: A.Select, qualifiers=()) -> dict:
-    """Source fields the query names (lower-cased) → the first Column node naming each; output
-    aliases (ORDER BY notional) and pseudo-columns (_offset) are not fields."""
-    qualifiers = _qualifier_set(qualifiers)
-    aliases = {item.alias.lower() for item in query.items
-               if isinstance(item, A.SelectItem) and item.alias}
-    found = {}
-    for node in query.walk():
-        if isinstance(node, A.Column):
-            name = _field_path(node, qualifiers)[0]
-            if not name.startswith("_") and name.lower() not in aliases:
-                found.setdefault(name.lower(), node)
-    return found
-
-
-class _MissingFields:
-    """Columns the query names that no record has (a typo: SELECT nosuch … is NULL on every row).
-
-    The first batch proposes the candidates: named columns that are NULL on every row of it and
-    that no record of its block has (the source decodes the block again, without projection —
-    only when there is a candidate). A declared schema (``'<source>.schema.<field>'``) that does
-    not have the field either makes it an error before any output; otherwise later batches strike
-    out candidates that turn out to have values, and ``report`` warns once about the rest.
-    """
-
-    def __init__(self, query, endpoint, source):
-        self.columns = referenced_columns(query, (endpoint.name, endpoint.alias))
-        self.endpoint = endpoint
-        self.source = source
-        self.candidates: dict | None = None     # None: the first batch has not been seen
-        self.known: list[str] = []              # field names of the data, for "did you mean"
-
-    def observe(self, batch, result) -> None:
-        if self.candidates is not None:
-            if self.candidates:
-                self._strike(batch)
-            return
-        self.candidates = {}
-        present = {n.lower(): c for n, c in zip(batch.names, batch.columns)}
-        empty = [name for name in self.columns
-                 if name not in present or present[name].null_count() == batch.length]
-        if not empty or not hasattr(self.source, "field_names"):
-            return
-        self.known = [n for n in self.source.field_names(result) if n]
-        known = {n.lower() for n in self.known}
-        declared = {k[len("schema."):].lower(): k for k in self.endpoint.properties
-                    if k.lower().startswith("schema.")}
-        self.candidates = {n: self.columns[n] for n in empty if n not in known | declared.keys()}
-        for name, node in self.candidates.items():
-            if declared:
-                fields = sorted({*(k[len("schema."):] for k in declared.values()), *self.known})
-                raise SqlValidationError(
-                    f"column '{_spelled(node, name)}' is not a field "
-                    f"of source '{self.endpoint.name}': its declared schema "
-                    f"('{self.endpoint.name}.schema.*') does not have it and no record does",
-                    node.pos.line if node.pos else 0, node.pos.column if node.pos else 0,
-                    hint=self._hint(name, fields))
-
-    def _strike(self, batch) -> None:
-        present = {n.lower(): c for n, c in zip(batch.names, batch.columns)}
-        for name in [n for n in self.candidates if n in present]:
-            if present[name].null_count() < batch.length:
-                del self.candidates[name]
-
-    @staticmethod
-    def _hint(name, fields):
-        close = difflib.get_close_matches(name, [f.lower() for f in fields], n=1, cutoff=0.5)
-        if close:
-            spelled = next(f for f in fields if f.lower() == close[0])
-            return f"did you mean '{spelled}'?"
-        return f"its fields: {', '.join(fields)}" if fields else None
-
-    def report(self, where, sql_name) -> None:
-        for name, node in (self.candidates or {}).items():
-            hint = self._hint(name, self.known)
-            at = f"{sql_name or '<query>'}:{node.pos.line}:{node.pos.column}" if node.pos else (
-                sql_name or "<query>")
-            log.warning("%s: column '%s': no record of %s has this field, so it is NULL in every "
-                        "row%s", at, _spelled(node, name), where, f"; {hint}" if hint else "")
-
-
-def _spelled(node, name: str) -> str:
-    """``name`` as the query wrote it."""
-    return next((p for p in node.parts if p.lower() == name), name)
-
-
-def _attach_raw(failures, result, starts) -> None:
-    """Gives each failure of a decoded row the bytes of its input record, so a dead-letter entry
-    holds the whole record, not only the fields the query read (projection push-down). Only
-    failing rows pay: the block is split into lines here, never on the hot path."""
-    block = getattr(result, "block", None)
-    if block is None or starts is None:
-        return
-    first = result.first_line
-    # A record runs from its line to the line before the next record (CSV fields may hold line
-    # breaks); records that did not decode start records too.
-    started = collections.Counter(starts.to_pylist())
-    started.update(e.line for e in result.errors)
-    begins = sorted(started)
-    lines = block.split(b"\n")
+def _locate_rows(failures, polled, where) -> None:
+    """Gives each failure of a decoded row its source, location and input bytes (for the DLQ:
+    the whole record, not only the fields the query read). Only failing rows pay."""
+    lines_column = polled.batch.meta.get("_line")
+    lines = lines_column.to_pylist() if lines_column is not None else None
+    rows = []
     for failure in failures:
-        if failure.raw is not None or failure.line is None:
-            continue
-        if started[failure.line] > 1:
-            # Several records start on this line (a compact JSON array): its bytes are not this
-            # record's alone, and a replayed DLQ would repeat the others. The entry keeps the
-            # fields the query read.
-            continue
-        at = bisect.bisect_right(begins, failure.line)
-        end = begins[at] if at < len(begins) else first + len(lines)
-        text = b"\n".join(lines[failure.line - first:end - first])
-        failure.raw = text.rstrip(b"\r\n")
-
-
-def _fill_event_time(batch, field_name, fmt, source, failures):
-    """Sets ``_event_time``; a record whose field is missing, NULL or unreadable becomes a failure."""
-    try:
-        column = batch.column(field_name)
-    except KeyError:
-        column = None
-    problems = {}           # row → why it has no event time
-    if column is None:
-        problems = dict.fromkeys(range(batch.length), f"has no event-time field {field_name!r}")
-        times = B.null_column(batch.length)
-    elif column.type_name in ("BIGINT", "TIMESTAMP") and fmt in ("epoch_millis", "epoch_seconds"):
-        # The common case stays in a typed loop: no Python object per record.
-        times, missing = B.epoch_column(column, 1000 if fmt == "epoch_seconds" else 1)
-        for i in missing:
-            value = column.get(i)
-            problems[i] = (f"event-time field {field_name!r} is missing or NULL" if value is None else
-                           f"event time {field_name}={value!r} is out of range for {fmt}")
-    else:
-        out = []
-        for i, value in enumerate(column.to_pylist()):
-            try:
-                out.append(_parse_event_time(value, fmt))
-            except (TypeError, ValueError, ArithmeticError) as err:
-                out.append(None)
-                problems[i] = (f"event-time field {field_name!r} is missing or NULL" if value is None else
-                               f"event time {field_name}={value!r} is not {fmt}: {err}")
-        times = B.int64_column(out, timestamp=True)
-    batch.meta["_event_time"] = times
-    if not problems:
-        return batch
-    lines = batch.meta.get("_line")
-    for i, why in problems.items():
-        line = lines.get(i) if lines is not None else None
-        record = {n: c.get(i) for n, c in zip(batch.names, batch.columns)}
-        failures.append(RowFailure(why, source, line, record, kind=EVENT_TIME_ERROR))
-    bad = problems.keys()
-    # A record without a readable event time is malformed: routed above, not processed.
-    keep = [i not in bad for i in range(batch.length)]
-    return batch.filter(B.bool_column(keep))
-
-
-def _parse_event_time(value, fmt):
-    """Epoch milliseconds (or a datetime) from one field value in ``fmt``."""
-    if value is None:
-        raise ValueError("NULL")
-    if isinstance(value, dt.datetime):
-        return value
-    if fmt in ("epoch_millis", "epoch_seconds"):
-        try:
-            ms = Decimal(str(value).strip())
-        except ArithmeticError:     # decimal's InvalidOperation: say it plainly
-            raise ValueError("not a number") from None
-        if not ms.is_finite() or ms.adjusted() > 18:
-            raise ValueError("out of range (years 1..9999)")
-        ms *= 1000 if fmt == "epoch_seconds" else 1
-        if not MIN_EPOCH_MS <= ms <= MAX_EPOCH_MS:
-            raise ValueError("out of range (years 1..9999)")
-        return int(ms)
-    if fmt == "iso8601":
-        parsed = dt.datetime.fromisoformat(str(value))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return dt.datetime.strptime(str(value), fmt).replace(tzinfo=dt.UTC)
+        failure.source = failure.source or where
+        row = None
+        if lines is not None and failure.line is not None:
+            at = bisect.bisect_left(lines, failure.line)
+            if at < len(lines) and lines[at] == failure.line:
+                row = at
+        rows.append(row)
+        if row is not None and failure.location is None:
+            failure.location = polled.location_of(row)
+    wanted = [r for r in rows if r is not None]
+    if not wanted:
+        return
+    raws = dict(zip(wanted, polled.raw_of(wanted)))
+    for failure, row in zip(failures, rows):
+        if row is not None and failure.raw is None:
+            failure.raw = raws.get(row)

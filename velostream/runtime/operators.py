@@ -1,0 +1,295 @@
+"""The operator protocol and the stateless operators: filter, project, distinct, sort, limit.
+
+An operator takes batches and returns batches, a whole batch at a time (per-row work is in the
+Cython kernels the planned expressions run):
+
+- ``process(batch) -> Output``: output batches (zero or more) and the :class:`RowFailure`\\ s of
+  rows it could not compute, which it leaves out of its output — never silently dropped;
+- ``on_watermark(ts) -> Output``: event time passed ``ts`` (windows close; stateless: nothing);
+- ``finish() -> Output``: the bounded input ended — emit what is held (ORDER BY);
+- ``snapshot(store)`` / ``restore(store)``: write / read the operator's state to a state store
+  (stateless operators have none);
+- ``done``: it will emit nothing more (LIMIT reached), so the job can stop reading.
+
+An :class:`OperatorChain` runs a list of operators, each one's output into the next. Operators
+are built from the physical plan's nodes by ``velostream.runtime.build``.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from velostream.errors import SqlValidationError
+from velostream.runtime.failures import RowFailure
+
+
+@dataclass
+class Output:
+    batches: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+
+    def add(self, batch) -> None:
+        if batch is not None and batch.length:
+            self.batches.append(batch)
+
+
+class Operator:
+    """Base of the operators: stateless, passes batches through unchanged."""
+
+    name = "operator"
+
+    def process(self, batch) -> Output:
+        out = Output()
+        out.add(batch)
+        return out
+
+    def on_watermark(self, ts: int) -> Output:
+        return Output()
+
+    def finish(self) -> Output:
+        return Output()
+
+    def snapshot(self, store) -> None:
+        """Stateless operators keep nothing."""
+
+    def restore(self, store) -> None:
+        """Stateless operators keep nothing."""
+
+    @property
+    def done(self) -> bool:
+        return False
+
+
+def row_failures(batch, errors, kind: str = "") -> list[RowFailure]:
+    """A RowFailure per ``(row, message)`` of ``errors``, with the row's input line and the
+    fields it had (``batch`` is the operator's input)."""
+    if not errors:
+        return []
+    lines = batch.meta.get("_line")
+    failures = []
+    for row, message in errors:
+        line = lines.get(row) if lines is not None else None
+        record = {name: column.get(row) for name, column in zip(batch.names, batch.columns)}
+        failures.append(RowFailure(message, line=line, record=record, kind=kind))
+    return failures
+
+
+class FilterOperator(Operator):
+    """WHERE: keeps the rows whose predicate is TRUE."""
+
+    name = "Filter"
+
+    def __init__(self, node):
+        self.predicate = node.predicate
+
+    def process(self, batch) -> Output:
+        out = Output()
+        errors: list = []
+        mask = self.predicate.evaluate(batch, errors)
+        out.failures = row_failures(batch, errors)
+        out.add(batch.filter(mask))
+        return out
+
+
+class ProjectOperator(Operator):
+    """The SELECT list. A row with any failing column fails once, with its first reason (in
+    SELECT order), so records in = rows out + failed."""
+
+    name = "Project"
+
+    def __init__(self, node):
+        self.projection = node.projection
+
+    def process(self, batch) -> Output:
+        out = Output()
+        names, columns, errors = [], [], []
+        for name, target in self.projection.resolve(batch):
+            names.append(name)
+            columns.append(batch.columns[target] if isinstance(target, int)
+                           else target.evaluate(batch, errors))
+        result = batch.with_columns(names, columns)
+        if errors:
+            first: dict = {}
+            for row, message in errors:
+                first.setdefault(row, message)
+            out.failures = row_failures(batch, sorted(first.items()))
+            result = result.take(array("q", [i for i in range(result.length) if i not in first]))
+        out.add(result)
+        return out
+
+
+class DistinctOperator(Operator):
+    """SELECT DISTINCT on a stream: remembers the most recent ``max_keys`` rows (a repeat
+    refreshes its row), so memory stays bounded; ``evictions`` counts rows forgotten."""
+
+    name = "Distinct"
+
+    def __init__(self, node):
+        self.max_keys = node.max_keys
+        self.evictions = 0
+        self._seen: OrderedDict = OrderedDict()
+
+    def process(self, batch) -> Output:
+        out = Output()
+        seen = self._seen
+        keep = array("q")
+        for i, key in enumerate(_row_keys(batch.columns, batch.length)):
+            if key in seen:
+                seen.move_to_end(key)
+                continue
+            seen[key] = None
+            keep.append(i)
+            if len(seen) > self.max_keys:
+                seen.popitem(last=False)
+                self.evictions += 1
+        out.add(batch if len(keep) == batch.length else batch.take(keep))
+        return out
+
+
+class SortOperator(Operator):
+    """ORDER BY: holds the rows until the input ends, then emits them in order (stable), and
+    drops the hidden key columns the projection added."""
+
+    name = "Sort"
+
+    def __init__(self, node):
+        self.keys = node.keys
+        self.hidden = node.hidden
+        self._held: list = []
+
+    def process(self, batch) -> Output:
+        if batch.length:
+            self._held.append(batch)
+        return Output()
+
+    def finish(self) -> Output:
+        out = Output()
+        held, self._held = self._held, []
+        if not held:
+            return out
+        rows = []
+        for batch in held:
+            rows.extend(zip(*(c.to_pylist() for c in batch.columns)))
+        names = list(held[0].names)
+        visible = len(names) - self.hidden
+        positions = [self._position(key, names, visible) for key in self.keys]
+        order = list(range(len(rows)))
+        # Stable sorts from the last key to the first give the multi-key order.
+        for key, position in reversed(list(zip(self.keys, positions))):
+            present = [i for i in order if rows[i][position] is not None]
+            missing = [i for i in order if rows[i][position] is None]
+            present.sort(key=lambda i, p=position: rows[i][p], reverse=key.descending)
+            order = missing + present if key.nulls_first else present + missing
+        from velostream._core.batch import RecordBatch
+
+        ordered = RecordBatch.from_pylist([dict(zip(names[:visible], rows[i][:visible]))
+                                           for i in order], names[:visible])
+        out.add(ordered)
+        return out
+
+    @staticmethod
+    def _position(key, names, visible) -> int:
+        if key.hidden is not None:
+            return visible + key.hidden
+        if key.name is not None:
+            low = key.name.lower()
+            for i, name in enumerate(names[:visible]):
+                if name.lower() == low:
+                    return i
+            pos = key.pos
+            raise SqlValidationError(f"ORDER BY {key.text}: no output column has this name",
+                                     pos.line if pos else 0, pos.column if pos else 0)
+        if key.position >= visible:
+            pos = key.pos
+            raise SqlValidationError(f"ORDER BY {key.text}: the query has {visible} output "
+                                     "columns", pos.line if pos else 0, pos.column if pos else 0)
+        return key.position
+
+
+class LimitOperator(Operator):
+    """LIMIT n: passes the first n rows, then is ``done``."""
+
+    name = "Limit"
+
+    def __init__(self, node):
+        self.limit = node.limit
+        self.emitted = 0
+
+    def process(self, batch) -> Output:
+        out = Output()
+        room = self.limit - self.emitted
+        if room <= 0:
+            return out
+        if batch.length > room:
+            batch = batch.slice_rows(0, room)
+        self.emitted += batch.length
+        out.add(batch)
+        return out
+
+    @property
+    def done(self) -> bool:
+        return self.emitted >= self.limit
+
+
+class OperatorChain:
+    """Operators in a row: each one's output batches go into the next."""
+
+    def __init__(self, operators):
+        self.operators = list(operators)
+
+    def process(self, batch) -> Output:
+        return self._push(0, [batch], Output())
+
+    def _push(self, start: int, batches, total: Output) -> Output:
+        for op in self.operators[start:]:
+            produced = []
+            for batch in batches:
+                out = op.process(batch)
+                total.failures.extend(out.failures)
+                produced.extend(out.batches)
+            batches = produced
+            if not batches:
+                break
+        total.batches.extend(batches)
+        return total
+
+    def on_watermark(self, ts: int) -> Output:
+        total = Output()
+        for i, op in enumerate(self.operators):
+            out = op.on_watermark(ts)
+            total.failures.extend(out.failures)
+            if out.batches:
+                self._push(i + 1, out.batches, total)
+        return total
+
+    def finish(self) -> Output:
+        """End of a bounded input: each operator emits what it holds, through the rest."""
+        total = Output()
+        for i, op in enumerate(self.operators):
+            out = op.finish()
+            total.failures.extend(out.failures)
+            if out.batches:
+                self._push(i + 1, out.batches, total)
+        return total
+
+    @property
+    def done(self) -> bool:
+        return any(op.done for op in self.operators)
+
+    def find(self, cls):
+        return next((op for op in self.operators if isinstance(op, cls)), None)
+
+
+def _row_keys(columns, n):
+    return [tuple(_hashable(v) for v in row) for row in zip(*(c.to_pylist() for c in columns))] \
+        if columns else [()] * n
+
+
+def _hashable(value):
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
