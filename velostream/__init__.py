@@ -11,8 +11,8 @@ import sys
 
 __version__ = "0.1.0"
 
-__all__ = ["ScaledInteger", "SqlError", "StreamApp", "VelostreamError", "__version__",
-           "parse_sql"]
+__all__ = ["RecordBatch", "ScaledInteger", "SqlError", "StreamApp", "VelostreamError",
+           "__version__", "parse_sql"]
 
 _CORE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_core")
 
@@ -49,6 +49,10 @@ def __getattr__(name):
         from velostream.app import StreamApp
 
         return StreamApp
+    if name == "RecordBatch":
+        from velostream._core.batch import RecordBatch
+
+        return RecordBatch
     if name == "ScaledInteger":
         from velostream._core.decimal import ScaledInteger
 

@@ -273,6 +273,15 @@ class StreamApp:
         out = self.process_batch(RecordBatch.from_pylist(list(records)), source=source)
         return [] if out is None else out.to_pylist()
 
+    def process_arrow(self, table, *, source: str | None = None):
+        """Run the query over a ``pyarrow.Table`` (or RecordBatch) and return the output rows as
+        a ``pyarrow.Table``; columns are shared with Arrow where the layouts match (needs the
+        ``velostream[arrow]`` extra). State carries over between calls as for :meth:`process`."""
+        from velostream._core.batch import RecordBatch
+        from velostream.formats.arrow import to_arrow_table
+
+        return to_arrow_table(self.process_batch(RecordBatch.from_arrow(table), source=source))
+
     def process_batch(self, batch, *, source: str | None = None):
         """Run the query over a RecordBatch; returns the output RecordBatch (or None)."""
         if self._in_process is None:

@@ -43,7 +43,11 @@ when it would leave int128, and
 ``make_decimal_values`` turns per-group results of any size back into a column.
 
 Buffers are ``cpython.array`` objects kept referenced by the column, so a column is immutable once
-built and cheap to share between batches (``select``/``rename`` never copy data).
+built and cheap to share between batches (``select``/``rename`` never copy data). The data
+buffers (``data``, ``wdata``, ``buffer``, ``offsets``) may also be any read-only buffer object
+whose memory stays put (``from_arrow`` shares a ``pyarrow.Buffer``): read them through the
+column's pointers, never by casting them to ``array.array``. ``validity`` and ``row_scales`` are
+always ``array('B')``.
 """
 
 cimport cython

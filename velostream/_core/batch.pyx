@@ -3,6 +3,7 @@
 
 cimport cython
 from cpython cimport array
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy, memset
 
@@ -55,6 +56,24 @@ cdef object new_double_array(Py_ssize_t n):
 
 cdef object new_byte_array(Py_ssize_t n, bint zero):
     return array.clone(_B, n, zero)
+
+
+cdef void* _buf_ptr(object data) except? NULL:
+    """The memory of a column buffer: an ``array.array``, ``bytes``/``bytearray``, or any
+    read-only buffer whose memory stays put while the object lives (a ``pyarrow.Buffer``: how
+    ``from_arrow`` shares Arrow's memory instead of copying it). The column keeps ``data``."""
+    cdef Py_buffer view
+    cdef void* p
+    if type(data) is array.array:
+        return (<array.array>data).data.as_voidptr
+    if type(data) is bytes:
+        return <void*><const char*>(<bytes>data)
+    if type(data) is bytearray:
+        return <void*><char*>(<bytearray>data)
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    p = view.buf
+    PyBuffer_Release(&view)
+    return p
 
 
 cdef inline uint8_t* _bytes_ptr(object validity):
@@ -148,6 +167,12 @@ cdef class Int64Column(Column):
             return timestamp_to_datetime(self.values[i])
         return self.values[i]
 
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        if self.type == T_TIMESTAMP:
+            return Column.to_pylist(self)
+        return [self.values[i] if self.is_valid(i) else None for i in range(self.length)]
+
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
         cdef object data = new_int64_array(n)
@@ -160,6 +185,10 @@ cdef class Int64Column(Column):
 cdef class Float64Column(Column):
     cpdef object get(self, Py_ssize_t i):
         return self.values[i] if self.is_valid(i) else None
+
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        return [self.values[i] if self.is_valid(i) else None for i in range(self.length)]
 
     cpdef Column take(self, const int64_t[::1] rows):
         cdef Py_ssize_t i, n = rows.shape[0]
@@ -192,6 +221,12 @@ cdef class DecimalColumn(Column):
         if self.wide is not None:
             return self.wide[i]
         return si_box(dec_row(self, i))
+
+    def to_pylist(self):
+        cdef Py_ssize_t i
+        if dec_is_wide(self):
+            return Column.to_pylist(self)
+        return [si_box(dec_row(self, i)) if self.is_valid(i) else None for i in range(self.length)]
 
     @property
     def is_wide(self):
@@ -270,7 +305,11 @@ cdef class StringColumn(Column):
                 memcpy(dst + pos, self.chars + start, size)
             pos += size
             offs[i + 1] = pos
-        return make_string(buf, offsets, self._take_validity(rows), n)
+        cdef StringColumn out = make_string(buf, offsets, self._take_validity(rows), n)
+        if self._strings is not None:
+            # Rows passing through keep the caller's str objects (no decoding on the way out).
+            out._strings = [self._strings[rows[i]] for i in range(n)]
+        return out
 
 
 cdef class ObjectColumn(Column):
@@ -295,7 +334,7 @@ cdef Int64Column make_int64(object data, object validity, Py_ssize_t n, int type
     c.type = type
     c.length = n
     c.data = data
-    c.values = <int64_t*>(<array.array>data).data.as_voidptr
+    c.values = <int64_t*>_buf_ptr(data)
     c.validity = validity
     c.valid = _bytes_ptr(validity)
     return c
@@ -306,7 +345,7 @@ cdef Float64Column make_float64(object data, object validity, Py_ssize_t n):
     c.type = T_FLOAT64
     c.length = n
     c.data = data
-    c.values = <double*>(<array.array>data).data.as_voidptr
+    c.values = <double*>_buf_ptr(data)
     c.validity = validity
     c.valid = _bytes_ptr(validity)
     return c
@@ -317,7 +356,7 @@ cdef BoolColumn make_bool(object data, object validity, Py_ssize_t n):
     c.type = T_BOOL
     c.length = n
     c.data = data
-    c.values = _bytes_ptr(data)
+    c.values = <uint8_t*>_buf_ptr(data)
     c.validity = validity
     c.valid = _bytes_ptr(validity)
     return c
@@ -328,7 +367,7 @@ cdef DecimalColumn make_decimal(object data, object validity, Py_ssize_t n, int 
     c.type = T_DECIMAL
     c.length = n
     c.data = data
-    c.values = <int64_t*>(<array.array>data).data.as_voidptr
+    c.values = <int64_t*>_buf_ptr(data)
     c.scale = scale
     c.validity = validity
     c.valid = _bytes_ptr(validity)
@@ -408,7 +447,7 @@ cdef DecimalColumn make_decimal_values(list values, Py_ssize_t n, int scale, bin
 cdef DecimalColumn make_decimal128(object wdata, object validity, Py_ssize_t n, int scale,
                                    object row_scales):
     cdef Py_ssize_t i
-    cdef const int64_t* w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    cdef const int64_t* w = <int64_t*>_buf_ptr(wdata)
     cdef const uint8_t* ok = _bytes_ptr(validity)
     cdef vs_i128 v
     cdef bint narrow = True
@@ -428,7 +467,7 @@ cdef DecimalColumn make_decimal128(object wdata, object validity, Py_ssize_t n, 
         memset(dst, 0, n * sizeof(int64_t))
     cdef DecimalColumn c = make_decimal_rs(data, validity, n, scale, row_scales)
     c.wdata = wdata
-    c.w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    c.w = <int64_t*>_buf_ptr(wdata)
     return c
 
 
@@ -520,11 +559,8 @@ cdef StringColumn make_string(object buffer, object offsets, object validity, Py
     c.length = n
     c.buffer = buffer
     c.offsets = offsets
-    if isinstance(buffer, bytes):
-        c.chars = <const char*>(<bytes>buffer)
-    else:
-        c.chars = <const char*>(<bytearray>buffer)
-    c.offs = <int64_t*>(<array.array>offsets).data.as_voidptr
+    c.chars = <const char*>_buf_ptr(buffer)
+    c.offs = <int64_t*>_buf_ptr(offsets)
     c.validity = validity
     c.valid = _bytes_ptr(validity)
     c._strings = None
@@ -648,6 +684,61 @@ def string_column(values):
     return column
 
 
+cdef Py_ssize_t _nbytes(object data) except -1:
+    cdef Py_buffer view
+    PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+    cdef Py_ssize_t n = view.len
+    PyBuffer_Release(&view)
+    return n
+
+
+def column_from_buffers(int kind, Py_ssize_t n, data, validity=None, int scale=0, offsets=None,
+                        bint wide=False):
+    """A column over existing buffers, sharing their memory (``from_arrow``).
+
+    ``data``: any read-only buffer object whose memory stays put while it lives (``array``,
+    ``bytes``, ``pyarrow.Buffer``): n int64 (BIGINT, TIMESTAMP epoch ms, DECIMAL mantissas at
+    ``scale``; with ``wide`` 2n int64 limbs per row, the little-endian int128 of decimal128),
+    n doubles, n bytes 0/1 (BOOLEAN), or the UTF-8 bytes of a STRING column with ``offsets``
+    (n + 1 int64). ``validity``: None or n bytes, 1 = present; NULL rows must hold zeros.
+    Buffer sizes are checked; contents are trusted.
+    """
+    cdef Py_ssize_t width = 8
+    cdef const int64_t* offs
+    if validity is not None:
+        if not (type(validity) is array.array and (<array.array>validity).typecode == b"B"):
+            validity = _pyarray.array("B", bytes(validity))
+        if len(validity) < n:
+            raise ValueError(f"validity holds {len(validity)} rows, not {n}")
+    if kind == T_BOOL:
+        width = 1
+    elif kind == T_DECIMAL and wide:
+        width = 16
+    if kind == T_STRING:
+        if offsets is None or _nbytes(offsets) < 8 * (n + 1):
+            raise ValueError(f"a STRING column of {n} rows needs {n + 1} int64 offsets")
+        offs = <const int64_t*>_buf_ptr(offsets)
+        if offs[0] < 0 or offs[n] < offs[0] or offs[n] > _nbytes(data):
+            raise ValueError("string offsets point outside the character buffer")
+        return make_string(data, offsets, validity, n)
+    if _nbytes(data) < width * n:
+        raise ValueError(f"a {TYPE_NAMES.get(kind, kind)} column of {n} rows needs "
+                         f"{width * n} bytes, the buffer has {_nbytes(data)}")
+    if kind == T_INT64 or kind == T_TIMESTAMP:
+        return make_int64(data, validity, n, kind)
+    if kind == T_FLOAT64:
+        return make_float64(data, validity, n)
+    if kind == T_BOOL:
+        return make_bool(data, validity, n)
+    if kind == T_DECIMAL:
+        if not 0 <= scale <= 38:
+            raise ValueError(f"DECIMAL scale {scale} is outside 0..38")
+        if wide:
+            return make_decimal128(data, validity, n, scale, None)
+        return make_decimal(data, validity, n, scale)
+    raise ValueError(f"no buffer layout for {TYPE_NAMES.get(kind, kind)} columns")
+
+
 def object_column(values):
     values = list(values)
     return ObjectColumn(values, _validity_for(values))
@@ -740,20 +831,51 @@ cdef class RecordBatch:
             self._index.setdefault(name.lower(), i)
 
     @staticmethod
-    def from_pylist(rows, names=None, meta=None):
-        """A batch from dicts; columns are typed from the values (see ``column_from_values``)."""
-        rows = list(rows)
-        if names is None:
-            seen = {}
-            for row in rows:
-                for key in row:
-                    seen.setdefault(key, None)
-            names = list(seen)
-        columns = [column_from_values([row.get(name) for row in rows]) for name in names]
-        cdef RecordBatch batch = RecordBatch(names, columns, meta)
-        if not names:
-            batch.length = len(rows)
-        return batch
+    def from_pylist(rows, names=None, schema=None, meta=None):
+        """A batch from a sequence of dicts (rows), in one typed pass.
+
+        ``names``: the columns, in order (other keys are ignored, missing keys are NULL);
+        without it, every key seen, in first-seen order. ``schema``: ``{name: type}`` with the
+        type names of declared source schemas (``"DECIMAL(18,4)"``, ``"BIGINT"``, ``"DOUBLE"``,
+        ``"STRING"``, ``"BOOLEAN"``, ``"TIMESTAMP"``) fixing those columns' types; the others
+        are typed from their values: int → BIGINT, float → DOUBLE, ``decimal.Decimal`` and
+        ``ScaledInteger`` → DECIMAL (exact; ints mixed with them too), str → STRING, bool →
+        BOOLEAN, datetime → TIMESTAMP, None → NULL, anything else (lists, dicts, mixed types)
+        → OBJECT. A value that does not fit a declared type raises ValueError naming the
+        column and row.
+
+        >>> RecordBatch.from_pylist([{"price": Decimal("1.50"), "qty": 3}]).schema
+        [('price', 'DECIMAL', 2), ('qty', 'BIGINT')]
+        """
+        from velostream._core.pyrows import batch_from_rows
+        return batch_from_rows(rows, names, schema, meta)
+
+    @staticmethod
+    def from_pydict(data, schema=None, meta=None):
+        """A batch from columns: ``{name: list of values}``, all of one length.
+
+        Types as for :meth:`from_pylist`; ``schema`` (``{"price": "DECIMAL(18,4)"}``) fixes
+        the types of the columns it names.
+
+        >>> RecordBatch.from_pydict({"price": [Decimal("1.5")]}, schema={"price": "DECIMAL(18,4)"})
+        RecordBatch(1 rows, [('price', 'DECIMAL', 4)])
+        """
+        from velostream._core.pyrows import batch_from_columns
+        return batch_from_columns(data, schema, meta)
+
+    @staticmethod
+    def from_arrow(data):
+        """A batch from a ``pyarrow.Table`` or ``pyarrow.RecordBatch``, sharing Arrow's memory
+        where the layouts match (needs the ``velostream[arrow]`` extra; what is shared and what
+        is copied: ``velostream.formats.arrow``)."""
+        from velostream.formats.arrow import from_arrow
+        return from_arrow(data)
+
+    def to_arrow(self):
+        """This batch as a ``pyarrow.RecordBatch``, sharing its memory where the layouts match
+        (needs the ``velostream[arrow]`` extra; see ``velostream.formats.arrow``)."""
+        from velostream.formats.arrow import to_arrow
+        return to_arrow(self)
 
     @staticmethod
     def empty(Py_ssize_t length=0):
@@ -838,11 +960,14 @@ cdef class RecordBatch:
         return self.take(rows)
 
     def to_pylist(self):
-        """The rows as dicts of Python values (DECIMAL as ScaledInteger, TIMESTAMP as datetime)."""
-        lists = [c.to_pylist() for c in self.columns]
-        names = self.names
-        return [dict(zip(names, values)) for values in zip(*lists)] if lists else [
-            {} for _ in range(self.length)]
+        """The rows as dicts of Python values (DECIMAL as ScaledInteger, TIMESTAMP as datetime,
+        NULL as None), one dict per row."""
+        from velostream._core.pyrows import rows_from_batch
+        return rows_from_batch(self)
+
+    def to_pydict(self):
+        """The columns as ``{name: list of Python values}`` (values as in :meth:`to_pylist`)."""
+        return {name: c.to_pylist() for name, c in zip(self.names, self.columns)}
 
     @property
     def schema(self):
