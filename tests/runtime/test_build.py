@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from tests.runtime.conftest import W1, make_trades, source, w1_oracle, write_jsonl
+from tests.runtime.conftest import W1, source, w1_oracle
 from velostream import StreamApp
 from velostream._core.batch import RecordBatch
 from velostream.cli.main import cli
@@ -28,14 +28,6 @@ def built(monkeypatch):
         return job
     monkeypatch.setattr(build, "build_job", spy)
     return calls
-
-
-@pytest.fixture
-def trades(tmp_path):
-    rows = make_trades(40)
-    path = tmp_path / "trades.jsonl"
-    write_jsonl(path, rows)
-    return path, rows
 
 
 def test_every_entry_point_builds_its_job_through_the_builder(built, trades):

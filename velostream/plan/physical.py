@@ -313,7 +313,7 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
                                  "run yet", plan.statement.pos.line, plan.statement.pos.column)
     qualifiers = sorted({n.lower() for ep in plan.sources for n in (ep.name, ep.alias) if n})
     params = {"qualifiers": qualifiers,
-              "max_string_bytes": plan.integer("max_string_bytes", 16 << 20, 1)}
+              "max_string_bytes": plan.setting("max_string_bytes")}
 
     inputs = []
     for endpoint in plan.sources:
@@ -334,7 +334,7 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
     projection = PlannedProjection(query.items, set(qualifiers), params, hidden)
     node = ProjectNode(projection, inputs=[node])
     if query.distinct:
-        node = DistinctNode(plan.integer("distinct.max_keys", DEFAULT_DISTINCT_MAX_KEYS, 1),
+        node = DistinctNode(plan.setting("distinct.max_keys"),
                             inputs=[node])
     if keys:
         node = SortNode(keys, len(hidden), inputs=[node])
