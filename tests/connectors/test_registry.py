@@ -88,8 +88,8 @@ def test_an_unknown_or_unreadable_format_is_a_config_error_naming_the_key(tmp_pa
     assert err.value.key == "t.path"      # a directory: the path is checked first
     data = tmp_path / "d.txt"
     data.write_text("x\n")
-    for fmt, says in (("xml", "must be one of json-lines, json, csv; got 'xml'"),
-                      ("table", "must be one of json-lines, json, csv; got 'table'"),
+    for fmt, says in (("xml", "must be one of json-lines, json, csv, parquet; got 'xml'"),
+                      ("table", "must be one of json-lines, json, csv, parquet; got 'table'"),
                       (None, "cannot tell the format from the file name")):
         props = {"path": str(data), **({"format": fmt} if fmt else {})}
         with pytest.raises(ConfigError) as err:

@@ -141,6 +141,9 @@ class FileSource(Source):
         if not os.path.exists(self.path) and not self.watch:
             raise ConfigError(f"file not found: {self.path}", key=f"{self.name}.path")
         spec = formats.for_endpoint(endpoint, role="decoder")
+        if self.watch and spec.reader:
+            raise ConfigError(f"a {spec.name} file is whole only once written; it cannot be "
+                              "followed as it grows", key=f"{self.name}.watch")
         if self.watch and spec.follow_as:
             spec = formats.get(spec.follow_as, f"{self.name}.format")
         self.spec = spec
@@ -495,6 +498,12 @@ class FileSink(Sink):
                               f"{', '.join(formats.names(output=True, terminal_only=False))}",
                               key=key)
         self.format = spec.name
+        self.records = 0
+        self.writer = None
+        if spec.writer:             # a whole-file format (Parquet) owns its file
+            self.encoder = self.handle = None
+            self.writer = formats.make_writer(spec, self.path, endpoint)
+            return
         append = endpoint.flag("append")
         had_data = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
         self.encoder = formats.make_encoder(spec, endpoint,
@@ -502,19 +511,27 @@ class FileSink(Sink):
         self.handle = open_file(self.path, "ab" if append else "wb",  # closed in close()
                                 context.path_key or f"{endpoint.name}.path")
         self.handle.write(self.encoder.begin())
-        self.records = 0
 
     def write(self, batch) -> None:
         if batch is None or batch.length == 0:
             return
-        self.handle.write(self.encoder.encode(batch))
+        if self.writer is not None:
+            self.writer.write(batch)
+        else:
+            self.handle.write(self.encoder.encode(batch))
         self.records += batch.length
 
     def flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+            return
         self.handle.write(self.encoder.flush())
         self.handle.flush()
 
     def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            return
         if not self.handle.closed:
             try:
                 self.handle.write(self.encoder.end())

@@ -16,6 +16,9 @@ a sink hands the writer batches.
   first batch fixes the file's schema (a column that is all NULL there is written as a string
   column); a later batch is cast to it, and one that cannot be (a string where the file has
   numbers, more decimal places than the file's scale) raises ValueError naming the column.
+
+``'format' = 'parquet'`` (or a ``.parquet`` path) plugs these into the file source and sink
+through the format registry: ``file_reader`` and ``file_writer`` below.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ except ImportError as err:  # pragma: no cover - pyarrow is installed without pa
     raise ImportError("Parquet needs pyarrow built with Parquet support: "
                       "pip install 'velostream[arrow]'") from err
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_ROW_GROUP_SIZE", "ParquetReader", "ParquetWriter"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_ROW_GROUP_SIZE", "ParquetReader", "ParquetWriter",
+           "file_reader", "file_writer"]
 
 DEFAULT_BATCH_SIZE = 65536
 DEFAULT_ROW_GROUP_SIZE = 65536
@@ -173,3 +177,43 @@ class ParquetWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# --------------------------------------------------------------------------- the registry's hooks
+
+def file_reader(path, endpoint, options):
+    """The file source's whole-file reader (``formats.registry``): DecodeResults of the file's
+    rows in order, each row's ``_line`` (hence ``_offset``) its 1-based row number."""
+    from velostream._core.batch import int64_column
+    from velostream.errors import ConfigError
+    from velostream.formats.errors import DecodeResult
+
+    if options.declared:
+        field = next(iter(options.declared))
+        raise ConfigError("a Parquet file carries its own column types; declared types are "
+                          "for JSON and CSV sources", key=f"{endpoint.name}.schema.{field}")
+    try:
+        reader = ParquetReader(path, columns=options.fields)
+    except ValueError as err:
+        raise ConfigError(str(err), key=f"{endpoint.name}.path") from None
+    row = 0
+    try:
+        for batch in reader:
+            n = batch.length
+            batch.meta["_line"] = int64_column(range(row + 1, row + n + 1))
+            row += n
+            yield DecodeResult(batch)
+    finally:
+        reader.close()
+
+
+def file_writer(path, endpoint, options):
+    """The file sink's writer for Parquet: batches in, row groups out; ``close`` writes the
+    footer. A Parquet file cannot be appended to."""
+    from velostream.errors import ConfigError
+
+    if endpoint.flag("append"):
+        raise ConfigError("a Parquet file cannot be appended to (its footer closes it); "
+                          "write a new file", key=f"{endpoint.name}.append")
+    return ParquetWriter(path, row_group_size=endpoint.setting("parquet.row_group_size"),
+                         compression=endpoint.setting("parquet.compression"))

@@ -22,7 +22,9 @@ Decoder protocol (one per reader; it may keep state between calls)::
 except where the decoder says — a quoted CSV field), ``"document"`` (one JSON document cut
 between elements). A whole-file format (Parquet) instead gives ``reader``: ``"module:factory"``
 with ``factory(path, endpoint, options) -> iterator of DecodeResult`` (rows in file order; a
-resumed read skips the rows already delivered).
+resumed read skips the rows already delivered). Such a format writes through ``writer``:
+``"module:factory"`` with ``factory(path, endpoint, EncoderOptions)`` → an object with
+``write(batch)``, ``flush()`` and ``close()`` that owns the file.
 
 Encoder protocol (one per sink)::
 
@@ -79,6 +81,8 @@ class FormatSpec:
     they hold JSON Lines); an ``--output-file`` writes this format itself."""
     reader: str | None = None
     """A whole-file format's reader, ``"module:factory"`` (see the module docstring)."""
+    writer: str | None = None
+    """A whole-file format's writer, ``"module:factory"`` (see the module docstring)."""
     output: bool = False
     """Offered by the CLI's ``--format``."""
     terminal_only: bool = False
@@ -120,15 +124,22 @@ def find(name) -> FormatSpec | None:
     return _FORMATS.get(found) if found else None
 
 
+def _plays(spec: FormatSpec, role: str | None) -> bool:
+    """Whether ``spec`` can decode (``"decoder"``: a decoder or a whole-file reader) or encode
+    (``"encoder"``: an encoder or a whole-file writer)."""
+    if role is None:
+        return True
+    whole = spec.reader if role == "decoder" else spec.writer if role == "encoder" else None
+    return bool(getattr(spec, role) or whole)
+
+
 def get(name, key: str, *, role: str | None = None) -> FormatSpec:
     """The format ``name`` (or an alias); a ConfigError naming ``key`` when it is unknown or
     cannot play ``role`` (``"decoder"``/``"encoder"``)."""
     spec = find(name)
-    if spec is not None and (role is None or getattr(spec, role) or
-                             (role == "decoder" and spec.reader)):
+    if spec is not None and _plays(spec, role):
         return spec
-    usable = [n for n in names() if role is None or getattr(_FORMATS[n], role) or
-              (role == "decoder" and _FORMATS[n].reader)]
+    usable = [n for n in names() if _plays(_FORMATS[n], role)]
     raise ConfigError(f"must be one of {', '.join(usable)}; got {name!r}", key=key)
 
 
@@ -144,12 +155,11 @@ def for_endpoint(endpoint, *, role: str, default: str | None = None) -> FormatSp
     if raw is not None:
         return get(raw, key, role=role)
     spec = by_extension(endpoint.get("path", ""))
-    if spec is not None and (getattr(spec, role) or (role == "decoder" and spec.reader)):
+    if spec is not None and _plays(spec, role):
         return spec
     if default is not None:
         return get(default, key, role=role)
-    usable = [n for n in names() if getattr(_FORMATS[n], role) or
-              (role == "decoder" and _FORMATS[n].reader)]
+    usable = [n for n in names() if _plays(_FORMATS[n], role)]
     raise ConfigError(f"cannot tell the format from the file name; set it to "
                       f"{', '.join(usable)}", key=key)
 
@@ -166,6 +176,10 @@ def make_decoder(spec: FormatSpec, endpoint, options: DecoderOptions):
 
 def make_encoder(spec: FormatSpec, endpoint, options: EncoderOptions | None = None):
     return load(spec.encoder)(endpoint, options or EncoderOptions())
+
+
+def make_writer(spec: FormatSpec, path: str, endpoint, options: EncoderOptions | None = None):
+    return load(spec.writer)(path, endpoint, options or EncoderOptions())
 
 
 @dataclass
@@ -225,3 +239,7 @@ register_format(FormatSpec(
 register_format(FormatSpec(
     "table", encoder="velostream.formats.table:table_encoder", output=True, terminal_only=True,
     doc="a table for the terminal"))
+register_format(FormatSpec(
+    "parquet", extensions=(".parquet", ".pq"), reader="velostream.formats.parquet:file_reader",
+    writer="velostream.formats.parquet:file_writer",
+    doc="Apache Parquet through pyarrow (the velostream[arrow] extra)"))

@@ -316,8 +316,8 @@ SETTINGS: list[Setting] = [
     # -- files ----------------------------------------------------------------------------
     _row("file", "path", "path", None, "the file to read or write"),
     # The file formats are the format registry's (connectors/formats), not listed here.
-    _row("file", "format", "string", None, "csv, json or jsonl (default: from the file's "
-         "extension)"),
+    _row("file", "format", "string", None, "csv, json, jsonl or parquet (default: from the "
+         "file's extension)"),
     _row("file", "source.format", "string", None, "the documents' spelling of format",
          alias_of="format", role=SOURCE),
     _row("file", "has_headers", "boolean", True, "CSV: the first record names the columns"),
@@ -330,6 +330,10 @@ SETTINGS: list[Setting] = [
          role=SINK),
     _row("file", "csv.max_record_bytes", "integer", 1 << 20,
          "the longest CSV record (an open quote runs at most this far)", minimum=1, role=SOURCE),
+    _row("file", "parquet.row_group_size", "integer", 65536,
+         "Parquet: rows per row group", minimum=1, role=SINK),
+    _row("file", "parquet.compression", "enum", "snappy", "Parquet: the column compression",
+         choices=("none", "snappy", "gzip", "zstd", "lz4", "brotli"), role=SINK),
     _no("file", "encoding", "enum", "text encoding (this build: UTF-8)",
         choices=("utf-8", "latin-1", "utf-16", "ascii"),
         inert="utf-8"),
