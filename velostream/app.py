@@ -277,8 +277,8 @@ class StreamApp:
         """Run the query over a ``pyarrow.Table`` (or RecordBatch) and return the output rows as
         a ``pyarrow.Table``; columns are shared with Arrow where the layouts match (needs the
         ``velostream[arrow]`` extra). State carries over between calls as for :meth:`process`."""
+        from velostream._core.arrow import to_arrow_table
         from velostream._core.batch import RecordBatch
-        from velostream.formats.arrow import to_arrow_table
 
         return to_arrow_table(self.process_batch(RecordBatch.from_arrow(table), source=source))
 

@@ -47,9 +47,6 @@ def test_core_sources_import_nothing_from_above():
     sources = _sources()
     assert any(p.name == "kernels_py.pyx" for p in sources)
     offenders = {p.name: upward_imports(p.read_text()) for p in sources}
-    # Known exception, to be removed: RecordBatch.from_arrow/to_arrow import the optional Arrow
-    # bridge (velostream.formats.arrow) lazily. Nothing in _core imports plan/ or runtime/.
-    offenders["batch.pyx"] = [m for m in offenders.get("batch.pyx", []) if m != "formats"]
     assert {k: v for k, v in offenders.items() if v} == {}
 
 

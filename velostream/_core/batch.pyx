@@ -867,14 +867,14 @@ cdef class RecordBatch:
     def from_arrow(data):
         """A batch from a ``pyarrow.Table`` or ``pyarrow.RecordBatch``, sharing Arrow's memory
         where the layouts match (needs the ``velostream[arrow]`` extra; what is shared and what
-        is copied: ``velostream.formats.arrow``)."""
-        from velostream.formats.arrow import from_arrow
+        is copied: ``velostream._core.arrow``)."""
+        from velostream._core.arrow import from_arrow
         return from_arrow(data)
 
     def to_arrow(self):
         """This batch as a ``pyarrow.RecordBatch``, sharing its memory where the layouts match
-        (needs the ``velostream[arrow]`` extra; see ``velostream.formats.arrow``)."""
-        from velostream.formats.arrow import to_arrow
+        (needs the ``velostream[arrow]`` extra; see ``velostream._core.arrow``)."""
+        from velostream._core.arrow import to_arrow
         return to_arrow(self)
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Parquet files through pyarrow (the ``velostream[arrow]`` extra): a reader that yields
 ``RecordBatch`` and a writer that appends batches to one file as row groups.
 
-Both go through ``velostream.formats.arrow``, so columns are shared with Arrow's buffers where
+Both go through ``velostream._core.arrow``, so columns are shared with Arrow's buffers where
 the layouts match (see there for what is copied). Parquet is not line-oriented, so these do not
 follow the byte-chunk decoder protocol of the JSON/CSV codecs: a source hands the reader a path,
 a sink hands the writer batches.
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 
-from velostream.formats.arrow import from_arrow, pa, to_arrow
+from velostream._core.arrow import from_arrow, pa, to_arrow
 
 try:
     import pyarrow.parquet as pq
