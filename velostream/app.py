@@ -296,24 +296,18 @@ class StreamApp:
 
     def _build_in_process(self):
         from velostream.connectors.memory import CollectingSink, MemorySource
-        from velostream.grammar import ast as A
-        from velostream.plan.bind import EndpointConfig, JobPlan
-        from velostream.plan.catalog import SINK, SOURCE, describe_statement
+        from velostream.plan.bind import bind_statement
         from velostream.plan.physical import SortNode
         from velostream.runtime.build import build_job
 
-        query = A.query_of(self.statement)
-        info = describe_statement(self.statement)
-        properties = dict(info.job_properties)
-        properties.update({k: v for k, v in self.properties.items() if "." not in k or
-                           k.split(".", 1)[0] in ("dlq", "distinct")})
-        # Without FROM every record given is one input row (SELECT 1 AS x: a row per record).
-        endpoints = info.sources[:1] or [None]
-        sources = [EndpointConfig(ep.name if ep else "input", SOURCE, "memory_source", {},
-                                  ep.alias if ep else None) for ep in endpoints]
-        sinks = [EndpointConfig("collect", SINK, "collecting_sink", {})]
-        plan = JobPlan(self.job_name, self.statement, query, sources, sinks, properties,
-                       sql=self.sql, filename=self.filename)
+        try:
+            plan = bind_statement(self.statement, self.properties, name=self.job_name,
+                                  filename=self.filename, directives=self.directives,
+                                  in_process=True)
+        except SqlError as err:
+            raise err.with_source(self.sql, self.filename) from None
+        plan.sql = self.sql
+        sources = plan.sources
         memory = MemorySource(sources[0].name)
         collected = CollectingSink()
         job = build_job(plan, sources={sources[0].name: memory}, sinks={"collect": collected})

@@ -12,6 +12,7 @@ from velostream import StreamApp
 from velostream._core.batch import RecordBatch
 from velostream.cli.main import cli
 from velostream.connectors.memory import CollectingSink, MemorySource
+from velostream.errors import ConfigError
 from velostream.runtime import build
 from velostream.runtime.build import RunOptions, build_job
 
@@ -75,3 +76,21 @@ def test_the_runs_limit_stops_reading(trades):
     collected = CollectingSink()
     metrics = build_job(plan, RunOptions(limit=2), sinks={"stdout": collected}).run()
     assert collected.take().length == 2 and metrics.records_out == 2
+
+
+def test_process_binds_the_job_settings_as_any_run_does(tmp_path):
+    """StreamApp.process goes through the binder: a refused job key is refused there too, a
+    -- CONFIG global and the caller's properties reach the run, and a source's file settings
+    (for the file runs of the same SQL) are not read."""
+    refused = StreamApp("SELECT a FROM t WITH ('t.type' = 'file_source', 't.path' = 'nowhere', "
+                        "'use_transactions' = 'true')")
+    with pytest.raises(ConfigError, match="'use_transactions' is not supported by this build"):
+        refused.process([{"a": 1}])
+    sql = tmp_path / "app.sql"
+    sql.write_text("-- CONFIG: failure_strategy = FailBatch\n"
+                   "SELECT 10 / a AS q FROM t;\n")
+    with pytest.raises(Exception, match="division by zero"):
+        StreamApp(file=sql).process([{"a": 1}, {"a": 0}])
+    overridden = StreamApp(file=sql, properties={"failure_strategy": "LogAndContinue"})
+    assert overridden.process([{"a": 5}, {"a": 0}]) == [{"q": 2.0}]
+    assert overridden.metrics.records_failed == 1

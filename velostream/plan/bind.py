@@ -298,7 +298,7 @@ class OutputOverride:
 def bind_statement(statement, overrides: dict | None = None, *, name: str | None = None,
                    default_sink: str | None = None, filename: str | None = None,
                    directives: dict | None = None,
-                   output: OutputOverride | None = None) -> JobPlan:
+                   output: OutputOverride | None = None, in_process: bool = False) -> JobPlan:
     """A runnable plan for ``statement`` with ``overrides`` (``{'trades.path': 'x.jsonl'}``).
 
     ``default_sink``: the sink type to use when the query names none (the CLI passes
@@ -313,6 +313,10 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
 
     ``output``: the run's choice of output format and file (the CLI's flags).
 
+    ``in_process``: for ``StreamApp.process`` — every source is a ``memory_source`` fed by the
+    caller and the one sink a ``collecting_sink``; the endpoints' own settings configure
+    connectors this plan does not use and are not read, the job's are bound as for any run.
+
     Priority, highest first: ``overrides`` > directives > WITH > an endpoint's YAML
     ``config_file`` > CONFIG globals > the settings table's defaults.
     """
@@ -320,7 +324,7 @@ def bind_statement(statement, overrides: dict | None = None, *, name: str | None
     origins = {k.lower(): None for k in overrides}
     try:
         plan = _bind(statement, overrides, origins, name, default_sink, directives or {},
-                     filename)
+                     filename, in_process)
         if output is not None:
             plan.sinks = output.apply(plan.sinks, plan.name)
     except ConfigError as err:
@@ -406,7 +410,8 @@ def _canonical_names(props: dict, find, prefix: str, origins: dict, statement,
             origins[new] = (filename, line)
 
 
-def _bind(statement, overrides, origins, name, default_sink, directives, filename) -> JobPlan:
+def _bind(statement, overrides, origins, name, default_sink, directives, filename,
+          in_process=False) -> JobPlan:
     from velostream.plan.catalog import describe_statement
 
     query = A.query_of(statement)
@@ -509,9 +514,16 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
             raise _via(err, via) from None
         return config
 
-    sources = [endpoint(ep, SOURCE) for ep in info.sources]
-    sinks = [endpoint(ep, SINK) for ep in info.sinks]
-    written = [ep.name for ep in sources + sinks]
+    if in_process:
+        # Without FROM every record given is one input row (SELECT 1 AS x: a row per record).
+        sources = [EndpointConfig(ep.name, SOURCE, "memory_source", {}, ep.alias)
+                   for ep in info.sources] or [EndpointConfig("input", SOURCE, "memory_source", {})]
+        sinks = [EndpointConfig("collect", SINK, "collecting_sink", {})]
+        written = [ep.name for ep in info.sources + info.sinks]
+    else:
+        sources = [endpoint(ep, SOURCE) for ep in info.sources]
+        sinks = [endpoint(ep, SINK) for ep in info.sinks]
+        written = [ep.name for ep in sources + sinks]
     # Kafka as the SQL, its YAML files or its directives wrote it (before -p rebinding).
     kafka_written = bool(implied) or any(
         endpoint_kind(ep.type) == "kafka" for ep in info.sources + info.sinks) or any(
@@ -523,7 +535,7 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
     if len(sources) > 1:
         raise SqlValidationError("more than one source needs a JOIN, which this build cannot run yet",
                                  statement.pos.line, statement.pos.column)
-    names = {ep.name.lower() for ep in sources + sinks}
+    names = {name.lower() for name in written} | {ep.name.lower() for ep in sources + sinks}
     properties: dict = {}
     for key, d in globals_.items():
         if key.split(".", 1)[0] not in names or "." not in key:
