@@ -17,11 +17,10 @@ Run as pytest-benchmark files (see perf/README.md), or directly for a compact ta
 """
 
 import random
-import statistics
-import time
 from decimal import Decimal
 
 import pytest
+from timing import median_ns
 
 from velostream._core import batch as B
 from velostream._core.decimal import ScaledInteger
@@ -146,13 +145,7 @@ def test_w1_python_float(benchmark):
 # --------------------------------------------------------------------------- direct run
 
 def _median_ns_per_row(fn, *args, repeat=15):
-    fn(*args)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        fn(*args)
-        times.append(time.perf_counter_ns() - start)
-    return statistics.median(times) / N
+    return median_ns(fn, *args, repeat=repeat) / N
 
 
 def main():

@@ -20,12 +20,11 @@ Run as pytest-benchmark files (see perf/README.md), or directly for a compact ta
 """
 
 import random
-import statistics
-import time
 from array import array
 from collections import OrderedDict
 
 import pytest
+from timing import median_ns
 
 from velostream._core import batch as B
 from velostream._core.decimal import ScaledInteger
@@ -128,13 +127,7 @@ def test_rowkeys(benchmark, name, impl):
 # --------------------------------------------------------------------------- direct run
 
 def _median_ms(fn, *args, repeat=7):
-    fn(*args)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        fn(*args)
-        times.append(time.perf_counter_ns() - start)
-    return statistics.median(times) / 1e6
+    return median_ns(fn, *args, repeat=repeat) / 1e6
 
 
 def main():
