@@ -270,8 +270,25 @@ class StreamApp:
         """
         from velostream._core.batch import RecordBatch
 
-        out = self.process_batch(RecordBatch.from_pylist(list(records)), source=source)
+        rows = records if type(records) is list else list(records)
+        out = self.process_batch(RecordBatch.from_pylist(rows, names=self._wanted_keys(rows)),
+                                 source=source)
         return [] if out is None else out.to_pylist()
+
+    def _wanted_keys(self, rows):
+        """The keys of the records the query reads (the planner's scan fields), spelled and
+        ordered as the first record has them, so only those are converted to columns; None
+        (every key) for ``SELECT *`` or when the first record lacks one of them (the others
+        may hold it, under another spelling)."""
+        if self._in_process is None:
+            self._refuse_explain()
+            self._in_process = self._build_in_process()
+        fields = self._in_process[0].physical.scans[0].fields
+        if fields is None or not rows or type(rows[0]) is not dict:
+            return None
+        wanted = {f.lower() for f in fields}
+        keys = [k for k in rows[0] if type(k) is str and k.lower() in wanted]
+        return keys if len({k.lower() for k in keys}) == len(wanted) else None
 
     def process_arrow(self, table, *, source: str | None = None):
         """Run the query over a ``pyarrow.Table`` (or RecordBatch) and return the output rows as

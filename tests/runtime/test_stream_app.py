@@ -29,6 +29,21 @@ def test_process_keeps_distinct_and_limit_state_between_calls():
     assert app.process([{"k": 5}]) == []
 
 
+def test_process_converts_only_the_fields_the_query_reads_whatever_their_spelling():
+    """The scan's fields are pushed into the dict conversion, matched case-insensitively (DIALECT
+    §1); a record without one of them, or with the keys in another order, still reads right."""
+    app = StreamApp("SELECT Symbol, price * qty AS notional FROM t WHERE qty > 1")
+    rows = [{"SYMBOL": "A", "Price": Decimal("1.50"), "QTY": 2, "blob": object()},
+            {"Price": Decimal("2.25"), "QTY": 4, "SYMBOL": "B"},
+            {"SYMBOL": "C", "QTY": 9}]
+    assert app.process(rows) == [{"Symbol": "A", "notional": ScaledInteger("3.00")},
+                                 {"Symbol": "B", "notional": ScaledInteger("9.00")},
+                                 {"Symbol": "C", "notional": None}]
+    assert app._wanted_keys(rows) == ["SYMBOL", "Price", "QTY"]
+    assert app._wanted_keys(rows[2:]) is None        # no price in the first record: every key
+    assert StreamApp("SELECT * FROM t")._wanted_keys(rows) is None
+
+
 def test_invalid_sql_raises_with_position():
     with pytest.raises(SqlError) as info:
         StreamApp("SELECT SUMM(x) FROM t")
