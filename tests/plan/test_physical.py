@@ -88,6 +88,11 @@ def test_explain_is_a_tree_with_each_operators_settings():
     ]
 
 
+def test_the_scan_reads_the_fields_an_order_by_on_an_alias_does_not_need():
+    scan = planned("SELECT a * 2 AS notional FROM t ORDER BY notional, b").scans[0]
+    assert scan.fields == ["a", "b"]      # notional is the output column, b a hidden key
+
+
 def test_velo_sql_explain_prints_the_plan_of_every_job(tmp_path):
     app = tmp_path / "app.sql"
     app.write_text("-- JOB: one\nSELECT a FROM t WHERE a > 1" + SRC + ";\n"

@@ -23,10 +23,18 @@ def _field_path(node: A.Column, qualifiers: set[str]) -> tuple[str, ...]:
 def needed_fields(query: A.Select, qualifiers=()):
     """Source fields the query reads (for projection push-down), or None when it needs all."""
     qualifiers = _qualifier_set(qualifiers)
+    aliases = {item.alias.lower() for item in query.items
+               if isinstance(item, A.SelectItem) and item.alias}
+    # ORDER BY notional sorts on the output column of that alias, not on a field.
+    sorted_on_outputs = {id(entry.expr) for entry in query.order_by
+                         if isinstance(entry.expr, A.Column) and len(entry.expr.parts) == 1
+                         and entry.expr.parts[0].lower() in aliases}
     names = set()
     for node in query.walk():
         if isinstance(node, A.Star):
             return None
+        if id(node) in sorted_on_outputs:
+            continue
         if isinstance(node, A.Column) and not node.parts[-1].startswith("_"):
             parts = _field_path(node, qualifiers)
             names.add(parts[0])            # s.field on a nested value reads the field s
