@@ -152,3 +152,16 @@ def test_explain_statement_prints_the_plan_and_runs_nothing(tmp_path):
         app.run()
     with pytest.raises(ConfigError, match="EXPLAIN"):
         app.process([{"a": 2}])
+
+
+def test_a_plan_can_hold_several_sources():
+    """Multi-source jobs are representable (the join issue plans them): a node reads any number
+    of inputs, and the plan's scans and EXPLAIN show each source."""
+    one = planned("SELECT a FROM t")
+    other = planned("SELECT b FROM t")
+    left, right = one.root.inputs[0], other.root.inputs[0]
+    both = P.PhysicalPlan(P.SinkNode(one.root.endpoints, inputs=[P.PlanNode(inputs=[left, right])]))
+    assert len(both.scans) == 2
+    text = both.explain().splitlines()
+    assert text[1] == "  node" and text[2].startswith("    Project: a") and any(
+        line.startswith("    Project: b") for line in text)
