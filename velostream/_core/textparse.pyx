@@ -46,16 +46,17 @@ FLOAT_TEXT = re.compile(
     r"\s*[+-]?((\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan)\s*\Z",
     re.IGNORECASE | re.ASCII)
 
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+# The one set of boolean words: CAST(text AS BOOLEAN) and boolean settings (plan.settings).
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "on"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "off"})
 
 
 def parse_boolean_text(str text):
     """True / False of a text a CAST to BOOLEAN reads (``'yes'``, ``'off'`` …), else None."""
     low = text.strip().lower()
-    if low in _TRUE:
+    if low in TRUE_WORDS:
         return True
-    if low in _FALSE:
+    if low in FALSE_WORDS:
         return False
     return None
 

@@ -29,6 +29,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 
+from velostream._core.textparse import FALSE_WORDS, TRUE_WORDS, parse_boolean_text
 from velostream.errors import ConfigError
 
 IMPLEMENTED = "implemented"
@@ -66,20 +67,12 @@ def integer_problem(raw, minimum: int = 0, maximum: int = MAX_INTEGER) -> str:
 
 
 # The words of a boolean setting, in any case: the same words CAST('…' AS BOOLEAN) reads.
-TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "on"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "off"})
-
-
 def parse_boolean(raw) -> bool | None:
-    """The one parser of boolean settings (WITH, YAML, directives, -p): None when not a boolean."""
+    """Boolean settings (WITH, YAML, directives, -p) read as CAST(text AS BOOLEAN) reads text
+    (``_core.textparse``: one set of words); None when not a boolean."""
     if isinstance(raw, bool):
         return raw
-    text = str(raw).strip().lower()
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    return None
+    return parse_boolean_text(str(raw))
 
 
 _DURATION_UNITS = (("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000))
