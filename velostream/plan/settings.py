@@ -29,7 +29,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 
-from velostream._core.textparse import FALSE_WORDS, TRUE_WORDS, parse_boolean_text
+from velostream._core.textparse import FALSE_WORDS, TRUE_WORDS, parse_boolean_text  # noqa: F401 (the words, for the reference page and tests)
 from velostream.errors import ConfigError
 
 IMPLEMENTED = "implemented"
