@@ -16,6 +16,10 @@ Measured in one run, on one core (DuckDB is set to one thread; velostream is sin
   ``Application``'s consumer loop; without a broker only its internal test fixtures can drive it,
   which would not measure what its users run. (The Kafka issue measures it against a broker.)
 
+The state-backend groups run W2 with its state in memory, in RocksDB and checkpointed every
+second (the cost of durable state), and measure the peak RSS of a fresh process holding a million
+groups open at once with memory and with RocksDB state.
+
 Every implementation writes the same number of rows (checked). Records: VELOSTREAM_PERF_RECORDS
 (default 1,000,000). Ratios (median / baseline median) are printed by perf/conftest.py.
 """
@@ -25,6 +29,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
+import subprocess
+import sys
 from decimal import Decimal
 
 import orjson
@@ -181,3 +188,104 @@ def test_velostream_file_to_file(benchmark, trades, tmp_path):
     _record(benchmark, trades)
     benchmark.pedantic(lambda: StreamApp(sql).run(), rounds=ROUNDS, iterations=1)
     assert _lines(out) == trades[2]
+
+
+# --------------------------------------------------------------------------- state backends
+
+KEYS_1M = ("SELECT symbol, COUNT(*) AS trades, SUM(quantity) AS volume, MAX(price) AS high "
+           "FROM trades GROUP BY symbol WINDOW TUMBLING(ts, 1h) EMIT FINAL")
+
+
+@pytest.fixture(scope="module")
+def distinct_keys_file(tmp_path_factory):
+    """1,000,000 trades of 1,000,000 symbols inside one hour: a million groups open at once."""
+    path = tmp_path_factory.mktemp("w2_keys") / "trades.jsonl"
+    rng = random.Random(7)
+    with open(path, "w") as out:
+        out.writelines(f'{{"trade_id": {i}, "symbol": "K{i:07d}", '
+                       f'"price": {rng.uniform(10, 900):.4f}, "quantity": {rng.randint(1, 1000)}, '
+                       f'"ts": {START + i}}}\n' for i in range(RECORDS))
+    return path
+
+
+def _state_sql(query, src, out, state):
+    sql = (query + f" INTO out WITH ('trades.type' = 'file_source', 'trades.path' = '{src}', "
+           "'trades.format' = 'jsonl', 'trades.event.time.field' = 'ts', "
+           f"'out.type' = 'file_sink', 'out.path' = '{out}', 'out.format' = 'jsonl'")
+    for key, value in state.items():
+        sql += f", '{key}' = '{value}'"
+    return sql + ")"
+
+
+def _runnable(sql):
+    from velostream import StreamApp
+    from velostream.errors import VelostreamError
+
+    try:
+        StreamApp(sql).plan()
+    except VelostreamError as err:
+        pytest.skip(f"this build cannot run it yet: {err}")
+
+
+STATES = {
+    "memory": {},
+    "rocksdb": {"state.backend": "rocksdb"},
+    "rocksdb+checkpoint 1s": {"state.backend": "rocksdb", "checkpoint.interval": "1s"},
+    "sqlite+checkpoint 1s": {"state.backend": "sqlite", "checkpoint.interval": "1s"},
+}
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_w2_state_backend(benchmark, state, tmp_path_factory):
+    """W2 (100 symbols) with its state in memory, in RocksDB, and checkpointed every second:
+    the cost of durable state, baseline the memory run."""
+    from velostream import StreamApp
+
+    base = tmp_path_factory.mktemp("w2_state")
+    src = base / "trades.jsonl"
+    rows = _write_trades(src, 100)
+    settings = dict(STATES[state])
+    if settings:
+        settings["state.dir"] = base / "state"
+    sql = _state_sql(W2, src, base / "out.jsonl", settings)
+    _runnable(sql)
+    benchmark.group = "W2 state backends (100 symbols)"
+    benchmark.extra_info["ops"] = RECORDS
+    if state == "memory":
+        benchmark.extra_info["baseline"] = True
+
+    def run():
+        if settings:
+            shutil.rmtree(settings["state.dir"], ignore_errors=True)
+        StreamApp(sql).run()
+
+    benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    assert _lines(base / "out.jsonl") == rows
+
+
+@pytest.mark.parametrize("state", ["memory", "rocksdb"])
+def test_peak_rss_of_a_million_open_groups(benchmark, state, distinct_keys_file, tmp_path):
+    """A million groups open at once, in a fresh process each: peak RSS (``peak_rss_mb`` in the
+    summary) with the state in memory and in RocksDB, whose memory is bounded by its cache."""
+    settings = {"state.backend": "rocksdb", "state.dir": tmp_path / "state"} \
+        if state == "rocksdb" else {}
+    out = tmp_path / "out.jsonl"
+    sql = _state_sql(KEYS_1M, distinct_keys_file, out, settings)
+    _runnable(sql)
+    benchmark.group = "W2 one million open groups"
+    benchmark.extra_info["ops"] = RECORDS
+    benchmark.extra_info["baseline"] = state == "memory"
+    script = ("import resource, sys\nfrom velostream import StreamApp\n"
+              "StreamApp(sys.argv[1]).run()\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    peaks = []
+
+    def run():
+        shutil.rmtree(tmp_path / "state", ignore_errors=True)
+        done = subprocess.run([sys.executable, "-c", script, sql], capture_output=True,
+                              text=True, check=True)
+        peaks.append(int(done.stdout.split()[-1]) // 1024)
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    benchmark.extra_info["peak_rss_mb"] = max(peaks)
+    assert _lines(out) == RECORDS
