@@ -289,3 +289,69 @@ def test_peak_rss_of_a_million_open_groups(benchmark, state, distinct_keys_file,
     benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["peak_rss_mb"] = max(peaks)
     assert _lines(out) == RECORDS
+
+
+# --------------------------------------------------------------------------- session windows
+
+SESSION_GAP_MS = 5_000
+SESSION_SYMBOLS = 1_000      # a symbol trades about every 6 s: sessions of a few trades
+W2S = ("SELECT symbol, _window_start AS session_start, _window_end AS session_end, "
+       "COUNT(*) AS trades, SUM(quantity) AS volume "
+       "FROM trades GROUP BY symbol WINDOW SESSION(ts, 5s) EMIT FINAL")
+
+
+@pytest.fixture(scope="module")
+def session_trades(tmp_path_factory):
+    path = tmp_path_factory.mktemp("w2_session") / "trades.jsonl"
+    _write_trades(path, SESSION_SYMBOLS)
+    return path
+
+
+def _session_loop(src, dst):
+    """Per symbol, the open session (records closer than the gap merge, DIALECT §5); a session
+    is written when its symbol's next record is too far from it, the open ones at the end."""
+    loads, dumps = orjson.loads, orjson.dumps
+    sessions: dict[str, list] = {}
+    out = []
+    with open(src, "rb") as fin:
+        for line in fin:
+            r = loads(line)
+            ts, q = r["ts"], r["quantity"]
+            s = sessions.get(r["symbol"])
+            if s is not None and ts - s[1] < SESSION_GAP_MS:
+                s[1] = ts
+                s[2] += 1
+                s[3] += q
+                continue
+            if s is not None:
+                out.append(dumps({"symbol": r["symbol"], "session_start": s[0],
+                                  "session_end": s[1] + SESSION_GAP_MS, "trades": s[2],
+                                  "volume": s[3]}))
+            sessions[r["symbol"]] = [ts, ts, 1, q]
+    for symbol, s in sessions.items():
+        out.append(dumps({"symbol": symbol, "session_start": s[0],
+                          "session_end": s[1] + SESSION_GAP_MS, "trades": s[2], "volume": s[3]}))
+    with open(dst, "wb") as fout:
+        fout.write(b"\n".join(out) + b"\n")
+
+
+@pytest.mark.benchmark(group="W2 session windows (1,000 symbols, 5 s gap)")
+def test_session_orjson_loop(benchmark, session_trades, tmp_path):
+    benchmark.extra_info["ops"] = RECORDS
+    benchmark.extra_info["baseline"] = True
+    out = tmp_path / "o.jsonl"
+    benchmark.pedantic(_session_loop, args=(session_trades, out), rounds=ROUNDS, iterations=1)
+    assert _lines(out) > SESSION_SYMBOLS
+
+
+@pytest.mark.benchmark(group="W2 session windows (1,000 symbols, 5 s gap)")
+def test_session_velostream(benchmark, session_trades, tmp_path):
+    from velostream import StreamApp
+
+    out, expected = tmp_path / "v.jsonl", tmp_path / "o.jsonl"
+    sql = _state_sql(W2S, session_trades, out, {})
+    _runnable(sql)
+    benchmark.extra_info["ops"] = RECORDS
+    benchmark.pedantic(lambda: StreamApp(sql).run(), rounds=ROUNDS, iterations=1)
+    _session_loop(session_trades, expected)
+    assert _lines(out) == _lines(expected)
