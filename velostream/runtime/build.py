@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from velostream.plan import physical as P
 from velostream.runtime.event_time import EventTimeOperator
 from velostream.runtime.job import Job, SourceInput
+from velostream.runtime.window_functions import WindowFunctionOperator
 from velostream.runtime.operators import (
     DistinctOperator,
     FilterOperator,
@@ -32,6 +33,7 @@ OPERATORS = {
     P.DistinctNode: DistinctOperator,
     P.SortNode: SortOperator,
     P.LimitNode: LimitOperator,
+    P.WindowFunctionNode: WindowFunctionOperator,
 }
 
 
