@@ -261,8 +261,8 @@ def test_snapshot_and_restore_continue_the_partitions():
     ("SELECT NTILE(4) OVER (ORDER BY ts) AS q", "NTILE(…) OVER (…) is not supported"),
     ("SELECT SUM(qty) OVER (ORDER BY ts ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS s",
      "UNBOUNDED FOLLOWING"),
-    ("SELECT SUM(qty) OVER (ORDER BY ts ROWS BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT "
-     "ROW) AS s", "a ROWS frame counts rows"),
+    (("SELECT SUM(qty) OVER (ORDER BY ts ROWS BETWEEN INTERVAL '1' MINUTE PRECEDING AND "
+      "CURRENT ROW) AS s"), "a ROWS frame counts rows"),
     ("SELECT SUM(qty) OVER (ORDER BY symbol RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) AS s",
      "needs one non-NULL BIGINT or TIMESTAMP"),
 ])

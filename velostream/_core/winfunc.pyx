@@ -407,23 +407,23 @@ cdef class WindowKernel:
     cdef void _frame(self, Part* pt, FState* st, int f, int64_t k, const int64_t* okey,
                      bint final, int64_t* lo, int64_t* hi) except *:
         """Frame of local row ``k`` for function ``f``: local rows [lo, hi) (may be empty)."""
-        cdef int64_t l, h, v, last = pt.arrived
+        cdef int64_t fl, h, v, last = pt.arrived
         if self.rows_unit[f]:
-            l = 0 if self.s_unb[f] else k + self.start[f]
+            fl = 0 if self.s_unb[f] else k + self.start[f]
             h = k + self.end[f] + 1
         else:
             v = okey[self._at(pt, k)]
             if self.s_unb[f]:
-                l = 0
+                fl = 0
             else:
-                l = _imax(st.lo, 0)
-                while l < k:
+                fl = _imax(st.lo, 0)
+                while fl < k:
                     if self.start[f] == 0:
-                        if okey[self._at(pt, l)] == v:
+                        if okey[self._at(pt, fl)] == v:
                             break
-                    elif okey[self._at(pt, l)] >= v + self.start[f]:
+                    elif okey[self._at(pt, fl)] >= v + self.start[f]:
                         break
-                    l += 1
+                    fl += 1
             h = _imax(st.hi, k + 1)
             while h < last:
                 if self.end[f] == 0:
@@ -432,13 +432,13 @@ cdef class WindowKernel:
                 elif okey[self._at(pt, h)] > v + self.end[f]:
                     break
                 h += 1
-            l = _imax(l, st.lo)
+            fl = _imax(fl, st.lo)
             h = _imax(h, st.hi)
-        l = _imax(l, 0)
+        fl = _imax(fl, 0)
         h = _imin(h, last)
-        st.lo = l
+        st.lo = fl
         st.hi = h
-        lo[0] = l
+        lo[0] = fl
         hi[0] = h
 
     cdef void _slide(self, Part* pt, FState* st, int f, int64_t lo, int64_t hi,
@@ -719,7 +719,7 @@ cdef class WindowKernel:
     def keep(self):
         """Positions (ascending) of every row the partitions still need; renumbers them to
         0, 1, … (the operator keeps ``combined.take(keep())``)."""
-        cdef int64_t p, i, total = 0, m = 0
+        cdef int64_t p, i, m = 0
         cdef Part* pt
         cdef FState* st
         cdef int f

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from velostream.plan import physical as P
 from velostream.runtime.event_time import EventTimeOperator
 from velostream.runtime.job import Job, SourceInput
-from velostream.runtime.window_functions import WindowFunctionOperator
 from velostream.runtime.operators import (
     DistinctOperator,
     FilterOperator,
@@ -24,6 +23,7 @@ from velostream.runtime.operators import (
     ProjectOperator,
     SortOperator,
 )
+from velostream.runtime.window_functions import WindowFunctionOperator
 
 # Node kind → the operator that runs it.
 OPERATORS = {
