@@ -221,26 +221,43 @@ def test_state_is_bounded_by_the_frame():
         out = op.process(RecordBatch.from_pylist(rows))
         assert sum(x.length for x in out.batches) == 100
         assert op.kernel.retained <= 10 * 5            # 4 preceding + the current row
-        assert op._state.length <= 10 * 5
+        assert op._size <= 2 * 10 * 5 + 4096        # dead rows are compacted away
     assert "state=<= 5 rows per partition" in "\n".join(node.details())
 
 
-def test_snapshot_and_restore_continue_the_partitions():
+SNAPSHOT_CALLS = [
+    "LAG(x) OVER (PARTITION BY k ORDER BY ts) AS l, LEAD(x) OVER (PARTITION BY k ORDER BY ts) "
+    "AS nx, RANK() OVER (PARTITION BY k ORDER BY ts) AS r",
+    "SUM(x) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) AS s, AVG(d) OVER (PARTITION BY k "
+    "ORDER BY ts ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS a",
+    "MIN(d) OVER (PARTITION BY k ORDER BY ts) AS mn, FIRST_VALUE(t) OVER (PARTITION BY k ORDER "
+    "BY ts) AS fv, NTH_VALUE(x, 2) OVER (PARTITION BY k ORDER BY ts) AS nv, SUM(d) OVER "
+    "(PARTITION BY k ORDER BY ts RANGE BETWEEN 15 PRECEDING AND CURRENT ROW) AS rs",
+]
+
+
+@pytest.mark.parametrize("split", [1, 3, 5])
+@pytest.mark.parametrize("calls", SNAPSHOT_CALLS)
+def test_snapshot_and_restore_continue_the_partitions(calls, split):
+    import datetime as dt
+
     from velostream._core.batch import RecordBatch
+    from velostream._core.decimal import ScaledInteger
     from velostream.grammar import parse_sql
     from velostream.plan.bind import bind_statement
     from velostream.plan.physical import plan_job
     from velostream.runtime.window_functions import WindowFunctionOperator
     from velostream.state.store import MemoryStore
 
-    sql = ("SELECT LAG(x) OVER (PARTITION BY k ORDER BY ts) AS l, SUM(x) OVER (PARTITION BY k "
-           "ORDER BY ts ROWS 2 PRECEDING) AS s, LEAD(x) OVER (PARTITION BY k ORDER BY ts) AS "
-           "nx, RANK() OVER (PARTITION BY k ORDER BY ts) AS r FROM t WITH "
-           "('t.type'='file_source', 't.path'='x.jsonl')")
+    sql = (f"SELECT {calls} FROM t WITH ('t.type'='file_source', 't.path'='x.jsonl')")
     plan = bind_statement(parse_sql(sql).statements[0], default_sink="stdout_sink")
     node = next(n for n in plan_job(plan).nodes() if n.kind == "WindowFunction")
-    batches = [RecordBatch.from_pylist([{"k": f"k{i % 3}", "ts": b * 10 + i // 2, "x": b * 10 + i}
-                                        for i in range(10)]) for b in range(6)]
+    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    batches = [RecordBatch.from_pylist([
+        {"k": f"k{i % 3}", "ts": b * 10 + i // 2, "x": b * 10 + i,
+         "d": ScaledInteger(f"{(b * 37 + i * 11) % 50}.{i}5"),
+         "t": epoch + dt.timedelta(milliseconds=b * 1000 + i)} for i in range(10)])
+        for b in range(6)]
 
     def rows(outs):
         return [r for o in outs for b in o.batches for r in b.to_pylist()]
@@ -248,13 +265,27 @@ def test_snapshot_and_restore_continue_the_partitions():
     whole = WindowFunctionOperator(node)
     expected = rows([whole.process(b) for b in batches] + [whole.finish()])
     first = WindowFunctionOperator(node)
-    got = rows([first.process(b) for b in batches[:3]])
+    got = rows([first.process(b) for b in batches[:split]])
     store = MemoryStore()
     first.snapshot(store)
     second = WindowFunctionOperator(node)
     second.restore(store)
-    got += rows([second.process(b) for b in batches[3:]] + [second.finish()])
+    got += rows([second.process(b) for b in batches[split:]] + [second.finish()])
     assert got == expected
+    assert len(got) == 60
+
+
+def test_many_partitions_small_batches_match_duckdb(data):
+    """Segments and compaction: 400 partitions, batches of 3 rows."""
+    rows = make_rows(1500, symbols=tuple(f"S{i}" for i in range(400)))
+    expr = (f"LAG(qty) OVER ({W}) AS a, SUM(qty) OVER ({W} ROWS 2 PRECEDING) AS b, "
+            f"MIN(price) OVER ({W}) AS c, FIRST_VALUE(qty) OVER ({W}) AS e")
+    ours = run(f"SELECT seq, {expr}" + data(rows, 3))
+    theirs = oracle(rows, expr)
+    assert len(ours) == 1500
+    for r in ours:
+        for key in "abce":
+            assert same(r[key], theirs[r["seq"]][key]), (r, theirs[r["seq"]])
 
 
 @pytest.mark.parametrize("sql, message", [
@@ -282,3 +313,80 @@ def test_explain_shows_partition_order_frame_and_state(data):
     assert "WindowFunction: partition=[symbol], order=[ts]" in text, text
     assert "ROWS BETWEEN 4 PRECEDING AND CURRENT ROW" in text
     assert "state=<= 5 rows per partition" in text
+
+
+# --------------------------------------------------------------------------- the documents' queries
+
+def _market_data(path, n=60):
+    rnd = random.Random(3)
+    rows, ts = [], 1_700_000_000_000
+    for i in range(n):
+        ts += 1000
+        rows.append({"seq": i, "symbol": rnd.choice("XY"), "timestamp": ts,
+                     "price": round(rnd.uniform(95, 105) * (1.1 if i % 7 == 0 else 1), 4),
+                     "volume": rnd.randint(500, 3000)})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def _duck(rows, sql):
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (seq BIGINT, symbol VARCHAR, timestamp BIGINT, "
+                "price DECIMAL(18,4), volume BIGINT)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+                    [(r["seq"], r["symbol"], r["timestamp"], str(r["price"]), r["volume"])
+                     for r in rows])
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def test_deployment_summary_moving_average(tmp_path):
+    """spec/deployment-summary.md (corpus deployment-summary-cli-13.sql): AVG of a DECIMAL(18,4)
+    over the last 5 rows per symbol, exact (scale 4 + 4)."""
+    from tests.corpus import CORPUS
+
+    sql = (CORPUS / "deployment-summary-cli-13.sql").read_text()
+    rows = _market_data(tmp_path / "trades.jsonl")
+    result = CliRunner().invoke(cli, [
+        "execute", "--query", sql, "-p", "trades.type=file_source", "-p",
+        f"trades.path={tmp_path / 'trades.jsonl'}", "-p", "trades.format=jsonl",
+        "--format", "json-lines"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    ours = [json.loads(line) for line in result.stdout.splitlines()]
+    theirs = _duck(rows, "SELECT symbol, AVG(price) OVER (PARTITION BY symbol ORDER BY timestamp "
+                         "ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS m, SUM(price) OVER "
+                         "(PARTITION BY symbol ORDER BY timestamp ROWS BETWEEN 4 PRECEDING AND "
+                         "CURRENT ROW) AS s, COUNT(*) OVER (PARTITION BY symbol ORDER BY "
+                         "timestamp ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS c FROM t "
+                         "ORDER BY seq")
+    assert len(ours) == len(theirs) == 60
+    for mine, duck in zip(ours, theirs):
+        exact = (duck["s"] / duck["c"]).quantize(Decimal("0.00000001"), "ROUND_HALF_EVEN")
+        assert mine["symbol"] == duck["symbol"]
+        assert mine["moving_avg_5"] == str(exact)
+
+
+def test_operations_guide_price_monitor(tmp_path):
+    """spec/operations-guide.md (corpus operations-guide-11.sql, job price_monitor): LAG three
+    times (computed once) inside CASE, after WHERE."""
+    from tests.corpus import CORPUS
+
+    text = (CORPUS / "operations-guide-11.sql").read_text()
+    start = text.index("START JOB price_monitor AS") + len("START JOB price_monitor AS")
+    sql = text[start:text.index(";", start)]
+    rows = _market_data(tmp_path / "md.jsonl")
+    result = CliRunner().invoke(cli, [
+        "execute", "--query", sql, "-p", "market_data.type=file_source", "-p",
+        f"market_data.path={tmp_path / 'md.jsonl'}", "-p", "market_data.format=jsonl",
+        "--format", "json-lines"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    ours = [json.loads(line) for line in result.stdout.splitlines()]
+    theirs = _duck(rows, sql.replace("FROM market_data", "FROM t") + " ORDER BY seq")
+    assert len(ours) == len(theirs) > 0
+    assert {r["price_movement"] for r in ours} >= {"NORMAL", "SPIKE_UP"}
+    for mine, duck in zip(ours, theirs):
+        assert mine["price_movement"] == duck["price_movement"]
+        assert (mine["previous_price"] is None) == (duck["previous_price"] is None)
+        if duck["previous_price"] is not None:
+            assert Decimal(mine["previous_price"]) == duck["previous_price"]

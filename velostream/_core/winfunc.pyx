@@ -2,11 +2,13 @@
 """Per-partition kernels of the window-function operator (``runtime.window_functions``).
 
 The operator keeps the rows it still needs (the *retained* rows: the frame's preceding rows and
-the rows waiting for their following rows) as a batch, appends each new batch to it, and calls
-:meth:`WindowKernel.push` with the partition id of every new row. The kernel walks the new rows
-in arrival order, keeps per partition a ring of the positions of its retained rows (partition-
-local row ``k`` is the partition's ``k``-th row), emits every row whose frame is complete, and
-says which rows to keep for the next batch (``keep``: positions, then renumbered). Per emitted
+the rows waiting for their following rows) in segments addressed by global positions. For each
+batch it copies the retained rows of the partitions the batch touches (``gather`` /
+``localize``) in front of the new rows and calls :meth:`WindowKernel.push` with the partition id
+of every new row. The kernel walks the new rows in arrival order, keeps per partition a ring of
+the positions of its retained rows (partition-local row ``k`` is the partition's ``k``-th row),
+emits every row whose frame is complete, and says which rows those partitions keep (``settle``);
+``keep`` compacts all partitions when dead rows pile up. Per emitted
 row and function it gives either a *source position* (LAG, LEAD, FIRST/LAST/NTH_VALUE, and
 MIN/MAX as the row holding the extremum: the operator takes the value from the argument column,
 so every type works and DECIMAL rows keep their own scale), a BIGINT (ROW_NUMBER, RANK,
@@ -28,6 +30,7 @@ from cpython cimport array
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.stdint cimport int64_t, uint8_t
 from libc.math cimport fabs
+from libc.stdlib cimport qsort
 from libc.string cimport memset
 
 from velostream._core.batch cimport (
@@ -97,6 +100,7 @@ cdef struct Part:
     int64_t run_start    # local index where the trailing run of equal order keys starts
     int64_t run_okey
     int64_t vmax         # largest order value seen (RANGE ... FOLLOWING readiness)
+    int64_t stamp        # the gather() that last touched this partition
 
 
 cdef struct FState:
@@ -121,6 +125,23 @@ cdef inline int64_t _imin(int64_t a, int64_t b) noexcept nogil:
     return a if a < b else b
 
 
+cdef int _cmp_i64(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef inline int64_t _bsearch(const int64_t[::1] a, int64_t v) noexcept:
+    """Index of ``v`` in the sorted array ``a`` (present)."""
+    cdef int64_t lo = 0, hi = a.shape[0] - 1, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef class WindowKernel:
     """Window-function state of every partition. ``specs``: per function a tuple
     ``(code, offset, rows_unit, start_unbounded, start, end)`` — ``offset`` is LAG/LEAD's offset
@@ -137,6 +158,9 @@ cdef class WindowKernel:
     cdef int64_t nparts, pcap
     cdef int64_t pending            # rows arrived but not emitted, all partitions
     cdef readonly int64_t out_of_order   # rows whose order key is smaller than the previous
+    cdef int64_t epoch
+    cdef int64_t nlive                # rows in all rings
+    cdef object _touched              # array('q'): partitions of the current gather()
     # Per push: typed views of the aggregate inputs over the combined rows.
     cdef int in_kind[MAXF]
     cdef int in_scale[MAXF]
@@ -199,6 +223,9 @@ cdef class WindowKernel:
         self.pending = 0
         self.out_of_order = 0
         self.errors = []
+        self.epoch = 0
+        self.nlive = 0
+        self._touched = _array("q")
         if self.nf > MAXF:
             raise ValueError(f"at most {MAXF} window functions in one query")
 
@@ -218,10 +245,7 @@ cdef class WindowKernel:
     @property
     def retained(self):
         """Rows held in the rings of all partitions (the state bound tests check)."""
-        cdef int64_t p, n = 0
-        for p in range(self.nparts):
-            n += self.parts[p].count
-        return n
+        return self.nlive
 
     @property
     def held(self):
@@ -277,6 +301,7 @@ cdef class WindowKernel:
             pt.cap = newcap
         pt.ring[(pt.head + pt.count) % pt.cap] = pos
         pt.count += 1
+        self.nlive += 1
         if pt.arrived < self.npin:
             if pt.pinned == NULL:
                 pt.pinned = <int64_t*>PyMem_Malloc(self.npin * sizeof(int64_t))
@@ -584,6 +609,7 @@ cdef class WindowKernel:
             pt.head = (pt.head + 1) % pt.cap
             pt.base += 1
             pt.count -= 1
+            self.nlive -= 1
 
     # ---------------------------------------------------------------- API
     cdef void _start(self, list agg_columns, int64_t n) except *:
@@ -716,6 +742,117 @@ cdef class WindowKernel:
             self._trim(&self.parts[p])
         return self._results()
 
+    # ---------------------------------------------------------------- retained-row storage
+    # The operator stores retained rows in segments addressed by global positions. A batch only
+    # moves the rows of the partitions it touches: gather() lists them (the operator copies them
+    # in front of the new rows), localize() renumbers those partitions to that copy, and after
+    # push()/flush() settle() renumbers them to the segment the operator appends. Untouched
+    # partitions keep their positions, so a batch costs O(its rows + their partitions' rows),
+    # not O(all retained rows); keep() compacts everything when dead rows pile up.
+    cdef int64_t _npositions(self, int64_t p) noexcept:
+        cdef Part* pt = &self.parts[p]
+        cdef int64_t n = pt.count + (_imin(pt.arrived, self.npin) if pt.pinned != NULL else 0)
+        cdef int f
+        for f in range(self.nf):
+            n += self.fst[p * self.nf + f].best_pos >= 0
+        return n
+
+    cdef int64_t _positions(self, int64_t p, int64_t* out) noexcept:
+        cdef Part* pt = &self.parts[p]
+        cdef int64_t i, n = 0
+        cdef int f
+        for i in range(pt.count):
+            out[n] = pt.ring[(pt.head + i) % pt.cap]
+            n += 1
+        if pt.pinned != NULL:
+            for i in range(_imin(pt.arrived, self.npin)):
+                out[n] = pt.pinned[i]
+                n += 1
+        for f in range(self.nf):
+            if self.fst[p * self.nf + f].best_pos >= 0:
+                out[n] = self.fst[p * self.nf + f].best_pos
+                n += 1
+        return n
+
+    cdef object _sorted_positions(self, const int64_t[::1] touched):
+        """Sorted unique positions of the partitions ``touched``."""
+        cdef int64_t i, n = 0, m = 0
+        for i in range(touched.shape[0]):
+            n += self._npositions(touched[i])
+        out = _array("q", bytes(8 * n))
+        cdef int64_t* o = <int64_t*>(<array.array>out).data.as_voidptr
+        for i in range(touched.shape[0]):
+            m += self._positions(touched[i], o + m)
+        qsort(o, n, sizeof(int64_t), _cmp_i64)
+        m = 0
+        for i in range(n):
+            if i == 0 or o[i] != o[m - 1]:
+                o[m] = o[i]
+                m += 1
+        del out[m:]
+        return out
+
+    cdef object _touch(self, pids):
+        cdef const int64_t[::1] ids
+        cdef int64_t i, p, n = 0
+        self.epoch += 1
+        if pids is None:
+            return _array("q", range(self.nparts))
+        ids = pids
+        touched = _array("q", bytes(8 * ids.shape[0]))
+        cdef int64_t* t = <int64_t*>(<array.array>touched).data.as_voidptr
+        for i in range(ids.shape[0]):
+            p = ids[i]
+            if p < self.nparts and self.parts[p].stamp != self.epoch:
+                self.parts[p].stamp = self.epoch
+                t[n] = p
+                n += 1
+        del touched[n:]
+        return touched
+
+    cdef void _map(self, int64_t p, const int64_t[::1] sorted_from, int64_t offset) except *:
+        """Renumber partition ``p``'s positions to their index in ``sorted_from`` + offset."""
+        cdef Part* pt = &self.parts[p]
+        cdef int64_t i, j
+        cdef int f
+        cdef FState* st
+        for i in range(pt.count):
+            j = (pt.head + i) % pt.cap
+            pt.ring[j] = _bsearch(sorted_from, pt.ring[j]) + offset
+        if pt.pinned != NULL:
+            for i in range(_imin(pt.arrived, self.npin)):
+                pt.pinned[i] = _bsearch(sorted_from, pt.pinned[i]) + offset
+        for f in range(self.nf):
+            st = &self.fst[p * self.nf + f]
+            if st.best_pos >= 0:
+                st.best_pos = _bsearch(sorted_from, st.best_pos) + offset
+
+    def gather(self, pids=None):
+        """Sorted positions of the retained rows of the partitions in ``pids`` (None: all);
+        remembers those partitions for localize()."""
+        self._touched = self._touch(pids)
+        return self._sorted_positions(self._touched)
+
+    def localize(self, needed):
+        """Renumber the gathered partitions to indexes into ``needed`` (the copied rows)."""
+        cdef const int64_t[::1] nd = needed
+        cdef const int64_t[::1] t = self._touched
+        cdef int64_t i
+        for i in range(t.shape[0]):
+            self._map(t[i], nd, 0)
+
+    def settle(self, pids, int64_t base):
+        """After push/flush: the positions (ascending, into the combined rows) the partitions
+        of ``pids`` (None: all) keep, which they now address as ``base``, ``base + 1``, …"""
+        cdef int64_t i
+        touched = self._touch(pids)
+        cdef const int64_t[::1] t = touched
+        keep = self._sorted_positions(t)
+        cdef const int64_t[::1] kp = keep
+        for i in range(t.shape[0]):
+            self._map(t[i], kp, base)
+        return keep
+
     def keep(self):
         """Positions (ascending) of every row the partitions still need; renumbers them to
         0, 1, … (the operator keeps ``combined.take(keep())``)."""
@@ -813,6 +950,7 @@ cdef class WindowKernel:
         self._grow_parts(v[0])
         self.nparts = v[0]
         self.pending = 0
+        self.nlive = 0
         for p in range(self.nparts):
             pt = &self.parts[p]
             arrived = v[at]
@@ -887,4 +1025,46 @@ def take_or_null(Column column, positions):
         vv[i] = pos[i] >= 0 and out.is_valid(i)
     out.validity = valid
     out.valid = &vv[0] if n else NULL
+    return out
+
+
+def partition_ids(list keys, dict ids):
+    """The partition id of each canonical key (new keys get the next ids, in ``ids``)."""
+    cdef Py_ssize_t i, n = len(keys)
+    out = _array("q", bytes(8 * n))
+    cdef int64_t[::1] o = out
+    cdef object found
+    for i in range(n):
+        found = ids.get(keys[i])
+        if found is None:
+            found = len(ids)
+            ids[keys[i]] = found
+        o[i] = found
+    return out
+
+
+def split_positions(positions, starts):
+    """``[(segment, local positions)]`` for sorted global ``positions`` over segments that start
+    at the sorted ``starts``."""
+    cdef const int64_t[::1] pos = positions
+    cdef const int64_t[::1] st = starts
+    cdef Py_ssize_t i = 0, j, k, n = pos.shape[0], seg, nseg = st.shape[0]
+    cdef int64_t base, end
+    cdef int64_t[::1] lv
+    out = []
+    seg = 0
+    while i < n:
+        while seg + 1 < nseg and st[seg + 1] <= pos[i]:
+            seg += 1
+        base = st[seg]
+        end = st[seg + 1] if seg + 1 < nseg else pos[n - 1] + 1
+        j = i
+        while j < n and pos[j] < end:
+            j += 1
+        local = _array("q", bytes(8 * (j - i)))
+        lv = local
+        for k in range(i, j):
+            lv[k - i] = pos[k] - base
+        out.append((seg, local))
+        i = j
     return out

@@ -33,6 +33,9 @@ Semantics (where DIALECT.md is silent; what a Flink SQL user would expect of an 
   (for RANGE: those within the offset of the newest row) plus the rows waiting for following rows;
   ROW_NUMBER / RANK / DENSE_RANK keep counters; UNBOUNDED PRECEDING keeps running sums (and the
   first n rows for FIRST_VALUE / NTH_VALUE).
+- Retained rows live in segments; a batch copies only the retained rows of the partitions it
+  touches (so a batch costs its rows plus those partitions' frames, not all partitions' state),
+  and the segments are compacted when the rows no partition needs outnumber the live ones.
 - Rows whose partition, order or argument expressions fail are RowFailures (left out); a value a
   function cannot compute (SUM overflow) fails its row when it is emitted.
 """
@@ -70,7 +73,9 @@ class WindowFunctionOperator(Operator):
         self.specs = [(codes[c.function], c.offset, c.rows, c.start_unbounded, c.start, c.end)
                       for c in node.calls]
         self.kernel = WindowKernel(self.specs)
-        self._state = None              # the retained rows (a RecordBatch) or None
+        self._segments: list = []       # retained rows, by global position
+        self._starts: list = []
+        self._size = 0
         self._keys: dict = {}           # canonical partition key -> partition id
         self.failures_seen = 0
 
@@ -89,20 +94,56 @@ class WindowFunctionOperator(Operator):
         out.failures.extend(failures)
         if work is None:
             return out
-        state = self._state
-        combined = work if state is None or not state.length else concat_batches([state, work])
+        kernel = self.kernel
+        needed = kernel.gather(pids)
+        old = self._store_take(needed)
+        kernel.localize(needed)
+        combined = work if old is None else concat_batches([old, work])
         first = combined.length - work.length
-        self._run(out, combined, lambda cols, okeys: self.kernel.push(pids, first, cols, okeys))
+        self._run(out, combined, lambda cols, okeys: kernel.push(pids, first, cols, okeys), pids)
         return out
 
     def finish(self) -> Output:
         out = Output()
-        if self._state is None or not self.kernel.held:
+        if not self.kernel.held:
             return out
-        self._run(out, self._state, lambda cols, okeys: self.kernel.flush(cols, okeys))
+        needed = self.kernel.gather(None)
+        old = self._store_take(needed)
+        self.kernel.localize(needed)
+        self._run(out, old, lambda cols, okeys: self.kernel.flush(cols, okeys), None)
         return out
 
-    def _run(self, out, combined, step):
+    # The retained rows: segments (batches) addressed by global positions, compacted when the
+    # rows no partition needs any more outnumber the live ones.
+    def _store_take(self, positions):
+        from velostream._core.rowkeys import concat_batches
+        from velostream._core.winfunc import split_positions
+
+        if not len(positions):
+            return None
+        parts = [self._segments[seg].take(local)
+                 for seg, local in split_positions(positions, array("q", self._starts))]
+        return parts[0] if len(parts) == 1 else concat_batches(parts)
+
+    def _append_segment(self, segment):
+        if segment.length:
+            self._segments.append(segment)
+            self._starts.append(self._size)
+            self._size += segment.length
+        live = self.kernel.retained
+        if self._size > 2 * live + 4096 or len(self._segments) > 16:
+            keep = self.kernel.keep()
+            whole = self._store_take(keep)
+            self._segments, self._starts, self._size = [], [], 0
+            if whole is not None:
+                self._append_segment_raw(whole)
+
+    def _append_segment_raw(self, segment):
+        self._segments.append(segment)
+        self._starts.append(self._size)
+        self._size += segment.length
+
+    def _run(self, out, combined, step, pids):
         from velostream._core.winfunc import take_or_null
 
         names = list(combined.names)
@@ -116,7 +157,7 @@ class WindowFunctionOperator(Operator):
             call = self.node.calls[0]
             raise SqlValidationError(f"window function: {e}", *call.position) from None
         errors = self.kernel.errors
-        keep = self.kernel.keep()
+        keep = self.kernel.settle(pids, self._size)
         if len(emit):
             rows = combined.take(emit)
             visible = [i for i, n in enumerate(names) if not n.startswith("__wk_")]
@@ -136,7 +177,7 @@ class WindowFunctionOperator(Operator):
                 out.failures.extend(row_failures(result, sorted(first.items())))
                 result = result.take(array("q", [i for i, p in enumerate(emit) if p not in bad]))
             out.add(result)
-        self._state = combined.take(keep)
+        self._append_segment(combined.take(keep))
 
     def _column(self, f, kind, values, valid, scales, combined, args, emit, index, take_or_null):
         from velostream._core import winfunc as W
@@ -198,10 +239,9 @@ class WindowFunctionOperator(Operator):
         if not parts:
             return array("q", bytes(8 * n))
         from velostream._core.rowkeys import row_keys
+        from velostream._core.winfunc import partition_ids
 
-        keys = self._keys
-        setdefault = keys.setdefault
-        return array("q", [setdefault(k, len(keys)) for k in row_keys(parts)])
+        return partition_ids(row_keys(parts), self._keys)
 
     def _order_key(self, batch, errors):
         """An int64 per row that orders (for one BIGINT / TIMESTAMP key) or at least identifies
@@ -230,38 +270,51 @@ class WindowFunctionOperator(Operator):
                                             "little", signed=True) for k in row_keys(cols)])
 
     # ------------------------------------------------------------------ state
+    def _compact(self):
+        keep = self.kernel.keep()
+        whole = self._store_take(keep)
+        self._segments, self._starts, self._size = [], [], 0
+        if whole is not None:
+            self._append_segment_raw(whole)
+        return whole
+
     def snapshot(self, store) -> None:
-        """Partition keys, kernel state and retained rows under ``window_functions``."""
+        """Under the ``window_functions`` table, keys prefixed per operator: the kernel state
+        (``kernel``: int64s, ``sums``: doubles), the partition keys in id order (``keys``:
+        length-prefixed canonical row keys) and the retained rows (``rows``: JSON of typed
+        columns — numbers, epoch ms, decimal text; small: bounded by the frames)."""
         import json
 
         from velostream.state.store import WriteBatch
 
         prefix = self.node.state_prefix
+        rows = self._compact()
         ints, dbl = self.kernel.dump()
         keys = sorted(self._keys.items(), key=lambda kv: kv[1])
         packed = b"".join(len(k).to_bytes(4, "little") + k for k, _ in keys)
-        rows = self._state.to_pylist() if self._state is not None else []
-        names = list(self._state.names) if self._state is not None else []
-        types = [c.type_name for c in self._state.columns] if self._state is not None else []
+        saved = {"names": [], "columns": [], "meta": {}}
+        if rows is not None:
+            saved["names"] = list(rows.names)
+            saved["columns"] = [_encode_column(c) for c in rows.columns]
+            saved["meta"] = {k: _encode_column(c) for k, c in rows.meta.items()}
         batch = WriteBatch()
         batch.put(STATE_TABLE, prefix + b"kernel", ints)
         batch.put(STATE_TABLE, prefix + b"sums", dbl)
         batch.put(STATE_TABLE, prefix + b"keys", packed)
-        batch.put(STATE_TABLE, prefix + b"rows", json.dumps(
-            {"names": names, "types": types, "rows": [[_enc(v) for v in r.values()]
-                                                       for r in rows]}).encode())
+        batch.put(STATE_TABLE, prefix + b"rows", json.dumps(saved).encode())
         store.write(batch)
 
     def restore(self, store) -> None:
         import json
+
+        from velostream._core.batch import RecordBatch
+        from velostream._core.winfunc import WindowKernel
 
         table = store.table(STATE_TABLE)
         prefix = self.node.state_prefix
         ints = table.get(prefix + b"kernel")
         if ints is None:
             return
-        from velostream._core.winfunc import WindowKernel
-
         self.kernel = WindowKernel(self.specs)
         self.kernel.load(ints, table.get(prefix + b"sums"))
         packed, keys, at = table.get(prefix + b"keys"), {}, 0
@@ -271,24 +324,28 @@ class WindowFunctionOperator(Operator):
             at += 4 + size
         self._keys = keys
         saved = json.loads(table.get(prefix + b"rows"))
-        self._state = _rows_batch(saved["names"], saved["types"], saved["rows"])
+        self._segments, self._starts, self._size = [], [], 0
+        if saved["names"]:
+            self._append_segment_raw(RecordBatch(
+                saved["names"], [_decode_column(c) for c in saved["columns"]],
+                {k: _decode_column(c) for k, c in saved["meta"].items()}))
 
 
-def _enc(v):
-    from velostream._core.decimal import ScaledInteger
+def _encode_column(column):
+    """A column as JSON: its type and exact values (epoch ms for TIMESTAMP, text for DECIMAL)."""
+    kind = column.type_name
+    if kind in ("BIGINT", "TIMESTAMP"):
+        data, valid = column.data.tolist()[:column.length], column.validity
+        values = data if valid is None else [v if valid[i] else None for i, v in enumerate(data)]
+    elif kind == "DECIMAL":
+        values = [None if v is None else str(v) for v in column.to_pylist()]
+    else:
+        values = column.to_pylist()
+    return {"type": kind, "values": values}
 
-    if isinstance(v, ScaledInteger):
-        return {"d": str(v)}
-    if hasattr(v, "isoformat"):
-        return {"t": v.isoformat()}
-    return v
 
-
-def _rows_batch(names, types, rows):
-    import datetime as dt
-
+def _decode_column(saved):
     from velostream._core.batch import (
-        RecordBatch,
         column_from_values,
         decimal_column,
         int64_column,
@@ -296,18 +353,11 @@ def _rows_batch(names, types, rows):
     )
     from velostream._core.decimal import ScaledInteger
 
-    columns = []
-    for j, t in enumerate(types):
-        values = [r[j] for r in rows]
-        if t == "DECIMAL":
-            columns.append(decimal_column([None if v is None else ScaledInteger(v["d"])
-                                           for v in values]))
-        elif t == "TIMESTAMP":
-            columns.append(int64_column([None if v is None else int(
-                dt.datetime.fromisoformat(v["t"]).timestamp() * 1000) for v in values],
-                timestamp=True))
-        elif t == "NULL":
-            columns.append(null_column(len(values)))
-        else:
-            columns.append(column_from_values(values))
-    return RecordBatch(names, columns)
+    kind, values = saved["type"], saved["values"]
+    if kind == "DECIMAL":
+        return decimal_column([None if v is None else ScaledInteger(v) for v in values])
+    if kind in ("BIGINT", "TIMESTAMP"):
+        return int64_column(values, timestamp=kind == "TIMESTAMP")
+    if kind == "NULL":
+        return null_column(len(values))
+    return column_from_values(values)
