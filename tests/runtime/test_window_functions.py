@@ -390,3 +390,18 @@ def test_operations_guide_price_monitor(tmp_path):
         assert (mine["previous_price"] is None) == (duck["previous_price"] is None)
         if duck["previous_price"] is not None:
             assert Decimal(mine["previous_price"]) == duck["previous_price"]
+
+
+def test_range_interval_over_event_time(data):
+    rows = make_rows(150, nulls=False)
+    sql = data(rows, 8).replace("'batch.size'", "'t.event.time.field' = 'ts', 'batch.size'")
+    ours = run("SELECT seq, SUM(qty) OVER (PARTITION BY symbol ORDER BY _event_time RANGE "
+               "BETWEEN INTERVAL '3' SECOND PRECEDING AND CURRENT ROW) AS v, AVG(f) OVER "
+               "(PARTITION BY symbol ORDER BY _event_time RANGE BETWEEN INTERVAL 5 SECONDS "
+               "PRECEDING AND CURRENT ROW) AS w" + sql)
+    theirs = oracle(rows, f"SUM(qty) OVER ({W} RANGE BETWEEN 3000 PRECEDING AND CURRENT ROW) "
+                          f"AS v, AVG(f) OVER ({W} RANGE BETWEEN 5000 PRECEDING AND CURRENT "
+                          "ROW) AS w")
+    assert len(ours) == 150
+    for r in ours:
+        assert same(r["v"], theirs[r["seq"]]["v"]) and same(r["w"], theirs[r["seq"]]["w"])

@@ -274,6 +274,8 @@ class WindowFunctionNode(PlanNode):
                    ((not c.start_unbounded and c.start != 0) or c.end != 0) for c in self.calls)
 
     def state_bound(self) -> str:
+        if all(c.function in ("ROW_NUMBER", "RANK", "DENSE_RANK") for c in self.calls):
+            return "counters per partition"
         lag = max([c.offset for c in self.calls if c.function == "LAG"], default=0)
         wait = max([c.offset for c in self.calls if c.function == "LEAD"] +
                    [c.end for c in self.calls if c.rows and c.function not in _NO_FRAME],

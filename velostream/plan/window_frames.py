@@ -161,7 +161,7 @@ def plan_window_functions(query, params, planned, call_class, node_class):
 def _window_call(call, name, column, params, planned, call_class):
     args = call.args
     pos = (call.pos.line, call.pos.column) if call.pos else (0, 0)
-    wc = call_class(name, column, to_sql(call), position=pos)
+    wc = call_class(name, column, to_sql(call.replace(over=None)), position=pos)
     if name == "COUNT" and (call.star or not args):
         wc.function = "COUNT*"
     elif args:
