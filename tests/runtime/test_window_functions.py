@@ -226,13 +226,13 @@ def test_state_is_bounded_by_the_frame():
 
 
 SNAPSHOT_CALLS = [
-    "LAG(x) OVER (PARTITION BY k ORDER BY ts) AS l, LEAD(x) OVER (PARTITION BY k ORDER BY ts) "
-    "AS nx, RANK() OVER (PARTITION BY k ORDER BY ts) AS r",
-    "SUM(x) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) AS s, AVG(d) OVER (PARTITION BY k "
-    "ORDER BY ts ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS a",
-    "MIN(d) OVER (PARTITION BY k ORDER BY ts) AS mn, FIRST_VALUE(t) OVER (PARTITION BY k ORDER "
-    "BY ts) AS fv, NTH_VALUE(x, 2) OVER (PARTITION BY k ORDER BY ts) AS nv, SUM(d) OVER "
-    "(PARTITION BY k ORDER BY ts RANGE BETWEEN 15 PRECEDING AND CURRENT ROW) AS rs",
+    ("LAG(x) OVER (PARTITION BY k ORDER BY ts) AS l, LEAD(x) OVER (PARTITION BY k ORDER BY ts) "
+     "AS nx, RANK() OVER (PARTITION BY k ORDER BY ts) AS r"),
+    ("SUM(x) OVER (PARTITION BY k ORDER BY ts ROWS 2 PRECEDING) AS s, AVG(d) OVER (PARTITION BY "
+     "k ORDER BY ts ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING) AS a"),
+    ("MIN(d) OVER (PARTITION BY k ORDER BY ts) AS mn, FIRST_VALUE(t) OVER (PARTITION BY k ORDER "
+     "BY ts) AS fv, NTH_VALUE(x, 2) OVER (PARTITION BY k ORDER BY ts) AS nv, SUM(d) OVER "
+     "(PARTITION BY k ORDER BY ts RANGE BETWEEN 15 PRECEDING AND CURRENT ROW) AS rs"),
 ]
 
 
@@ -252,7 +252,7 @@ def test_snapshot_and_restore_continue_the_partitions(calls, split):
     sql = (f"SELECT {calls} FROM t WITH ('t.type'='file_source', 't.path'='x.jsonl')")
     plan = bind_statement(parse_sql(sql).statements[0], default_sink="stdout_sink")
     node = next(n for n in plan_job(plan).nodes() if n.kind == "WindowFunction")
-    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     batches = [RecordBatch.from_pylist([
         {"k": f"k{i % 3}", "ts": b * 10 + i // 2, "x": b * 10 + i,
          "d": ScaledInteger(f"{(b * 37 + i * 11) % 50}.{i}5"),
