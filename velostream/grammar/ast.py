@@ -41,7 +41,8 @@ class Node:
                 value = tuple(value)
             object.__setattr__(self, name, value)
         object.__setattr__(self, "pos", pos)
-        object.__setattr__(self, "end", end)
+        if "end" not in fields:         # Frame has a field named end (its end bound)
+            object.__setattr__(self, "end", end)
 
     _defaults: ClassVar[dict] = {}
 

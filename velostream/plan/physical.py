@@ -98,7 +98,8 @@ class PlannedProjection:
                     pos = item.pos
                     raise SqlValidationError(f"unknown source {'.'.join(item.qualifier)!r} in "
                                              f"{'.'.join(item.qualifier)}.*", pos.line, pos.column)
-                resolved.extend((name, position) for position, name in enumerate(batch.names))
+                resolved.extend((name, position) for position, name in enumerate(batch.names)
+                                if not name.startswith("__wf_"))     # window-function columns
             else:
                 resolved.append((output_name(item),
                                  self.expressions[id(item)].compiled(batch, schema)))
@@ -234,6 +235,76 @@ class LimitNode(PlanNode):
 
 
 @dataclass
+class WindowCall:
+    """One ``f(…) OVER (…)`` call of a WindowFunctionNode, computed into ``column``."""
+
+    function: str                  # LAG, …, SUM, COUNT* (COUNT(*))
+    column: str                    # the hidden column it fills (__wf_<i>)
+    text: str                      # its SQL, for EXPLAIN and errors
+    argument: PlannedExpression | None = None
+    default: PlannedExpression | None = None     # LAG / LEAD's third argument
+    offset: int = 1                # LAG / LEAD offset, NTH_VALUE's n
+    rows: bool = True              # ROWS frame (else RANGE)
+    start_unbounded: bool = False
+    start: int = 0                 # frame offsets relative to the current row
+    end: int = 0
+    frame: str = ""
+    position: tuple = (0, 0)
+
+
+@dataclass
+class WindowFunctionNode(PlanNode):
+    """Window functions sharing one PARTITION BY / ORDER BY (``runtime.window_functions``):
+    appends one column per call, emits each row once its frame is complete."""
+
+    partition_by: list
+    order_by: list                 # [(PlannedExpression, descending)]
+    calls: list
+    state_prefix: bytes = b""
+    kind = "WindowFunction"
+
+    @property
+    def needs_order_key(self) -> bool:
+        return any(c.function in ("RANK", "DENSE_RANK") or
+                   (not c.rows and c.function not in _NO_FRAME) for c in self.calls)
+
+    @property
+    def needs_numeric_order(self) -> bool:
+        return any(not c.rows and c.function not in _NO_FRAME and
+                   ((not c.start_unbounded and c.start != 0) or c.end != 0) for c in self.calls)
+
+    def state_bound(self) -> str:
+        if all(c.function in ("ROW_NUMBER", "RANK", "DENSE_RANK") for c in self.calls):
+            return "counters per partition"
+        lag = max([c.offset for c in self.calls if c.function == "LAG"], default=0)
+        wait = max([c.offset for c in self.calls if c.function == "LEAD"] +
+                   [c.end for c in self.calls if c.rows and c.function not in _NO_FRAME],
+                   default=0)
+        before = max([-c.start for c in self.calls if c.rows and c.function not in _NO_FRAME
+                      and not c.start_unbounded] + [lag], default=0)
+        ranged = [c for c in self.calls if not c.rows and c.function not in _NO_FRAME]
+        text = f"<= {max(before, 0) + max(wait, 0) + 1} rows per partition"
+        if ranged:
+            text += " + the rows of the RANGE frame"
+        if any(c.start_unbounded and c.function not in _NO_FRAME for c in self.calls):
+            text += " + running sums"
+        return text
+
+    def details(self):
+        shown = ["partition=[" + ", ".join(str(p) for p in self.partition_by) + "]",
+                 "order=[" + ", ".join(f"{o}{' DESC' if d else ''}" for o, d in self.order_by)
+                 + "]"]
+        for c in self.calls:
+            shown.append(f"{c.text}{(' ' + c.frame) if c.frame else ''} -> {c.column}")
+        shown.append(f"state={self.state_bound()}")
+        return shown
+
+
+# Window functions whose value does not depend on a frame.
+_NO_FRAME = frozenset({"ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD"})
+
+
+@dataclass
 class ValuesNode(PlanNode):
     """A query without FROM: one row with no columns (``SELECT 1 AS x``)."""
 
@@ -330,6 +401,11 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
     if query.where is not None:
         node = FilterNode(PlannedExpression(query.where, params), inputs=[node])
 
+    query, windows = window_function_nodes(query, params)
+    for wnode in windows:
+        wnode.inputs = [node]
+        node = wnode
+
     keys, hidden = _sort_keys(query, bounded)
     projection = PlannedProjection(query.items, set(qualifiers), params, hidden)
     node = ProjectNode(projection, inputs=[node])
@@ -380,3 +456,15 @@ def _sort_keys(query, bounded):
             hidden.append(expr)
         keys.append(key)
     return keys, hidden
+
+
+# --------------------------------------------------------------------------- window functions
+
+def window_function_nodes(query, params):
+    """The query with every ``f(…) OVER (…)`` of its SELECT list and ORDER BY replaced by a
+    column ``__wf_<i>``, and one WindowFunctionNode per distinct PARTITION BY / ORDER BY that
+    computes those columns (identical calls are computed once)."""
+    from velostream.plan import window_frames
+
+    return window_frames.plan_window_functions(query, params, PlannedExpression, WindowCall,
+                                               WindowFunctionNode)

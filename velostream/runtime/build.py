@@ -23,6 +23,7 @@ from velostream.runtime.operators import (
     ProjectOperator,
     SortOperator,
 )
+from velostream.runtime.window_functions import WindowFunctionOperator
 
 # Node kind → the operator that runs it.
 OPERATORS = {
@@ -32,6 +33,7 @@ OPERATORS = {
     P.DistinctNode: DistinctOperator,
     P.SortNode: SortOperator,
     P.LimitNode: LimitOperator,
+    P.WindowFunctionNode: WindowFunctionOperator,
 }
 
 
