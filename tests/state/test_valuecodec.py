@@ -57,3 +57,5 @@ def test_bad_input_is_refused():
         decode_values(encode_values(["hello"])[:-1])
     with pytest.raises(ValueError, match="malformed"):
         decode_values(bytes([VALUE_CODEC_VERSION, 200]))
+    with pytest.raises(ValueError, match="DECIMAL scale 39"):
+        decode_values(bytes([VALUE_CODEC_VERSION, 6, 39, 0]))
