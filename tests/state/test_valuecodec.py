@@ -35,7 +35,7 @@ def same(a, b):
     return type(a) is type(b) and a == b
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(VALUES, max_size=5))
 def test_round_trip_is_exact(values):
     got = decode_values(encode_values(values))
