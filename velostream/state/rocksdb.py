@@ -46,10 +46,22 @@ class StateCorrupted(Exception):
     """A store directory that cannot be opened as it is."""
 
 
-def _raw_options() -> rocksdict.Options:
+# RocksDB's own memory, bounded whatever the number of tables: memtables of every column family
+# together (a flush is forced past it) and one block cache shared by all of them.
+MEMTABLE_BYTES = 32 << 20
+BLOCK_CACHE_BYTES = 32 << 20
+
+
+def _raw_options(cache=None, db: bool = False) -> rocksdict.Options:
     opts = rocksdict.Options(raw_mode=True)
-    opts.create_if_missing(True)
-    opts.create_missing_column_families(True)
+    if db:
+        opts.create_if_missing(True)
+        opts.create_missing_column_families(True)
+        opts.set_db_write_buffer_size(MEMTABLE_BYTES)
+    if cache is not None:
+        table = rocksdict.BlockBasedOptions()
+        table.set_block_cache(cache)
+        opts.set_block_based_table_factory(table)
     return opts
 
 
@@ -131,8 +143,9 @@ class RocksDBStore(StateStore):
         names = [n for n in rocksdict.Rdict.list_cf(self._live) if n.startswith(_CF_PREFIX)] \
             if os.path.exists(os.path.join(self._live, "CURRENT")) else []
         try:
-            self._db = rocksdict.Rdict(self._live, _raw_options(),
-                                       column_families={n: rocksdict.Options(raw_mode=True)
+            self._cache = rocksdict.Cache(BLOCK_CACHE_BYTES)
+            self._db = rocksdict.Rdict(self._live, _raw_options(self._cache, db=True),
+                                       column_families={n: _raw_options(self._cache)
                                                         for n in names})
         except Exception as exc:
             raise StateCorrupted(f"RocksDB cannot open {self._live}: {exc}") from exc
@@ -211,7 +224,7 @@ class RocksDBStore(StateStore):
         if found is None:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"a table name must be a non-empty string; got {name!r}")
-            cf = self._db.create_column_family(_CF_PREFIX + name, rocksdict.Options(raw_mode=True))
+            cf = self._db.create_column_family(_CF_PREFIX + name, _raw_options(self._cache))
             found = self._attach(name, cf)
         return found
 
