@@ -5,7 +5,7 @@ type, a default, a one-line description and a status: *implemented* (the runtime
 :meth:`Setting.parse` by way of ``JobPlan.setting`` / ``EndpointConfig.setting``) or *refused*
 ("not supported by this build yet": ``validate`` warns, binding refuses with a ConfigError naming
 the key, file and line). A refused key may name an *inert* value — what this build does anyway
-(``use_transactions = 'false'``, ``state.backend = 'memory'``) — which is accepted. Keys of a
+(``use_transactions = 'false'``, ``batch.strategy = 'fixed_size'``) — which is accepted. Keys of a
 connector this build does not have (Kafka, database, S3, HTTP, Iceberg) are refused with their
 type. No key is accepted and then ignored.
 
@@ -248,9 +248,10 @@ SETTINGS: list[Setting] = [
     _no(JOB, "batch.min_size", "integer", "adaptive_size batches"),
     _no(JOB, "batch.max_size", "integer", "adaptive_size batches"),
     _no(JOB, "batch.target_latency", "duration", "adaptive_size batches"),
-    _no(JOB, "state.backend", "enum", "where operator state is kept (this build: memory)",
-        choices=("memory", "rocksdb", "sqlite"), inert="memory"),
-    _no(JOB, "state.dir", "path", "where state is kept"),
+    _row(JOB, "state.backend", "enum", None, "where operator state is kept: memory, rocksdb or "
+         "sqlite (default: rocksdb when 'state.dir' is set, else memory)",
+         choices=("memory", "rocksdb", "sqlite")),
+    _row(JOB, "state.dir", "path", None, "the directory job state is kept in (<dir>/<job name>/)"),
     _no(JOB, "checkpoint.interval", "duration", "checkpoint period"),
     _no(JOB, "allowed.lateness", "duration", "how late an event may be"),
     _no(JOB, "late.data.strategy", "string", "what a too-late event does"),
