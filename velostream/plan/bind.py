@@ -259,17 +259,17 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
     found = []
     if isinstance(query.from_, A.Join):
         found.append(("JOIN", query.from_))
-    if query.group_by:
-        found.append(("GROUP BY", query.group_by[0]))
-    if query.window is not None:
-        found.append(("WINDOW", query.window))
     for node in query.walk():
         if isinstance(node, A.FunctionCall):
             if node.over is not None:
                 found.append((f"{node.name}(…) OVER (…)", node))
-            elif is_aggregate_call(node):
+            elif is_aggregate_call(node) and node.name.upper() not in AGGREGATES_RUN:
                 found.append((f"the aggregate {node.name}", node))
     return found
+
+
+# The aggregates the aggregate kernel (velostream._core.aggregate) computes.
+AGGREGATES_RUN = frozenset({"COUNT", "SUM", "AVG", "MIN", "MAX"})
 
 
 @dataclass(frozen=True)
@@ -415,8 +415,8 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
     for what, node in _unsupported(query):
         pos = node.pos or statement.pos
         raise SqlValidationError(
-            f"{what} is not supported by this build yet (stateless queries only: "
-            "filter, project, CASE, functions, DISTINCT, ORDER BY, LIMIT)",
+            f"{what} is not supported by this build yet (filter, project, CASE, functions, "
+            "DISTINCT, ORDER BY, LIMIT, GROUP BY and windows with COUNT, SUM, AVG, MIN, MAX)",
             pos.line if pos else 0, pos.column if pos else 0)
     info = describe_statement(statement)
     job_directives = {k: d for k, d in directives.items() if k == k.upper()}

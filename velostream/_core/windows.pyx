@@ -1,0 +1,261 @@
+# cython: language_level=3
+"""Window assignment kernels over typed timestamp columns (epoch milliseconds).
+
+- ``assign_windows(times, size, advance, row_watermarks, watermark, lateness)``: the (row,
+  window start) pairs of tumbling (``advance == size``) and hopping windows, ``[k*advance,
+  k*advance + size)``, aligned to the epoch; pairs whose window is already closed for that row
+  (``start + size + lateness <= watermark``) are left out, and a row left with no window is
+  *late*;
+- ``prefix_watermarks(times, running_max, max_out_of_orderness)``: the watermark before each row
+  (the largest event time of the earlier rows minus the bound), so lateness is decided per
+  record whatever the batch boundaries are;
+- ``mark_new(ids, starts, seen)``: which group ids of a batch are new (not yet in ``seen``,
+  a bytearray indexed by id), with their window start: the operator files them by window;
+  ``unmark(ids, seen)`` forgets released ids;
+- ``SessionAssigner``: per key, the open sessions (start, last event time, session id); a record
+  closer than the gap to a session joins it, and one that bridges two merges them.
+
+Imports nothing from ``plan/`` or ``runtime/``.
+"""
+
+cimport cython
+from cpython cimport array
+from libc.stdint cimport INT64_MIN, int64_t
+
+import array as _pyarray
+
+from velostream._core.batch cimport Column, Int64Column, T_INT64, T_TIMESTAMP, make_int64
+
+cdef array.array _Q = _pyarray.array("q")
+
+# The watermark before any record: no window is closed.
+NO_WATERMARK = INT64_MIN
+
+
+cdef inline int64_t _floor_div(int64_t a, int64_t b) noexcept:
+    cdef int64_t q = a // b
+    if (a % b != 0) and ((a < 0) != (b < 0)):
+        q -= 1
+    return q
+
+
+cdef Int64Column _times(Column column):
+    if column.type != T_INT64 and column.type != T_TIMESTAMP:
+        raise TypeError(f"window time must be a TIMESTAMP or BIGINT (epoch ms) column, not "
+                        f"{column.type_name}")
+    return <Int64Column>column
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def assign_windows(Column times, int64_t size, int64_t advance, Column row_watermarks,
+                   int64_t watermark, int64_t lateness):
+    """``(rows, starts, late, missing)`` (``array('q')`` each): every open (row, window start)
+    pair in row order (windows of a row by start), the rows whose windows are all closed, and
+    the rows without a time (NULL)."""
+    cdef Int64Column t = _times(times)
+    cdef Int64Column w = None
+    cdef Py_ssize_t i, n = t.length
+    cdef int64_t ts, first, last, k, start, wm
+    cdef bint any_open
+    cdef array.array rows = array.clone(_Q, 0, False)
+    cdef array.array starts = array.clone(_Q, 0, False)
+    cdef array.array late = array.clone(_Q, 0, False)
+    cdef array.array missing = array.clone(_Q, 0, False)
+    if size <= 0 or advance <= 0:
+        raise ValueError("window size and advance must be positive")
+    if row_watermarks is not None:
+        w = _times(row_watermarks)
+    for i in range(n):
+        if not t.is_valid(i):
+            array.resize_smart(missing, len(missing) + 1)
+            missing.data.as_longlongs[len(missing) - 1] = i
+            continue
+        ts = t.values[i]
+        wm = watermark
+        if w is not None and w.is_valid(i) and w.values[i] > wm:
+            wm = w.values[i]
+        last = _floor_div(ts, advance)
+        first = _floor_div(ts - size, advance) + 1
+        any_open = False
+        for k in range(first, last + 1):
+            start = k * advance
+            if wm != INT64_MIN and start + size + lateness <= wm:
+                continue
+            any_open = True
+            array.resize_smart(rows, len(rows) + 1)
+            rows.data.as_longlongs[len(rows) - 1] = i
+            array.resize_smart(starts, len(starts) + 1)
+            starts.data.as_longlongs[len(starts) - 1] = start
+        if not any_open:
+            array.resize_smart(late, len(late) + 1)
+            late.data.as_longlongs[len(late) - 1] = i
+    return rows, starts, late, missing
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def prefix_watermarks(Column times, int64_t running_max, int64_t max_out_of_orderness):
+    """``(watermarks, running_max)``: a TIMESTAMP column holding, for each row, the watermark
+    before it (NULL while no time has been seen), and the largest time after the batch.
+    ``running_max`` is INT64_MIN when no time has been seen yet."""
+    cdef Int64Column t = _times(times)
+    cdef Py_ssize_t i, n = t.length
+    cdef array.array data = array.clone(_Q, n, False)
+    cdef array.array valid = None
+    cdef int64_t* out = <int64_t*>data.data.as_voidptr
+    cdef Py_ssize_t k
+    for i in range(n):
+        if running_max == INT64_MIN:
+            if valid is None:
+                valid = array.clone(_pyarray.array("B"), n, False)
+                for k in range(n):
+                    valid.data.as_uchars[k] = 1
+            valid.data.as_uchars[i] = 0
+            out[i] = 0
+        else:
+            out[i] = running_max - max_out_of_orderness
+        if t.is_valid(i) and t.values[i] > running_max:
+            running_max = t.values[i]
+    return make_int64(data, valid, n, T_TIMESTAMP), running_max
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def mark_new(const int64_t[::1] ids, const int64_t[::1] starts, bytearray seen):
+    """``(new_ids, new_starts)`` of the ids not marked in ``seen`` (grown as needed), marking
+    them; each new id once, with the start of its first row."""
+    cdef Py_ssize_t i, n = ids.shape[0]
+    cdef int64_t top = -1, g
+    cdef array.array new_ids = array.clone(_Q, 0, False)
+    cdef array.array new_starts = array.clone(_Q, 0, False)
+    for i in range(n):
+        if ids[i] > top:
+            top = ids[i]
+    if top >= len(seen):
+        seen.extend(bytes(top + 1 - len(seen)))
+    cdef unsigned char* marks = seen
+    for i in range(n):
+        g = ids[i]
+        if not marks[g]:
+            marks[g] = 1
+            array.resize_smart(new_ids, len(new_ids) + 1)
+            new_ids.data.as_longlongs[len(new_ids) - 1] = g
+            array.resize_smart(new_starts, len(new_starts) + 1)
+            new_starts.data.as_longlongs[len(new_starts) - 1] = starts[i]
+    return new_ids, new_starts
+
+
+def unmark(const int64_t[::1] ids, bytearray seen):
+    cdef Py_ssize_t i
+    cdef unsigned char* marks = seen
+    for i in range(ids.shape[0]):
+        if ids[i] < len(seen):
+            marks[ids[i]] = 0
+
+
+cdef class SessionAssigner:
+    """Per key id, its open sessions ``[start, last, session id]`` sorted by start. Session ids
+    are the caller's (``allocate``/``free`` are Python callables giving and taking ids)."""
+
+    cdef readonly int64_t gap
+    cdef readonly dict sessions          # key id -> list of [start, last, sid]
+
+    def __init__(self, int64_t gap):
+        if gap <= 0:
+            raise ValueError("session gap must be positive")
+        self.gap = gap
+        self.sessions = {}
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def assign(self, const int64_t[::1] keys, Column times, Column row_watermarks,
+               int64_t watermark, int64_t lateness, allocate):
+        """``(rows, sids, late, missing, merges)``: the session id of each row that is not late,
+        the late rows (the session they would form or join is closed: last + gap + lateness
+        <= watermark), the rows without a time, and ``merges``: ``(dst, src)`` pairs, folded in
+        order (src's state into dst; src is then gone)."""
+        cdef Int64Column t = _times(times)
+        cdef Int64Column w = None
+        cdef Py_ssize_t i, j, n = t.length
+        cdef int64_t ts, wm, gap = self.gap
+        cdef list found, merges = []
+        cdef list hits
+        cdef list s
+        cdef array.array rows = array.clone(_Q, 0, False)
+        cdef array.array sids = array.clone(_Q, 0, False)
+        cdef array.array late = array.clone(_Q, 0, False)
+        cdef array.array missing = array.clone(_Q, 0, False)
+        if row_watermarks is not None:
+            w = _times(row_watermarks)
+        for i in range(n):
+            if not t.is_valid(i):
+                missing.append(i)
+                continue
+            ts = t.values[i]
+            wm = watermark
+            if w is not None and w.is_valid(i) and w.values[i] > wm:
+                wm = w.values[i]
+            found = self.sessions.get(keys[i])
+            if found is None:
+                found = self.sessions[keys[i]] = []
+            hits = []
+            for j in range(len(found)):
+                s = found[j]
+                # closer than gap: ts in (start - gap, last + gap)
+                if ts > <int64_t>s[0] - gap and ts < <int64_t>s[1] + gap:
+                    hits.append(j)
+            if not hits:
+                if wm != INT64_MIN and ts + gap + lateness <= wm:
+                    late.append(i)
+                    continue
+                s = [ts, ts, allocate()]
+                found.append(s)
+                found.sort()
+            else:
+                s = found[hits[0]]
+                for j in reversed(hits[1:]):
+                    other = found.pop(j)
+                    merges.append((s[2], other[2]))
+                    if other[0] < s[0]:
+                        s[0] = other[0]
+                    if other[1] > s[1]:
+                        s[1] = other[1]
+                if ts < s[0]:
+                    s[0] = ts
+                if ts > s[1]:
+                    s[1] = ts
+            rows.append(i)
+            sids.append(s[2])
+        return rows, sids, late, missing, merges
+
+    def closable(self, int64_t watermark, int64_t lateness):
+        """Remove and return ``(key id, start, last, sid)`` of the sessions whose end
+        (last + gap) + lateness <= watermark (all of them for INT64_MAX), by end."""
+        cdef list out = []
+        cdef list keep
+        for key, found in list(self.sessions.items()):
+            keep = []
+            for s in found:
+                if <int64_t>s[1] + self.gap + lateness <= watermark:
+                    out.append((key, s[0], s[1], s[2]))
+                else:
+                    keep.append(s)
+            if keep:
+                self.sessions[key] = keep
+            else:
+                del self.sessions[key]
+        out.sort(key=lambda e: (e[2], e[3]))
+        return out
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def time_column(const int64_t[::1] values, int64_t delta=0):
+    """A TIMESTAMP column of ``values + delta`` (window starts and ends of emitted rows)."""
+    cdef Py_ssize_t i, n = values.shape[0]
+    cdef array.array data = array.clone(_Q, n, False)
+    cdef int64_t* out = <int64_t*>data.data.as_voidptr
+    for i in range(n):
+        out[i] = values[i] + delta
+    return make_int64(data, None, n, T_TIMESTAMP)

@@ -1,0 +1,401 @@
+"""The aggregate operators: GROUP BY, global aggregates and windows on event time.
+
+Owns the semantics of DIALECT §5 over the aggregate kernel (``velostream._core.aggregate``:
+``GroupTable`` gives dense group ids to key tuples, an ``Accumulator`` per aggregate folds a
+batch per group id) and the window kernels (``velostream._core.windows``): which group a row
+updates, when a group is emitted, and what a late record is.
+
+Output columns: ``__k<i>`` (the GROUP BY keys) and ``__a<j>`` (the aggregates), plus the
+``_window_start`` / ``_window_end`` pseudo-columns in windowed queries; the plan's Filter
+(HAVING) and Project (the SELECT list) above read them.
+
+- Non-windowed: EMIT CHANGES (default) emits, per input row, its group's row after that row;
+  EMIT FINAL emits every group once at the end of the bounded input (``finish``).
+- TUMBLING / HOPPING: the window start is the last key column, so a group is (keys, window).
+  EMIT FINAL (default) emits each group once, when the watermark passes its window's end plus
+  ``allowed.lateness`` (``on_watermark``) or at the end of the input; EMIT CHANGES emits the
+  updated row per input row and forgets the window when it closes.
+- SESSION: per key the open sessions (``SessionAssigner``); a record bridging two sessions merges
+  them (``Accumulator.merge``); a session closes when the watermark passes its last record +
+  gap + lateness.
+- A record whose windows are all closed is a RowFailure of kind ``late``; a record whose keys or
+  arguments cannot be computed fails with its reason; neither updates any group.
+
+Groups are emitted in window order (by end), then in the order their keys were first seen.
+"""
+
+from __future__ import annotations
+
+import datetime
+from array import array
+
+from velostream._core import batch as B
+from velostream._core import windows as W
+from velostream.runtime.failures import EVENT_TIME_ERROR
+from velostream.runtime.operators import Operator, Output, row_failures
+
+LATE = "late"
+T_NULL = 0
+T_TIMESTAMP = 6
+_END = 2 ** 63 - 1
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _kernel():
+    from velostream._core import aggregate
+
+    return aggregate
+
+
+def _ids(n: int, value: int = 0):
+    return array("q", [value]) * n
+
+
+class AggregateOperator(Operator):
+    name = "Aggregate"
+
+    def __init__(self, node):
+        self.node = node
+        self.keys = node.keys
+        self.calls = node.aggregates
+        self.window = node.window
+        self.emit = node.emit
+        self.lateness = node.lateness
+        self.watermark = W.NO_WATERMARK
+        self._accs: list = [None] * len(self.calls)
+        self._table = None
+        self._seen = bytearray()
+        self._order: list = []               # non-windowed: ids in first-seen order (arrays)
+        self._open: dict = {}                # window start -> [array of group ids]
+        self._sessions = None
+        self._free_sids: list = []
+        self._next_sid = 0
+        self._session_keys = None            # GroupTable of the keys alone (sessions)
+
+    # ------------------------------------------------------------------ inputs
+    def _inputs(self, batch, out):
+        """The key columns, argument columns and (windowed) times of ``batch``; rows that
+        cannot be computed become failures and are left out."""
+        errors: list = []
+        keys = [k.evaluate(batch, errors) for k in self.keys]
+        args = [c.argument.evaluate(batch, errors) if c.argument is not None else None
+                for c in self.calls]
+        times = None
+        if self.window is not None:
+            if self.window.time_column is not None:
+                times = self.window.time_column.evaluate(batch, errors)
+                if times.type not in (T_NULL, 2, T_TIMESTAMP):
+                    times = _as_times(times, self.window.time_column)
+            else:
+                times = batch.meta.get("_event_time")
+                if times is None:
+                    times = B.null_column(batch.length)
+        if errors:
+            first: dict = {}
+            for row, message in errors:
+                first.setdefault(row, message)
+            out.failures.extend(row_failures(batch, sorted(first.items())))
+            keep = array("q", [i for i in range(batch.length) if i not in first])
+            keys = [c.take(keep) for c in keys]
+            args = [c.take(keep) if c is not None else None for c in args]
+            if times is not None:
+                times = times.take(keep)
+            batch = batch.take(keep)
+        if times is not None and times.type == T_NULL:
+            times = B.int64_column([None] * batch.length, timestamp=True)
+        return batch, keys, args, times
+
+    def _accumulator(self, j, column):
+        acc = self._accs[j]
+        if acc is None and (column is None or column.type != T_NULL):
+            call = self.calls[j]
+            acc = self._accs[j] = _kernel().Accumulator(
+                call.function, None if column is None else column.type,
+                distinct=call.distinct, options=call.options)
+        return acc
+
+    def _update(self, ids, args, n, running: bool):
+        """Fold the rows into their groups; with ``running`` the value after each row."""
+        out = []
+        for j, column in enumerate(args):
+            acc = self._accumulator(j, column)
+            if acc is None:          # no value yet: every row NULL
+                out.append(self._empty(j, ids, n) if running else None)
+            elif running:
+                out.append(acc.update_running(ids, column, n))
+            else:
+                acc.update(ids, column, n)
+        return out
+
+    def _results(self, ids):
+        return [self._accs[j].result(ids) if self._accs[j] is not None else
+                self._empty(j, ids, len(ids)) for j in range(len(self.calls))]
+
+    def _empty(self, j, ids, n):
+        acc = self._accs[j]
+        if acc is not None:
+            return acc.result(ids)
+        if self.calls[j].function in ("count", "count_star", "approx_count_distinct"):
+            return B.int64_column([0] * n)
+        return B.null_column(n)
+
+    def _names(self, extra=0):
+        return ([f"__k{i}" for i in range(len(self.keys))] +
+                [f"__a{j}" for j in range(len(self.calls))])
+
+    def _table_for(self, key_count):
+        if self._table is None:
+            self._table = _kernel().GroupTable(key_count)
+        return self._table
+
+    # ------------------------------------------------------------------ protocol
+    def process(self, batch) -> Output:
+        out = Output()
+        if not batch.length:
+            return out
+        batch, keys, args, times = self._inputs(batch, out)
+        if not batch.length:
+            return out
+        if self.window is None:
+            self._process_plain(batch, keys, args, out)
+        elif self.window.kind == "SESSION":
+            self._process_sessions(batch, keys, args, times, out)
+        else:
+            self._process_windows(batch, keys, args, times, out)
+        return out
+
+    def on_watermark(self, ts: int) -> Output:
+        out = Output()
+        if self.window is None or ts <= self.watermark:
+            return out
+        self.watermark = ts
+        self._close(ts, out)
+        return out
+
+    def finish(self) -> Output:
+        out = Output()
+        if self.window is None:
+            if self.emit == "FINAL":
+                ids = _concat(self._order)
+                if not self.keys and not len(ids):
+                    # A global aggregate over no rows is one row (COUNT(*) = 0), as in SQL.
+                    self._table_for(0)
+                    ids = _ids(1)
+                self._emit_groups(ids, None, out)
+            return out
+        self._close(_END, out)
+        return out
+
+    # ------------------------------------------------------------------ non-windowed
+    def _group_ids(self, keys, n):
+        if not keys:
+            self._table_for(0)
+            return _ids(n)
+        return self._table_for(len(keys)).assign(keys, n)
+
+    def _process_plain(self, batch, keys, args, out):
+        n = batch.length
+        ids = self._group_ids(keys, n)
+        if self.emit == "FINAL":
+            new, _ = W.mark_new(ids, ids, self._seen)
+            if len(new):
+                self._order.append(new)
+            self._update(ids, args, n, running=False)
+            return
+        values = self._update(ids, args, n, running=True)
+        out.add(B.RecordBatch(self._names(), keys + values))
+
+    def _emit_groups(self, ids, window_meta, out):
+        if not len(ids):
+            return
+        columns = self._table.keys(ids) if self.keys else []
+        names = self._names()
+        meta = None
+        if window_meta is not None:
+            starts, ends = window_meta
+            meta = {"_window_start": starts, "_window_end": ends}
+        out.add(B.RecordBatch(names, list(columns[:len(self.keys)]) + self._results(ids), meta))
+
+    # ------------------------------------------------------------------ tumbling / hopping
+    def _process_windows(self, batch, keys, args, times, out):
+        w = self.window
+        advance = w.advance or w.size
+        rows, starts, late, missing = W.assign_windows(
+            times, w.size, advance, batch.meta.get("_watermark"), self.watermark, self.lateness)
+        self._fail_times(batch, times, late, missing, out)
+        m = len(rows)
+        if not m:
+            return
+        if m != batch.length or advance != w.size:
+            keys = [c.take(rows) for c in keys]
+            args = [c.take(rows) if c is not None else None for c in args]
+        start_col = W.time_column(starts)
+        ids = self._table_for(len(keys) + 1).assign(keys + [start_col], m)
+        new_ids, new_starts = W.mark_new(ids, starts, self._seen)
+        self._file(new_ids, new_starts)
+        if self.emit == "FINAL":
+            self._update(ids, args, m, running=False)
+            return
+        values = self._update(ids, args, m, running=True)
+        out.add(B.RecordBatch(self._names(), keys + values, {
+            "_window_start": start_col, "_window_end": W.time_column(starts, w.size)}))
+
+    def _file(self, new_ids, new_starts):
+        if not len(new_ids):
+            return
+        first = new_starts[0]
+        if new_starts.count(first) == len(new_starts):
+            self._open.setdefault(first, []).append(new_ids)
+            return
+        by_start: dict = {}
+        for gid, start in zip(new_ids, new_starts):
+            by_start.setdefault(start, array("q")).append(gid)
+        for start, ids in by_start.items():
+            self._open.setdefault(start, []).append(ids)
+
+    def _close(self, ts, out):
+        if self.window.kind == "SESSION":
+            self._close_sessions(ts, out)
+            return
+        size = self.window.size
+        closing = sorted(s for s in self._open if ts == _END or s + size + self.lateness <= ts)
+        if not closing:
+            return
+        all_ids, starts = array("q"), array("q")
+        for start in closing:
+            ids = _concat(self._open.pop(start))
+            all_ids.extend(ids)
+            starts.extend(_ids(len(ids), start))
+        if self.emit == "FINAL":
+            self._emit_groups(all_ids, (W.time_column(starts), W.time_column(starts, size)), out)
+        self._release(all_ids)
+
+    def _release(self, ids):
+        for acc in self._accs:
+            if acc is not None:
+                acc.reset(ids)
+        self._table.release(ids)
+        W.unmark(ids, self._seen)
+
+    def _fail_times(self, batch, times, late, missing, out):
+        if len(late):
+            marks = batch.meta.get("_watermark")
+            reasons = []
+            for row in late:
+                mark = marks.get(row) if marks is not None else None
+                mark = max(self.watermark, _epoch(mark) if mark is not None else W.NO_WATERMARK)
+                why = (f"late record: event time {_epoch(times.get(row))} ms is behind the "
+                       f"watermark {mark} ms by more than allowed.lateness ({self.lateness} "
+                       "ms): its windows are closed")
+                reasons.append((row, why))
+            out.failures.extend(row_failures(batch, reasons, kind=LATE))
+        if len(missing):
+            what = (str(self.window.time_column) if self.window.time_column is not None
+                    else "_event_time")
+            reasons = [(row, f"the window time {what} is NULL") for row in missing]
+            out.failures.extend(row_failures(batch, reasons, kind=EVENT_TIME_ERROR))
+
+    # ------------------------------------------------------------------ sessions
+    def _allocate(self):
+        if self._free_sids:
+            return self._free_sids.pop()
+        self._next_sid += 1
+        return self._next_sid - 1
+
+    def _process_sessions(self, batch, keys, args, times, out):
+        if self._sessions is None:
+            self._sessions = W.SessionAssigner(self.window.size)
+            self._session_keys = _kernel().GroupTable(len(keys)) if keys else None
+        n = batch.length
+        kids = self._session_keys.assign(keys, n) if keys else _ids(n)
+        rows, sids, late, missing, merges = self._sessions.assign(
+            kids, times, batch.meta.get("_watermark"), self.watermark, self.lateness,
+            self._allocate)
+        self._fail_times(batch, times, late, missing, out)
+        if merges:
+            target: dict = {}
+            for dst, src in merges:
+                target[src] = dst
+            for dst, src in merges:
+                for acc in self._accs:
+                    if acc is not None:
+                        acc.merge(dst, src)
+                        acc.reset(array("q", [src]))
+                self._free_sids.append(src)
+
+            def final(sid):
+                while sid in target:
+                    sid = target[sid]
+                return sid
+            sids = array("q", [final(s) for s in sids])
+        m = len(rows)
+        if not m:
+            return
+        if m != n:
+            keys = [c.take(rows) for c in keys]
+            args = [c.take(rows) if c is not None else None for c in args]
+        if self.emit == "FINAL":
+            self._update(sids, args, m, running=False)
+            return
+        values = self._update(sids, args, m, running=True)
+        starts, ends = self._session_bounds(kids, rows, sids)
+        out.add(B.RecordBatch(self._names(), keys + values,
+                              {"_window_start": starts, "_window_end": ends}))
+
+    def _session_bounds(self, kids, rows, sids):
+        bounds = {}
+        for found in self._sessions.sessions.values():
+            for start, last, sid in found:
+                bounds[sid] = (start, last + self.window.size)
+        starts = array("q", [bounds[s][0] for s in sids])
+        ends = array("q", [bounds[s][1] for s in sids])
+        return W.time_column(starts), W.time_column(ends)
+
+    def _close_sessions(self, ts, out):
+        if self._sessions is None:
+            return
+        closed = self._sessions.closable(ts, self.lateness)
+        if not closed:
+            return
+        kids = array("q", [c[0] for c in closed])
+        sids = array("q", [c[3] for c in closed])
+        starts = array("q", [c[1] for c in closed])
+        ends = array("q", [c[2] for c in closed])
+        if self.emit == "FINAL":
+            columns = self._session_keys.keys(kids) if self.keys else []
+            out.add(B.RecordBatch(self._names(), list(columns) + self._results(sids), {
+                "_window_start": W.time_column(starts),
+                "_window_end": W.time_column(ends, self.window.size)}))
+        for acc in self._accs:
+            if acc is not None:
+                acc.reset(sids)
+        self._free_sids.extend(sids)
+        if self.keys:
+            gone = array("q", sorted({k for k in kids if k not in self._sessions.sessions}))
+            if len(gone):
+                self._session_keys.release(gone)
+
+
+def _concat(arrays):
+    out = array("q")
+    for a in arrays:
+        out.extend(a)
+    return out
+
+
+def _epoch(value) -> int:
+    """Epoch milliseconds of a TIMESTAMP / BIGINT value as ``Column.get`` gives it."""
+    if isinstance(value, int):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return (value - _EPOCH) // datetime.timedelta(milliseconds=1)
+
+
+def _as_times(column, expr):
+    from velostream.errors import SqlValidationError
+
+    pos = expr.node.pos
+    raise SqlValidationError(f"the window time {expr} must be a TIMESTAMP or BIGINT epoch "
+                             f"milliseconds, not {column.type_name}",
+                             pos.line if pos else 0, pos.column if pos else 0)
