@@ -1,0 +1,186 @@
+"""Non-windowed GROUP BY and global aggregates end to end (DIALECT §5), with DuckDB as the
+oracle over generated trades: keys that are columns or expressions, expressions over
+aggregates, HAVING, EMIT CHANGES (the default: one updated row per input record) and EMIT
+FINAL (the final rows at the end of the bounded input)."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from tests.runtime._fake_aggkernel import install
+from tests.runtime.conftest import make_trades, source, write_jsonl
+from velostream.cli.main import cli
+
+install()
+duckdb = pytest.importorskip("duckdb")
+
+
+def run(sql, *extra):
+    result = CliRunner().invoke(cli, ["execute", "--query", sql, "--format", "json-lines",
+                                      *extra], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def trades(tmp_path_factory):
+    rows = make_trades(3000, seed=7)
+    path = tmp_path_factory.mktemp("gb") / "trades.jsonl"
+    write_jsonl(path, rows)
+    return path, rows
+
+
+def oracle(path, sql):
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.execute(f"CREATE TABLE trades AS SELECT trade_id, symbol, CAST(price AS DECIMAL(18, 4)) "
+                f"AS price, quantity, side, ts FROM read_json_auto('{path}')")
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def by(rows, *keys):
+    return sorted(rows, key=lambda r: tuple(str(r[k]) for k in keys))
+
+
+def test_group_by_final_matches_duckdb(trades):
+    path, _ = trades
+    got = run("SELECT symbol, side, COUNT(*) AS n, SUM(quantity) AS q, SUM(price) AS sp, "
+              "MIN(price) AS lo, MAX(price) AS hi FROM trades GROUP BY symbol, side EMIT FINAL "
+              + source(path))
+    want = oracle(path, "SELECT symbol, side, COUNT(*) AS n, SUM(quantity) AS q, SUM(price) AS sp,"
+                        " MIN(price) AS lo, MAX(price) AS hi FROM trades GROUP BY symbol, side")
+    assert len(got) == len(want) == 10
+    for g, w in zip(by(got, "symbol", "side"), by(want, "symbol", "side")):
+        assert (g["symbol"], g["side"], g["n"], g["q"]) == (w["symbol"], w["side"], w["n"], w["q"])
+        # SUM/MIN/MAX of DECIMAL stay exact DECIMAL (written as strings)
+        assert (Decimal(g["sp"]), Decimal(g["lo"]), Decimal(g["hi"])) == (w["sp"], w["lo"], w["hi"])
+
+
+def test_emit_changes_is_the_default_one_row_per_record(trades):
+    path, rows = trades
+    got = run("SELECT symbol, COUNT(*) AS n, SUM(quantity) AS q FROM trades GROUP BY symbol "
+              + source(path))
+    assert len(got) == len(rows)
+    # each row is its key's running value after that record
+    running: dict = {}
+    for r, g in zip(rows, got):
+        n, q = running.get(r["symbol"], (0, 0))
+        running[r["symbol"]] = (n + 1, q + r["quantity"])
+        assert g == {"symbol": r["symbol"], "n": n + 1, "q": q + r["quantity"]}
+
+
+def test_expressions_over_aggregates_and_keys(trades):
+    path, _ = trades
+    sql = ("SELECT UPPER(symbol) AS s, quantity > 500 AS big, SUM(quantity) / COUNT(*) AS mean_q, "
+           "ROUND(AVG(price), 2) AS avg_p, "
+           "CASE WHEN COUNT(*) > 300 THEN 'many' ELSE 'few' END AS volume, "
+           "MAX(price) - MIN(price) AS spread "
+           "FROM trades GROUP BY UPPER(symbol), quantity > 500 EMIT FINAL ")
+    got = run(sql + source(path))
+    want = oracle(path, sql.replace("EMIT FINAL", ""))
+    assert len(got) == len(want) == 10
+    for g, w in zip(by(got, "s", "big"), by(want, "s", "big")):
+        assert (g["s"], g["big"], g["volume"]) == (w["s"], w["big"], w["volume"])
+        assert g["mean_q"] == pytest.approx(w["mean_q"])
+        assert Decimal(g["avg_p"]) == Decimal(str(w["avg_p"])).quantize(Decimal("0.01"))
+        assert Decimal(g["spread"]) == w["spread"]
+
+
+def test_having_filters_emitted_rows_and_may_name_aliases(trades):
+    path, _ = trades
+    sql = ("SELECT symbol, side, COUNT(*) AS n FROM trades WHERE quantity >= 250 "
+           "GROUP BY symbol, side HAVING n > 220 AND MAX(quantity) = 2500 EMIT FINAL ")
+    got = run(sql + source(path))
+    want = oracle(path, sql.replace("EMIT FINAL", "").replace("n > 220", "COUNT(*) > 220"))
+    assert want and len(want) < 10             # the filter keeps some groups, not all
+    assert by(got, "symbol", "side") == by(want, "symbol", "side")
+
+
+def test_having_on_emit_changes_filters_each_update(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"k": k}) + "\n" for k in "aabab"))
+    got = run("SELECT k, COUNT(*) AS n FROM t GROUP BY k HAVING COUNT(*) >= 2 " + source(path, "t"))
+    assert got == [{"k": "a", "n": 2}, {"k": "a", "n": 3}, {"k": "b", "n": 2}]
+
+
+def test_group_by_ordinal_and_alias(trades):
+    path, _ = trades
+    a = run("SELECT LOWER(side) AS sd, COUNT(*) AS n FROM trades GROUP BY 1 EMIT FINAL " + source(path))
+    b = run("SELECT LOWER(side) AS sd, COUNT(*) AS n FROM trades GROUP BY sd EMIT FINAL " + source(path))
+    want = oracle(path, "SELECT LOWER(side) AS sd, COUNT(*) AS n FROM trades GROUP BY 1")
+    assert by(a, "sd") == by(b, "sd") == by(want, "sd")
+
+
+def test_global_aggregate(trades):
+    path, rows = trades
+    got = run("SELECT COUNT(*) AS n, SUM(quantity) AS q, MAX(ts) AS last FROM trades EMIT FINAL "
+              + source(path))
+    assert got == [{"n": len(rows), "q": sum(r["quantity"] for r in rows),
+                    "last": rows[-1]["ts"]}]
+    changes = run("SELECT COUNT(*) AS n FROM trades WHERE trade_id <= 3 " + source(path))
+    assert changes == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_global_aggregate_over_no_rows_is_one_row(tmp_path):
+    path = tmp_path / "empty.jsonl"
+    path.write_text('{"x": 1}\n')
+    got = run("SELECT COUNT(*) AS n, SUM(x) AS s FROM t WHERE x > 5 EMIT FINAL " + source(path, "t"))
+    assert got == [{"n": 0, "s": None}]
+
+
+def test_null_keys_group_together_and_aggregates_skip_nulls(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": null, "v": 1}\n{"k": "a", "v": null}\n{"v": 3}\n{"k": "a", "v": 4}\n')
+    got = run("SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS s FROM t GROUP BY k EMIT FINAL "
+              + source(path, "t"))
+    assert by(got, "k") == by([{"k": None, "n": 2, "nv": 2, "s": 4},
+                               {"k": "a", "n": 2, "nv": 1, "s": 4}], "k")
+
+
+def test_a_row_whose_argument_fails_is_a_failure_not_a_contribution(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "x": 2}\n{"k": "a", "x": 0}\n{"k": "a", "x": 4}\n')
+    result = CliRunner().invoke(cli, ["execute", "--query",
+                                      "SELECT k, COUNT(*) AS n, SUM(8 / x) AS s FROM t GROUP BY k "
+                                      "EMIT FINAL " + source(path, "t"), "--format", "json-lines"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x) for x in result.stdout.splitlines()] == [{"k": "a", "n": 2, "s": 6.0}]
+    assert "division by zero" in result.stderr
+
+
+def test_order_by_and_limit_over_the_aggregate(trades):
+    path, _ = trades
+    got = run("SELECT symbol, SUM(quantity) AS q FROM trades GROUP BY symbol "
+              "ORDER BY SUM(quantity) DESC LIMIT 2 EMIT FINAL " + source(path))
+    want = oracle(path, "SELECT symbol, SUM(quantity) AS q FROM trades GROUP BY symbol "
+                        "ORDER BY 2 DESC LIMIT 2")
+    assert got == want
+
+
+def test_explain_shows_the_aggregate(trades):
+    path, _ = trades
+    result = CliRunner().invoke(cli, ["execute", "--query", "EXPLAIN SELECT symbol, COUNT(*) AS n "
+                                      "FROM trades GROUP BY symbol " + source(path)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.stdout.splitlines() if "Aggregate" in x)
+    assert "key=[symbol]" in line and "window=none" in line and "emit=CHANGES" in line
+    assert "state=memory" in line and "COUNT(*)" in line
+
+
+def test_emit_final_without_window_needs_a_bounded_input(tmp_path):
+    from velostream.plan.bind import bind_statement
+    from velostream.plan.physical import plan_job
+    from velostream.grammar import parse_statement
+    from velostream.errors import SqlValidationError
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": 1}\n')
+    plan = bind_statement(parse_statement("SELECT k, COUNT(*) AS n FROM t GROUP BY k EMIT FINAL "
+                                          + source(path, "t")), default_sink="stdout")
+    with pytest.raises(SqlValidationError, match="EMIT FINAL without a WINDOW"):
+        plan_job(plan, bounded=False)
+    plan_job(plan, bounded=True)

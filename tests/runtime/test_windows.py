@@ -1,0 +1,207 @@
+"""Windows on event time end to end (DIALECT §5): TUMBLING and HOPPING / SLIDING(size, advance)
+against DuckDB (GROUP BY symbol, floor(ts / size)), every spelling of the durations, SESSION
+windows that merge when a record bridges two, _window_start / _window_end and TUMBLE_START /
+TUMBLE_END, windowed EMIT FINAL (the default) and EMIT CHANGES, and the operator's closing of
+windows by watermark."""
+
+import datetime
+import json
+from array import array
+
+import pytest
+from click.testing import CliRunner
+
+from tests.runtime._fake_aggkernel import install
+from tests.runtime.conftest import make_trades, source, write_jsonl
+from velostream.cli.main import cli
+
+install()
+duckdb = pytest.importorskip("duckdb")
+
+EVENT = ", 'trades.event.time.field' = 'ts'"
+
+
+def run(sql, *extra):
+    result = CliRunner().invoke(cli, ["execute", "--query", sql, "--format", "json-lines",
+                                      *extra], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def iso(ms):
+    moment = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(
+        milliseconds=ms)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+@pytest.fixture(scope="module")
+def trades(tmp_path_factory):
+    rows = make_trades(3000, seed=11)
+    path = tmp_path_factory.mktemp("win") / "trades.jsonl"
+    write_jsonl(path, rows)
+    return path, rows
+
+
+def oracle(path, sql):
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.execute(f"CREATE TABLE trades AS SELECT symbol, CAST(price AS DECIMAL(18, 4)) AS price, "
+                f"quantity, ts FROM read_json_auto('{path}')")
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def key(r):
+    return (r["ws"], r["symbol"])
+
+
+def test_tumbling_matches_duckdb(trades):
+    path, _ = trades
+    got = run("SELECT symbol, COUNT(*) AS n, SUM(quantity) AS q, MAX(price) AS hi, "
+              "_window_start AS ws, _window_end AS we FROM trades GROUP BY symbol "
+              "WINDOW TUMBLING(1m) " + source(path, extra=EVENT))
+    want = oracle(path, "SELECT symbol, COUNT(*) AS n, SUM(quantity) AS q, MAX(price) AS hi, "
+                        "floor(ts / 60000) * 60000 AS ws FROM trades GROUP BY symbol, ws")
+    assert len(got) == len(want) > 50
+    for g, w in zip(sorted(got, key=key), sorted(want, key=lambda r: (iso(int(r["ws"])), r["symbol"]))):
+        ws = int(w["ws"])
+        assert g == {"symbol": w["symbol"], "n": w["n"], "q": w["q"], "hi": str(w["hi"]),
+                     "ws": iso(ws), "we": iso(ws + 60000)}
+
+
+def test_windows_are_emitted_in_window_order(trades):
+    path, _ = trades
+    got = run("SELECT symbol, _window_start AS ws FROM trades GROUP BY symbol WINDOW TUMBLING(1m) "
+              + source(path, extra=EVENT))
+    starts = [g["ws"] for g in got]
+    assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize("window", ["HOPPING(60s, 20s)", "SLIDING(1m, 20s)",
+                                    "HOPPING(INTERVAL 1 MINUTE, INTERVAL 20 SECONDS)"])
+def test_hopping_matches_duckdb(trades, window):
+    path, _ = trades
+    got = run("SELECT symbol, COUNT(*) AS n, SUM(quantity) AS q, _window_start AS ws "
+              f"FROM trades GROUP BY symbol WINDOW {window} " + source(path, extra=EVENT))
+    want = oracle(path, """
+        WITH w AS (SELECT symbol, quantity, unnest(range(CAST(floor((ts - 60000) / 20000) AS BIGINT) + 1,
+                          CAST(floor(ts / 20000) AS BIGINT) + 1)) * 20000 AS ws FROM trades)
+        SELECT symbol, COUNT(*) AS n, SUM(quantity) AS q, ws FROM w GROUP BY symbol, ws""")
+    assert len(got) == len(want)
+    assert sorted(got, key=key) == sorted(
+        ({"symbol": w["symbol"], "n": w["n"], "q": w["q"], "ws": iso(int(w["ws"]))} for w in want),
+        key=key)
+
+
+@pytest.mark.parametrize("window", [
+    "TUMBLING(5s)", "TUMBLING(5000ms)", "TUMBLING(5)", "TUMBLING(INTERVAL '5' SECOND)",
+    "TUMBLING(INTERVAL 5 SECONDS)", "TUMBLING(ts, INTERVAL 5 SECONDS)", "HOPPING(5s, 5s)"])
+def test_every_spelling_of_a_tumbling_window(tmp_path, window):
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"k": "a", "ts": t}) + "\n" for t in (0, 4999, 5000, 12000)))
+    got = run(f"SELECT k, COUNT(*) AS n, TUMBLE_START(ts, INTERVAL 5 SECONDS) AS s, "
+              f"TUMBLE_END(ts, INTERVAL 5 SECONDS) AS e FROM t GROUP BY k WINDOW {window} "
+              + source(path, "t", extra=", 't.event.time.field' = 'ts'"))
+    assert got == [{"k": "a", "n": 2, "s": iso(0), "e": iso(5000)},
+                   {"k": "a", "n": 1, "s": iso(5000), "e": iso(10000)},
+                   {"k": "a", "n": 1, "s": iso(10000), "e": iso(15000)}]
+
+
+def test_window_without_group_by_and_emit_changes(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"ts": t}) + "\n" for t in (100, 200, 1100)))
+    sql = "SELECT COUNT(*) AS n, _window_start AS ws FROM t WINDOW TUMBLING(1s) "
+    extra = source(path, "t", extra=", 't.event.time.field' = 'ts'")
+    assert run(sql + extra) == [{"n": 2, "ws": iso(0)}, {"n": 1, "ws": iso(1000)}]
+    assert run(sql + "EMIT CHANGES " + extra) == [
+        {"n": 1, "ws": iso(0)}, {"n": 2, "ws": iso(0)}, {"n": 1, "ws": iso(1000)}]
+
+
+def test_session_windows_merge_when_a_record_bridges_two(tmp_path):
+    path = tmp_path / "t.jsonl"
+    # a: 0 and 2500 are separate sessions (gap 2s) until 1200 arrives (out of order, within
+    # the allowed disorder) and bridges them; b: one session; a again at 10000: a new session.
+    times = [("a", 0), ("b", 100), ("a", 2500), ("a", 1200), ("b", 1900), ("a", 10000)]
+    path.write_text("".join(json.dumps({"k": k, "ts": t, "v": i}) + "\n"
+                            for i, (k, t) in enumerate(times)))
+    extra = source(path, "t", extra=", 't.event.time.field' = 'ts', "
+                                    "'t.watermark.max_out_of_orderness' = '5s'")
+    for spelling in ("SESSION(2s)", "SESSION (TIMEOUT 2 SECONDS)"):
+        got = run("SELECT k, COUNT(*) AS n, SUM(v) AS sv, _window_start AS ws, "
+                  f"_window_end AS we FROM t GROUP BY k WINDOW {spelling} " + extra)
+        assert sorted(got, key=lambda r: (r["ws"], r["k"])) == [
+            {"k": "a", "n": 3, "sv": 0 + 2 + 3, "ws": iso(0), "we": iso(4500)},
+            {"k": "b", "n": 2, "sv": 1 + 4, "ws": iso(100), "we": iso(3900)},
+            {"k": "a", "n": 1, "sv": 5, "ws": iso(10000), "we": iso(12000)}]
+
+
+def test_one_argument_sliding_is_refused_clearly(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"ts": 1}\n')
+    result = CliRunner().invoke(cli, ["execute", "--query", "SELECT COUNT(*) AS n FROM t "
+                                      "WINDOW SLIDING(10s) " + source(path, "t")])
+    assert result.exit_code == 1
+    assert "one-argument SLIDING(size)" in result.stderr and "Traceback" not in result.output
+
+
+def test_explain_shows_window_and_emit(trades):
+    path, _ = trades
+    result = CliRunner().invoke(cli, ["execute", "--query", "EXPLAIN SELECT symbol, COUNT(*) AS n "
+                                      "FROM trades GROUP BY symbol WINDOW HOPPING(1m, 30s) "
+                                      "EMIT CHANGES " + source(path, extra=EVENT)])
+    line = next(x for x in result.stdout.splitlines() if "Aggregate" in x)
+    assert "window=HOPPING(60000ms, 30000ms)" in line and "emit=CHANGES" in line
+    assert any("Watermark: source=trades" in x for x in result.stdout.splitlines())
+
+
+# --------------------------------------------------------------------------- the operator
+
+def _operator(sql):
+    from velostream.grammar import parse_statement
+    from velostream.plan.bind import bind_statement
+    from velostream.plan.physical import AggregateNode, plan_job
+    from velostream.runtime.aggregate import AggregateOperator
+
+    plan = bind_statement(parse_statement(sql + " WITH ('t.type' = 'file_source', "
+                                                "'t.path' = 'x.jsonl')"), default_sink="stdout")
+    node = next(n for n in plan_job(plan).nodes() if isinstance(n, AggregateNode))
+    return AggregateOperator(node)
+
+
+def _batch(keys, times):
+    from velostream._core import batch as B
+
+    return B.RecordBatch(["k"], [B.string_column(keys)],
+                         {"_event_time": B.int64_column(times, timestamp=True)})
+
+
+def test_a_window_closes_when_the_watermark_passes_its_end_and_emits_once():
+    op = _operator("SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW TUMBLING(1s)")
+    assert not op.process(_batch(["a", "b", "a"], [10, 20, 1500])).batches
+    assert not op.on_watermark(999).batches
+    out = op.on_watermark(1000)
+    assert [b.to_pylist() for b in out.batches] == [[{"__k0": "a", "__a0": 1},
+                                                     {"__k0": "b", "__a0": 1}]]
+    assert not op.on_watermark(1500).batches           # emitted once, never again
+    assert op._table.live == 1                          # the closed window's groups are gone
+    assert [b.to_pylist() for b in op.finish().batches] == [[{"__k0": "a", "__a0": 1}]]
+
+
+def test_window_assignment_kernel():
+    from velostream._core import batch as B
+    from velostream._core import windows as W
+
+    times = B.int64_column([-1, 0, 999, 1000, None], timestamp=True)
+    rows, starts, late, missing = W.assign_windows(times, 1000, 500, None, W.NO_WATERMARK, 0)
+    # each row in every window [k*500, k*500 + 1000) holding it, by start
+    assert list(zip(rows, starts)) == [
+        (0, -1000), (0, -500), (1, -500), (1, 0), (2, 0), (2, 500), (3, 500), (3, 1000)]
+    assert (list(late), list(missing)) == ([], [4])
+    # watermark 1000: windows ending at or before 1000 are closed
+    rows, starts, late, missing = W.assign_windows(times, 1000, 500, None, 1000, 0)
+    assert list(zip(rows, starts)) == [(2, 500), (3, 500), (3, 1000)]
+    assert list(late) == [0, 1]
+    marks, top = W.prefix_watermarks(B.int64_column([5, 3, 9], timestamp=True), W.NO_WATERMARK, 1)
+    assert top == 9 and [marks.get(i) is None for i in range(3)] == [True, False, False]
+    assert array("q", [marks.data[1], marks.data[2]]) == array("q", [4, 4])
