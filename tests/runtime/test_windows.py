@@ -205,3 +205,27 @@ def test_window_assignment_kernel():
     marks, top = W.prefix_watermarks(B.int64_column([5, 3, 9], timestamp=True), W.NO_WATERMARK, 1)
     assert top == 9 and [marks.get(i) is None for i in range(3)] == [True, False, False]
     assert array("q", [marks.data[1], marks.data[2]]) == array("q", [4, 4])
+
+
+@pytest.mark.parametrize(("directive", "clause", "expected"), [
+    ("TUMBLING (INTERVAL 1 SECOND)", "", "ok"),
+    ("TUMBLING (INTERVAL 1 SECOND)", "WINDOW TUMBLING(1s)", "ok"),
+    ("TUMBLING (INTERVAL 2 SECONDS)", "WINDOW TUMBLING(1s)", "differs from the query's WINDOW"),
+])
+def test_the_window_directive_gives_or_must_agree_with_the_window(tmp_path, directive, clause,
+                                                                   expected):
+    data = tmp_path / "t.jsonl"
+    data.write_text("".join(json.dumps({"k": "a", "ts": t}) + "\n" for t in (0, 500, 1500)))
+    app = tmp_path / "app.sql"
+    app.write_text(f"-- JOB: j\n-- WINDOW: {directive}\nSELECT k, COUNT(*) AS n FROM t "
+                   f"GROUP BY k {clause}\n" + source(data, "t", extra=", 't.event.time.field' = 'ts'")
+                   + ";\n")
+    result = CliRunner().invoke(cli, ["execute", "--file", str(app), "--job", "j", "--format",
+                                      "json-lines"])
+    if expected == "ok":
+        assert result.exit_code == 0, result.output
+        assert [json.loads(x) for x in result.stdout.splitlines()] == [
+            {"k": "a", "n": 2}, {"k": "a", "n": 1}]
+    else:
+        assert result.exit_code == 1 and expected in result.stderr
+        assert "app.sql:2" in result.stderr

@@ -268,6 +268,42 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
     return found
 
 
+def _directive_window(query, directive):
+    """The job's ``-- WINDOW:`` directive: the window of a grouped query that has no WINDOW
+    clause; with a WINDOW clause it must describe the same window (the documents repeat it)."""
+    from velostream.errors import SqlSyntaxError
+    from velostream.grammar import parse_window, to_sql
+    from velostream.plan.validate import is_grouped
+
+    try:
+        window = parse_window(directive.value)
+    except SqlSyntaxError as err:
+        raise ConfigError(f"{directive.value!r} is not a window such as TUMBLING (INTERVAL 5 "
+                          f"MINUTES): {err.message}", key="-- WINDOW") from None
+    if query.window is None:
+        if not is_grouped(query):
+            raise ConfigError("a window needs an aggregation (GROUP BY or an aggregate "
+                              "function) in the job's query", key="-- WINDOW")
+        return query.replace(window=window)
+    if _window_shape(window) != _window_shape(query.window):
+        raise ConfigError(f"{to_sql(window)} differs from the query's WINDOW "
+                          f"{to_sql(query.window)}; remove one or make them agree",
+                          key="-- WINDOW")
+    return query
+
+
+def _window_shape(window):
+    def ms(node):
+        if isinstance(node, A.Interval):
+            return A.interval_millis(node)
+        return node.value * 1000 if isinstance(node, A.IntegerLit) else node
+    kind = {"TUMBLE": "TUMBLING", "HOP": "HOPPING", "SLIDING": "HOPPING"}.get(
+        window.kind.upper(), window.kind.upper())
+    if kind == "HOPPING" and window.advance is None:
+        kind = "SLIDING"
+    return kind, ms(window.size), ms(window.advance) if window.advance is not None else None
+
+
 # The aggregates the aggregate kernel (velostream._core.aggregate) computes.
 AGGREGATES_RUN = frozenset({"COUNT", "SUM", "AVG", "MIN", "MAX"})
 
@@ -427,8 +463,7 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
 
     if "WINDOW" in job_directives:
         origins["-- window"] = at(job_directives["WINDOW"])
-        raise ConfigError(f"the directive {NOT_SUPPORTED} (stateless queries only)",
-                          key="-- WINDOW")
+        query = _directive_window(query, job_directives["WINDOW"])
     implied, written_types = {}, []
     via = {}  # key set by a directive → the directive's name, for the messages
     if "TOPIC" in job_directives:
