@@ -172,10 +172,10 @@ def test_explain_shows_the_aggregate(trades):
 
 
 def test_emit_final_without_window_needs_a_bounded_input(tmp_path):
+    from velostream.errors import SqlValidationError
+    from velostream.grammar import parse_statement
     from velostream.plan.bind import bind_statement
     from velostream.plan.physical import plan_job
-    from velostream.grammar import parse_statement
-    from velostream.errors import SqlValidationError
 
     path = tmp_path / "t.jsonl"
     path.write_text('{"k": 1}\n')
