@@ -184,3 +184,30 @@ def test_emit_final_without_window_needs_a_bounded_input(tmp_path):
     with pytest.raises(SqlValidationError, match="EMIT FINAL without a WINDOW"):
         plan_job(plan, bounded=False)
     plan_job(plan, bounded=True)
+
+
+def test_corpus_total_per_customer(tmp_path):
+    from tests.corpus import CORPUS
+
+    corpus = CORPUS / "deployment-summary-cli-05.sql"
+    if not corpus.is_file():
+        pytest.skip("the corpus is not beside this checkout")
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps({"customer_id": i % 7, "amount": i * 3}) + "\n"
+                            for i in range(200)))
+    sql = corpus.read_text().strip().rstrip(";") + " "
+    got = run(sql + "EMIT FINAL " + source(path, "orders"))
+    want = oracle_rows(f"SELECT customer_id, SUM(amount) AS total FROM read_json_auto('{path}') "
+                       "GROUP BY customer_id")
+    assert by(got, "customer_id") == by(want, "customer_id")
+    # as written (EMIT CHANGES by default): one row per order, the last per customer final
+    changes = run(sql + source(path, "orders"))
+    assert len(changes) == 200
+    assert by(list({r["customer_id"]: r for r in changes}.values()), "customer_id") == by(
+        want, "customer_id")
+
+
+def oracle_rows(sql):
+    cur = duckdb.connect().execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -7,6 +7,7 @@ windows by watermark."""
 import datetime
 import json
 from array import array
+from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
@@ -229,3 +230,56 @@ def test_the_window_directive_gives_or_must_agree_with_the_window(tmp_path, dire
     else:
         assert result.exit_code == 1 and expected in result.stderr
         assert "app.sql:2" in result.stderr
+
+
+# --------------------------------------------------------------------------- the corpus
+
+def _corpus(name):
+    from tests.corpus import CORPUS
+
+    path = CORPUS / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not beside this checkout")
+    return path.read_text(encoding="utf-8").strip().rstrip(";") + " "
+
+
+def test_corpus_tumbling_orders_per_customer(tmp_path):
+    import random
+
+    rng = random.Random(5)
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps({
+        "customer_id": f"c{rng.randrange(6)}", "amount": f"{rng.uniform(1, 500):.2f}",
+        "created_at": 1_700_000_000_000 + i * 1700}) + "\n" for i in range(400)).replace(
+        '"amount": "', '"amount": ').replace('", "created_at"', ', "created_at"'))
+    sql = _corpus("deployment-summary-cli-06.sql")
+    got = run(sql + source(path, "orders", extra=", 'orders.event.time.field' = 'created_at'"))
+    con = duckdb.connect()
+    want = con.execute(f"""SELECT customer_id, COUNT(*) AS order_count,
+        SUM(CAST(amount AS DECIMAL(18, 2))) AS total_amount
+        FROM read_json_auto('{path}') GROUP BY customer_id, floor(created_at / 60000)
+        ORDER BY floor(created_at / 60000), customer_id""").fetchall()
+    assert len(got) == len(want) > 10
+    assert sorted((g["customer_id"], g["order_count"], g["total_amount"]) for g in got) == sorted(
+        (c, n, str(t)) for c, n, t in want)
+
+
+def test_corpus_sensor_averages(tmp_path):
+    import random
+
+    rng = random.Random(9)
+    path = tmp_path / "sensor_data.jsonl"
+    path.write_text("".join(json.dumps({
+        "device_id": f"d{rng.randrange(4)}", "sensor_type": rng.choice(["TEMPERATURE", "HUMIDITY"]),
+        "value": rng.randrange(0, 1000) / 8, "timestamp": 1_700_000_000_000 + i * 9000}) + "\n"
+        for i in range(300)))
+    sql = _corpus("deployment-summary-cli-09.sql")
+    got = run(sql + source(path, "sensor_data",
+                           extra=", 'sensor_data.event.time.field' = 'timestamp'"))
+    want = duckdb.connect().execute(f"""SELECT device_id, AVG(value), MAX(value), COUNT(*)
+        FROM read_json_auto('{path}') WHERE sensor_type = 'TEMPERATURE'
+        GROUP BY device_id, floor(timestamp / 300000)""").fetchall()
+    assert len(got) == len(want) > 10
+    assert sorted((g["device_id"], g["reading_count"], Decimal(str(g["max_temp"])),
+                   round(float(g["avg_temp"]), 6)) for g in got) == sorted(
+        (d, n, Decimal(str(m)), round(a, 6)) for d, a, m, n in want)
