@@ -283,3 +283,39 @@ def test_corpus_sensor_averages(tmp_path):
     assert sorted((g["device_id"], g["reading_count"], Decimal(str(g["max_temp"])),
                    round(float(g["avg_temp"]), 6)) for g in got) == sorted(
         (d, n, Decimal(str(m)), round(a, 6)) for d, a, m, n in want)
+
+
+@pytest.mark.parametrize("shape", [
+    "GROUP BY k EMIT FINAL", "GROUP BY k", "GROUP BY k WINDOW TUMBLING(1s)",
+    "GROUP BY k WINDOW HOPPING(2s, 1s)", "GROUP BY k WINDOW SESSION(700ms)",
+    "WINDOW TUMBLING(1s)"])
+def test_snapshot_and_restore_continue_where_the_state_was(shape):
+    from velostream._core import batch as B
+    from velostream.state.store import MemoryStore
+
+    sql = f"SELECT k, COUNT(*) AS n, SUM(v) AS sv, MAX(d) AS md FROM t {shape}"
+    if shape.startswith("WINDOW"):
+        sql = sql.replace("SELECT k, ", "SELECT ")
+    keys = ["a", "b", "a", "c", "b", "a", "a", "c"]
+    times = [0, 300, 900, 1200, 1700, 2600, 2900, 3100]
+
+    def batch(lo, hi):
+        return B.RecordBatch(["k", "v", "d"], [
+            B.string_column(keys[lo:hi]), B.int64_column(list(range(lo, hi))),
+            B.decimal_column([f"{i}.5" for i in range(lo, hi)])],
+            {"_event_time": B.int64_column(times[lo:hi], timestamp=True)})
+
+    def rows(outputs):
+        return [r for out in outputs for b in out.batches for r in b.to_pylist()]
+
+    whole = _operator(sql)
+    expected = rows([whole.process(batch(0, 4)), whole.process(batch(4, 8)), whole.finish()])
+    first = _operator(sql)
+    before = rows([first.process(batch(0, 4))])
+    store = MemoryStore()
+    first.snapshot(store)
+    first.snapshot(store)                    # a second snapshot replaces the first
+    again = _operator(sql)
+    again.restore(store)
+    after = rows([again.process(batch(4, 8)), again.finish()])
+    assert expected and before + after == expected

@@ -38,6 +38,7 @@ LATE = "late"
 T_NULL = 0
 T_TIMESTAMP = 6
 _END = 2 ** 63 - 1
+_NOT_MADE = -1          # an accumulator not made yet (its input had no type so far)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
@@ -63,6 +64,7 @@ class AggregateOperator(Operator):
         self.lateness = node.lateness
         self.watermark = W.NO_WATERMARK
         self._accs: list = [None] * len(self.calls)
+        self._input_types: list = [_NOT_MADE] * len(self.calls)
         self._table = None
         self._seen = bytearray()
         self._order: list = []               # non-windowed: ids in first-seen order (arrays)
@@ -71,6 +73,14 @@ class AggregateOperator(Operator):
         self._free_sids: list = []
         self._next_sid = 0
         self._session_keys = None            # GroupTable of the keys alone (sessions)
+
+    def snapshot(self, store) -> None:
+        """Every open group (keys, window, accumulator states) and the watermark, replacing
+        what ``store`` held for this operator, in one write batch."""
+        _snapshot(self, store)
+
+    def restore(self, store) -> None:
+        _restore(self, store)
 
     # ------------------------------------------------------------------ inputs
     def _inputs(self, batch, out):
@@ -109,9 +119,10 @@ class AggregateOperator(Operator):
         acc = self._accs[j]
         if acc is None and (column is None or column.type != T_NULL):
             call = self.calls[j]
+            self._input_types[j] = None if column is None else column.type
             acc = self._accs[j] = _kernel().Accumulator(
-                call.function, None if column is None else column.type,
-                distinct=call.distinct, options=call.options)
+                call.function, self._input_types[j], distinct=call.distinct,
+                options=call.options)
         return acc
 
     def _update(self, ids, args, n, running: bool):
@@ -196,10 +207,10 @@ class AggregateOperator(Operator):
     def _process_plain(self, batch, keys, args, out):
         n = batch.length
         ids = self._group_ids(keys, n)
+        new, _ = W.mark_new(ids, ids, self._seen)
+        if len(new):
+            self._order.append(new)
         if self.emit == "FINAL":
-            new, _ = W.mark_new(ids, ids, self._seen)
-            if len(new):
-                self._order.append(new)
             self._update(ids, args, n, running=False)
             return
         values = self._update(ids, args, n, running=True)
@@ -374,6 +385,109 @@ class AggregateOperator(Operator):
             gone = array("q", sorted({k for k in kids if k not in self._sessions.sessions}))
             if len(gone):
                 self._session_keys.release(gone)
+
+
+# ---------------------------------------------------------------------- state snapshots
+# Table "aggregate" of the store: b"m" → the operator's header (watermark, the accumulators'
+# input types, the key column types); b"g" + 8-byte big-endian sequence → one group, in the
+# order the groups are emitted: (key values, window start or session (start, last), the
+# accumulators' states). Key values are pickled Python values (exact: ScaledInteger, ints,
+# str); accumulator states are the kernel's own bytes.
+_TABLE = "aggregate"
+
+
+def _snapshot(op, store) -> None:
+    import pickle
+    import struct
+
+    from velostream.state.store import WriteBatch
+
+    batch = WriteBatch()
+    for key, _ in store.table(_TABLE).scan(b""):
+        batch.delete(_TABLE, key)
+    groups = []          # (ids array, key columns, per-group extra)
+    if op.window is None:
+        ids = _concat(op._order)
+        if len(ids) and op._table is not None:
+            groups.append((ids, op._table.keys(ids) if op.keys else [], [None] * len(ids)))
+    elif op.window.kind != "SESSION":
+        for start in sorted(op._open):
+            ids = _concat(op._open[start])
+            groups.append((ids, op._table.keys(ids)[:len(op.keys)], [start] * len(ids)))
+    elif op._sessions is not None:
+        found = sorted((s[0], s[1], s[2], k) for k, ss in op._sessions.sessions.items()
+                       for s in ss)
+        if found:
+            ids = array("q", [f[2] for f in found])
+            kids = array("q", [f[3] for f in found])
+            columns = op._session_keys.keys(kids) if op.keys else []
+            groups.append((ids, columns, [(f[0], f[1]) for f in found]))
+    key_types = None
+    seq = 0
+    for ids, columns, extra in groups:
+        key_types = [c.type for c in columns]
+        states = [acc.snapshot(ids) if acc is not None else None for acc in op._accs]
+        values = [c.to_pylist() for c in columns]
+        for i in range(len(ids)):
+            entry = (tuple(v[i] for v in values), extra[i],
+                     [st[i] if st is not None else None for st in states])
+            batch.put(_TABLE, b"g" + struct.pack(">q", seq), pickle.dumps(entry, protocol=5))
+            seq += 1
+    header = (op.watermark, list(op._input_types), key_types)
+    batch.put(_TABLE, b"m", pickle.dumps(header, protocol=5))
+    store.write(batch)
+
+
+def _restore(op, store) -> None:
+    import pickle
+
+    table = store.table(_TABLE)
+    header = table.get(b"m")
+    if header is None:
+        return
+    op.watermark, types, key_types = pickle.loads(header)
+    op._input_types = list(types)
+    for j, t in enumerate(types):
+        if t != _NOT_MADE:
+            call = op.calls[j]
+            op._accs[j] = _kernel().Accumulator(call.function, t, distinct=call.distinct,
+                                                options=call.options)
+    entries = [pickle.loads(v) for _, v in table.scan(b"g")]
+    if not entries:
+        return
+    n = len(entries)
+    keys = [_column_of([e[0][k] for e in entries], key_types[k])
+            for k in range(len(op.keys))]
+    if op.window is None:
+        ids = op._group_ids(keys, n)
+        new, _ = W.mark_new(ids, ids, op._seen)
+        op._order.append(new)
+    elif op.window.kind != "SESSION":
+        starts = array("q", [e[1] for e in entries])
+        ids = op._table_for(len(keys) + 1).assign(keys + [W.time_column(starts)], n)
+        new_ids, new_starts = W.mark_new(ids, starts, op._seen)
+        op._file(new_ids, new_starts)
+    else:
+        op._sessions = W.SessionAssigner(op.window.size)
+        op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
+        kids = op._session_keys.assign(keys, n) if keys else _ids(n)
+        ids = array("q", [op._allocate() for _ in range(n)])
+        for kid, gid, e in zip(kids, ids, entries):
+            op._sessions.sessions.setdefault(kid, []).append([e[1][0], e[1][1], gid])
+        for found in op._sessions.sessions.values():
+            found.sort()
+    for j, acc in enumerate(op._accs):
+        if acc is not None:
+            acc.restore(ids, [e[2][j] for e in entries])
+
+
+def _column_of(values, type_):
+    if type_ == T_TIMESTAMP:
+        return B.int64_column([None if v is None else _epoch(v) for v in values], timestamp=True)
+    makers = {1: B.bool_column, 2: B.int64_column, 3: B.float64_column, 4: B.decimal_column,
+              5: B.string_column}
+    maker = makers.get(type_)
+    return maker(values) if maker is not None else B.column_from_values(values)
 
 
 def _concat(arrays):
