@@ -137,13 +137,23 @@ def test_session_windows_merge_when_a_record_bridges_two(tmp_path):
             {"k": "a", "n": 1, "sv": 5, "ws": iso(10000), "we": iso(12000)}]
 
 
-def test_one_argument_sliding_is_refused_clearly(tmp_path):
+def test_one_argument_sliding_emits_the_window_ending_at_each_record(tmp_path):
     path = tmp_path / "t.jsonl"
-    path.write_text('{"ts": 1}\n')
-    result = CliRunner().invoke(cli, ["execute", "--query", "SELECT COUNT(*) AS n FROM t "
-                                      "WINDOW SLIDING(10s) " + source(path, "t")])
-    assert result.exit_code == 1
-    assert "one-argument SLIDING(size)" in result.stderr and "Traceback" not in result.output
+    events = [("a", 0, 1), ("b", 200, 2), ("a", 800, 3), ("a", 1000, 4), ("a", 2500, 5),
+              ("b", 1300, 6), ("a", 2000, 7)]
+    path.write_text("".join(json.dumps({"k": k, "ts": t, "v": v}) + "\n" for k, t, v in events))
+    got = run("SELECT k, COUNT(*) AS n, SUM(v) AS sv, _window_start AS ws, _window_end AS we "
+              "FROM t GROUP BY k WINDOW SLIDING(1s) " + source(
+                  path, "t", extra=", 't.event.time.field' = 'ts', "
+                                   "'t.watermark.max_out_of_orderness' = '2s'"))
+    # each record: its key's records so far (in arrival order) with time in [t - 1s, t]
+    want = []
+    for i, (k, t, _) in enumerate(events):
+        inside = [v for kk, tt, v in events[:i + 1] if kk == k and t - 1000 <= tt <= t]
+        want.append({"k": k, "n": len(inside), "sv": sum(inside), "ws": iso(t - 1000),
+                     "we": iso(t)})
+    assert got == want
+    assert [g["n"] for g in got] == [1, 1, 2, 3, 1, 1, 2]
 
 
 def test_explain_shows_window_and_emit(trades):
@@ -288,7 +298,7 @@ def test_corpus_sensor_averages(tmp_path):
 @pytest.mark.parametrize("shape", [
     "GROUP BY k EMIT FINAL", "GROUP BY k", "GROUP BY k WINDOW TUMBLING(1s)",
     "GROUP BY k WINDOW HOPPING(2s, 1s)", "GROUP BY k WINDOW SESSION(700ms)",
-    "WINDOW TUMBLING(1s)"])
+    "WINDOW TUMBLING(1s)", "GROUP BY k WINDOW SLIDING(2s)", "WINDOW SLIDING(1s)"])
 def test_snapshot_and_restore_continue_where_the_state_was(shape):
     from velostream._core import batch as B
     from velostream.state.store import MemoryStore
@@ -319,3 +329,15 @@ def test_snapshot_and_restore_continue_where_the_state_was(shape):
     again.restore(store)
     after = rows([again.process(batch(4, 8)), again.finish()])
     assert expected and before + after == expected
+
+
+def test_sliding_holds_only_the_rows_a_later_window_can_need():
+    op = _operator("SELECT k, COUNT(*) AS n FROM t GROUP BY k WINDOW SLIDING(1s)")
+    for step in range(50):
+        times = [step * 1000 + i * 100 for i in range(10)]
+        out = op.process(_batch(["a"] * 10, times))
+        assert [r["__a0"] for r in out.batches[0].to_pylist()][-1] == (10 if step == 0 else 11)
+        op.on_watermark(times[-1])
+        # rows older than watermark - size are gone: at most the last second and a bit
+        assert len(op._buffer) <= 11
+        assert len(op._held) == 1 and op._held[0] is None        # COUNT(*) holds no values

@@ -259,3 +259,123 @@ def time_column(const int64_t[::1] values, int64_t delta=0):
     for i in range(n):
         out[i] = values[i] + delta
     return make_int64(data, None, n, T_TIMESTAMP)
+
+
+cdef class SlidingBuffer:
+    """The rows one-argument ``SLIDING(size)`` still needs: for each, its key id and time, and
+    the position of the previous row of the same key (a chain per key), so the window
+    ``[t - size, t]`` of a new row is found by walking its key's rows only. Positions are
+    absolute (``base`` is the position of the first row held); ``trim`` drops old rows from the
+    front."""
+
+    cdef readonly object kids
+    cdef readonly object times
+    cdef object prev
+    cdef object last
+    cdef readonly int64_t base
+
+    def __init__(self):
+        self.kids = array.clone(_Q, 0, False)
+        self.times = array.clone(_Q, 0, False)
+        self.prev = array.clone(_Q, 0, False)
+        self.last = array.clone(_Q, 0, False)
+        self.base = 0
+
+    def __len__(self):
+        return len(self.kids)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def append(self, const int64_t[::1] kids, Column times):
+        """Add rows (key ids and times; every time present)."""
+        cdef Int64Column t = _times(times)
+        cdef Py_ssize_t i, n = kids.shape[0]
+        cdef int64_t kid, top = -1
+        cdef int64_t at = self.base + len(self.kids)
+        for i in range(n):
+            if kids[i] > top:
+                top = kids[i]
+        if top >= len(self.last):
+            self.last.extend(array.array("q", [-1]) * (top + 1 - len(self.last)))
+        cdef int64_t* last = <int64_t*>(<array.array>self.last).data.as_voidptr
+        array.resize_smart(self.kids, len(self.kids) + n)
+        array.resize_smart(self.times, len(self.times) + n)
+        array.resize_smart(self.prev, len(self.prev) + n)
+        cdef Py_ssize_t off = len(self.kids) - n
+        cdef int64_t* ks = <int64_t*>(<array.array>self.kids).data.as_voidptr
+        cdef int64_t* ts = <int64_t*>(<array.array>self.times).data.as_voidptr
+        cdef int64_t* pv = <int64_t*>(<array.array>self.prev).data.as_voidptr
+        for i in range(n):
+            kid = kids[i]
+            ks[off + i] = kid
+            ts[off + i] = t.values[i]
+            pv[off + i] = last[kid]
+            last[kid] = at + i
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def pairs(self, Py_ssize_t first, int64_t size):
+        """``(rows, held)``: for each held row from relative position ``first`` on, every held
+        row of its key at or before it (in arrival order) whose time is within
+        ``[t - size, t]``: ``rows`` counts from ``first``, ``held`` are relative positions."""
+        cdef Py_ssize_t i, n = len(self.kids)
+        cdef int64_t j, t
+        cdef int64_t* ts = <int64_t*>(<array.array>self.times).data.as_voidptr
+        cdef int64_t* pv = <int64_t*>(<array.array>self.prev).data.as_voidptr
+        cdef array.array rows = array.clone(_Q, 0, False)
+        cdef array.array held = array.clone(_Q, 0, False)
+        for i in range(first, n):
+            t = ts[i]
+            j = i + self.base
+            while j >= self.base:
+                if t - size <= ts[j - self.base] <= t:
+                    array.resize_smart(rows, len(rows) + 1)
+                    rows.data.as_longlongs[len(rows) - 1] = i - first
+                    array.resize_smart(held, len(held) + 1)
+                    held.data.as_longlongs[len(held) - 1] = j - self.base
+                j = pv[j - self.base]
+        return rows, held
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def trim(self, int64_t threshold):
+        """Drop the rows at the front whose time is at or before ``threshold``; returns how
+        many (the caller drops as many rows of its value columns)."""
+        cdef Py_ssize_t k = 0, n = len(self.kids)
+        cdef int64_t* ts = <int64_t*>(<array.array>self.times).data.as_voidptr
+        while k < n and ts[k] <= threshold:
+            k += 1
+        if k:
+            del self.kids[:k]
+            del self.times[:k]
+            del self.prev[:k]
+            self.base += k
+        return k
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def late_rows(Column times, Column row_watermarks, int64_t watermark, int64_t lateness):
+    """``(keep, late, missing)`` for windows that end at their record (one-argument SLIDING):
+    a record is late when ``t + lateness < watermark`` (its own window has closed)."""
+    cdef Int64Column t = _times(times)
+    cdef Int64Column w = None
+    cdef Py_ssize_t i, n = t.length
+    cdef int64_t wm
+    cdef array.array keep = array.clone(_Q, 0, False)
+    cdef array.array late = array.clone(_Q, 0, False)
+    cdef array.array missing = array.clone(_Q, 0, False)
+    if row_watermarks is not None:
+        w = _times(row_watermarks)
+    for i in range(n):
+        if not t.is_valid(i):
+            missing.append(i)
+            continue
+        wm = watermark
+        if w is not None and w.is_valid(i) and w.values[i] > wm:
+            wm = w.values[i]
+        if wm != INT64_MIN and t.values[i] + lateness < wm:
+            late.append(i)
+        else:
+            keep.append(i)
+    return keep, late, missing

@@ -426,8 +426,8 @@ class AggregateCall:
 @dataclass
 class WindowSpec:
     """A window on event time (``time_column`` or ``_event_time``), sizes in milliseconds.
-    ``kind``: TUMBLING, HOPPING (size, advance), SLIDING (one argument: per record) or SESSION
-    (``size`` is the gap)."""
+    ``kind``: TUMBLING, HOPPING (size, advance), SLIDING (one argument: ``[t - size, t]`` of
+    each record, emitted with it) or SESSION (``size`` is the gap)."""
 
     kind: str
     size: int
@@ -490,12 +490,7 @@ def window_spec(window, params) -> WindowSpec:
         raise SqlValidationError(f"unknown window kind {window.kind}", pos.line, pos.column)
     size = _millis(window.size, "window size", pos)
     advance = _millis(window.advance, "window advance", pos) if window.advance is not None else None
-    if kind == "SLIDING" and advance is None:
-        raise SqlValidationError(
-            "one-argument SLIDING(size) (a window ending at each record) is not supported by "
-            "this build yet; use SLIDING(size, advance) / HOPPING or a moving aggregate "
-            "f(…) OVER (…)", pos.line, pos.column)
-    if kind == "SLIDING":
+    if kind == "SLIDING" and advance is not None:
         kind = "HOPPING"
     if kind == "HOPPING" and advance is None:
         raise SqlValidationError("HOPPING needs (size, advance)", pos.line, pos.column)

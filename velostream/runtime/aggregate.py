@@ -72,7 +72,9 @@ class AggregateOperator(Operator):
         self._sessions = None
         self._free_sids: list = []
         self._next_sid = 0
-        self._session_keys = None            # GroupTable of the keys alone (sessions)
+        self._session_keys = None            # GroupTable of the keys alone (sessions, SLIDING)
+        self._buffer = None                  # SLIDING(size): the rows still in some window
+        self._held: list = []                # SLIDING(size): their argument columns
 
     def snapshot(self, store) -> None:
         """Every open group (keys, window, accumulator states) and the watermark, replacing
@@ -171,6 +173,8 @@ class AggregateOperator(Operator):
             self._process_plain(batch, keys, args, out)
         elif self.window.kind == "SESSION":
             self._process_sessions(batch, keys, args, times, out)
+        elif self.window.kind == "SLIDING":
+            self._process_sliding(batch, keys, args, times, out)
         else:
             self._process_windows(batch, keys, args, times, out)
         return out
@@ -268,6 +272,9 @@ class AggregateOperator(Operator):
         if self.window.kind == "SESSION":
             self._close_sessions(ts, out)
             return
+        if self.window.kind == "SLIDING":
+            self._trim_sliding(ts)
+            return
         size = self.window.size
         closing = sorted(s for s in self._open if ts == _END or s + size + self.lateness <= ts)
         if not closing:
@@ -305,6 +312,62 @@ class AggregateOperator(Operator):
                     else "_event_time")
             reasons = [(row, f"the window time {what} is NULL") for row in missing]
             out.failures.extend(row_failures(batch, reasons, kind=EVENT_TIME_ERROR))
+
+    # ------------------------------------------------------------------ SLIDING(size)
+    def _process_sliding(self, batch, keys, args, times, out):
+        """Each record emits the aggregate of its key's records in ``[t - size, t]`` that
+        arrived before it (or with it): the held rows are walked per key (``SlidingBuffer``)
+        and folded by fresh accumulators, one group per emitted row."""
+        from velostream._core.rowkeys import concat_columns
+
+        keep, late, missing = W.late_rows(times, batch.meta.get("_watermark"), self.watermark,
+                                          self.lateness)
+        self._fail_times(batch, times, late, missing, out)
+        n = len(keep)
+        if not n:
+            return
+        if n != batch.length:
+            keys = [c.take(keep) for c in keys]
+            args = [c.take(keep) if c is not None else None for c in args]
+            times = times.take(keep)
+        if self._buffer is None:
+            self._buffer = W.SlidingBuffer()
+            self._session_keys = _kernel().GroupTable(len(keys)) if keys else None
+            self._held = [None] * len(self.calls)
+        kids = self._session_keys.assign(keys, n) if keys else _ids(n)
+        first = len(self._buffer)
+        self._buffer.append(kids, times)
+        self._held = [None if c is None else c if h is None else concat_columns([h, c])
+                      for h, c in zip(self._held, args)]
+        rows, held = self._buffer.pairs(first, self.window.size)
+        ids = array("q", range(n))
+        values = []
+        for j, call in enumerate(self.calls):
+            column = self._held[j]
+            if column is not None and column.type == T_NULL:
+                values.append(self._empty(j, ids, n))
+                continue
+            acc = _kernel().Accumulator(call.function, None if column is None else column.type,
+                                        distinct=call.distinct, options=call.options)
+            acc.update(rows, None if column is None else column.take(held), len(rows))
+            values.append(acc.result(ids))
+        ends = times if times.type == T_TIMESTAMP else W.time_column(_int_values(times))
+        out.add(B.RecordBatch(self._names(), keys + values, {
+            "_window_start": W.time_column(_int_values(times), -self.window.size),
+            "_window_end": ends}))
+
+    def _trim_sliding(self, ts):
+        # A later record that is not late has t >= watermark - lateness: it needs no row
+        # older than that minus the size. The held value columns are copied once per
+        # watermark that drops rows (a cost in the rows held, not in the rows seen).
+        if self._buffer is None:
+            return
+        held = len(self._buffer)
+        threshold = ts - self.lateness - self.window.size - 1 if ts != _END else _END
+        dropped = self._buffer.trim(threshold) if held else 0
+        if dropped:
+            rest = array("q", range(dropped, held))
+            self._held = [None if h is None else h.take(rest) for h in self._held]
 
     # ------------------------------------------------------------------ sessions
     def _allocate(self):
@@ -410,6 +473,15 @@ def _snapshot(op, store) -> None:
         ids = _concat(op._order)
         if len(ids) and op._table is not None:
             groups.append((ids, op._table.keys(ids) if op.keys else [], [None] * len(ids)))
+    elif op.window.kind == "SLIDING":
+        if op._buffer is not None and len(op._buffer):
+            kids = op._buffer.kids
+            columns = op._session_keys.keys(kids) if op.keys else []
+            held = [h.to_pylist() if h is not None else None for h in op._held]
+            extra = [(t, [h[i] if h is not None else None for h in held])
+                     for i, t in enumerate(op._buffer.times)]
+            groups.append((array("q"), columns, extra))
+            op_types = [h.type if h is not None else None for h in op._held]
     elif op.window.kind != "SESSION":
         for start in sorted(op._open):
             ids = _concat(op._open[start])
@@ -428,6 +500,14 @@ def _snapshot(op, store) -> None:
         key_types = [c.type for c in columns]
         states = [acc.snapshot(ids) if acc is not None else None for acc in op._accs]
         values = [c.to_pylist() for c in columns]
+        if op.window is not None and op.window.kind == "SLIDING":
+            # held rows, oldest first: (key values, time, argument values)
+            for i, (t, row) in enumerate(extra):
+                entry = (tuple(v[i] for v in values), t, row)
+                batch.put(_TABLE, b"g" + struct.pack(">q", seq), pickle.dumps(entry, protocol=5))
+                seq += 1
+            key_types = (key_types, op_types)
+            continue
         for i in range(len(ids)):
             entry = (tuple(v[i] for v in values), extra[i],
                      [st[i] if st is not None else None for st in states])
@@ -456,8 +536,18 @@ def _restore(op, store) -> None:
     if not entries:
         return
     n = len(entries)
+    if op.window is not None and op.window.kind == "SLIDING":
+        key_types, arg_types = key_types
     keys = [_column_of([e[0][k] for e in entries], key_types[k])
             for k in range(len(op.keys))]
+    if op.window is not None and op.window.kind == "SLIDING":
+        op._buffer = W.SlidingBuffer()
+        op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
+        kids = op._session_keys.assign(keys, n) if keys else _ids(n)
+        op._buffer.append(kids, B.int64_column([e[1] for e in entries], timestamp=True))
+        op._held = [None if t is None else _column_of([e[2][j] for e in entries], t)
+                    for j, t in enumerate(arg_types)]
+        return
     if op.window is None:
         ids = op._group_ids(keys, n)
         new, _ = W.mark_new(ids, ids, op._seen)
@@ -488,6 +578,11 @@ def _column_of(values, type_):
               5: B.string_column}
     maker = makers.get(type_)
     return maker(values) if maker is not None else B.column_from_values(values)
+
+
+def _int_values(column):
+    """The int64 values of a BIGINT / TIMESTAMP column without NULLs, as a buffer."""
+    return column.data
 
 
 def _concat(arrays):
