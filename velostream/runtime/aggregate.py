@@ -21,7 +21,24 @@ Output columns: ``__k<i>`` (the GROUP BY keys) and ``__a<j>`` (the aggregates), 
 - A record whose windows are all closed is a RowFailure of kind ``late``; a record whose keys or
   arguments cannot be computed fails with its reason; neither updates any group.
 
-Groups are emitted in window order (by end), then in the order their keys were first seen.
+Choices where DIALECT.md is silent (what a ksqlDB / Flink SQL user would expect):
+- a global aggregate (no GROUP BY, no WINDOW) follows the non-windowed rule: EMIT CHANGES (a
+  running row per record) by default; EMIT FINAL gives one row, also over no rows (COUNT 0,
+  the others NULL), as SQL does; EMIT FINAL without a WINDOW is refused on a followed input;
+- GROUP BY alias / ordinal stands for the select item's expression; HAVING may name aliases;
+- lateness is decided per record against the watermark before it (batch sizes never change a
+  result); windows close at batch boundaries;
+- a hopping record emits (EMIT CHANGES) one row per window it is in; a window's state is dropped
+  when it closes, without a further row; windows are epoch-aligned, advance > size is refused;
+- sessions: records strictly closer than the gap merge (exactly ``gap`` apart: two sessions);
+  a record that joins an open session is never late; one that would open a session that is
+  already closed (t + gap + lateness <= watermark) is;
+- one-argument SLIDING(size): the window ``[t - size, t]`` (inclusive, as Flink's ``RANGE
+  BETWEEN size PRECEDING AND CURRENT ROW``) over the key's records that arrived before the
+  record or with it, emitted with each record whatever EMIT says; ``_window_start`` = t − size,
+  ``_window_end`` = t; a record is late when t + lateness < watermark;
+- a NULL window time is an event-time error of that record;
+- groups are emitted in window order (by end), then in the order their keys were first seen.
 """
 
 from __future__ import annotations
