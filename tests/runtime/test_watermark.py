@@ -107,9 +107,10 @@ def test_the_watermark_operator_marks_each_row_and_advances_when_idle():
     assert [marked.get(0) is None, marked.data[1], marked.data[2]] == [True, -50, 300]
     assert job.advanced() == 300 and job.advanced() is None
     now[0] += 499
-    assert job.advanced() is None                 # not idle long enough
+    assert job.advanced(idle=True) is None        # not idle long enough
     now[0] += 1
-    assert job.advanced() == 300 + 500            # idle: moves on with processing time
+    assert job.advanced() is None                 # a poll that found data: event time only
+    assert job.advanced(idle=True) == 300 + 500   # idle: moves on with processing time
 
 
 def test_idle_source_still_closes_its_windows_in_a_continuous_stream(tmp_path):

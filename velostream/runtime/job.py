@@ -169,8 +169,8 @@ class Job:
                         self._process(item, polled)
                         if self.chain.done:
                             break
-                    elif self.watermark.active:
-                        self._advance_watermark()   # an idle source's watermark may move on
+                    elif self.watermark.active and self.options.continuous:
+                        self._advance_watermark(idle=True)   # an idle source's may move on
         finally:
             if self.progress:
                 self.progress.finish()
@@ -228,9 +228,9 @@ class Job:
             for sink in self.sinks:
                 sink.flush()
 
-    def _advance_watermark(self) -> None:
+    def _advance_watermark(self, idle: bool = False) -> None:
         """Event time moved on: the operators close what it passed (windows)."""
-        mark = self.watermark.advanced()
+        mark = self.watermark.advanced(idle)
         if mark is None:
             return
         self._emit(self.chain.on_watermark(mark))

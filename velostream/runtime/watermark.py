@@ -6,7 +6,8 @@ each row is marked with the watermark *before* it (``_watermark``), so whether a
 depends on the records before it, never on where a batch ends. With
 ``'watermark.idle_timeout'``, a source that has had no record for that long has its watermark
 advanced by the processing time since its last record, so the windows of an idle stream still
-close. ``JobWatermark`` combines the sources (the smallest watermark) and says when the job's
+close — only while the job follows its sources (``--continuous``) and a poll found nothing: a
+bounded input closes every window at its end, and its results never depend on timing. ``JobWatermark`` combines the sources (the smallest watermark) and says when the job's
 watermark advanced, which the job loop then delivers to the operators (``on_watermark``).
 """
 
@@ -43,13 +44,13 @@ class WatermarkOperator(Operator):
         out.add(batch)
         return out
 
-    def current(self, now: int | None = None) -> int:
-        """The watermark now: NO_WATERMARK before any record; past the idle timeout it moves
-        on with processing time."""
+    def current(self, idle: bool = False, now: int | None = None) -> int:
+        """The watermark now: NO_WATERMARK before any record; with ``idle`` (the source had
+        nothing to give) and past the idle timeout it moves on with processing time."""
         if self.max_time == NO_WATERMARK:
             return NO_WATERMARK
         mark = self.max_time - self.max_out_of_orderness
-        if self.idle_timeout is not None and self.last_arrival is not None:
+        if idle and self.idle_timeout is not None and self.last_arrival is not None:
             idle = (self.clock() if now is None else now) - self.last_arrival
             if idle >= self.idle_timeout:
                 mark += idle
@@ -68,11 +69,12 @@ class JobWatermark:
     def active(self) -> bool:
         return bool(self.stages)
 
-    def advanced(self) -> int | None:
-        """The new watermark when it moved past the one delivered last, else None."""
+    def advanced(self, idle: bool = False) -> int | None:
+        """The new watermark when it moved past the one delivered last, else None. ``idle``:
+        the sources had nothing to give (only then does processing time count)."""
         if not self.stages:
             return None
-        mark = min(s.current() for s in self.stages)
+        mark = min(s.current(idle) for s in self.stages)
         if mark == NO_WATERMARK or mark <= self.delivered:
             return None
         self.delivered = mark
