@@ -211,3 +211,12 @@ def oracle_rows(sql):
     cur = duckdb.connect().execute(sql)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def test_a_batch_where_the_argument_is_null_everywhere_changes_nothing(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "v": 5}\n{"k": "a"}\n{"k": "a", "v": null}\n{"k": "a", "v": 7}\n')
+    got = run("SELECT k, SUM(v) AS s, COUNT(v) AS n FROM t GROUP BY k "
+              + source(path, "t", extra=", 't.batch.size' = '1'"))
+    assert got == [{"k": "a", "s": 5, "n": 1}, {"k": "a", "s": 5, "n": 1},
+                   {"k": "a", "s": 5, "n": 1}, {"k": "a", "s": 12, "n": 2}]

@@ -341,3 +341,33 @@ def test_sliding_holds_only_the_rows_a_later_window_can_need():
         # rows older than watermark - size are gone: at most the last second and a bit
         assert len(op._buffer) <= 11
         assert len(op._held) == 1 and op._held[0] is None        # COUNT(*) holds no values
+
+
+@pytest.mark.parametrize(("text", "kind", "size", "advance"), [
+    ("TUMBLING(5m)", "TUMBLING", 300_000, None), ("TUMBLING(1h)", "TUMBLING", 3_600_000, None),
+    ("TUMBLING(30s)", "TUMBLING", 30_000, None), ("TUMBLING(500ms)", "TUMBLING", 500, None),
+    ("TUMBLING(1d)", "TUMBLING", 86_400_000, None), ("TUMBLING(90)", "TUMBLING", 90_000, None),
+    ("TUMBLING(INTERVAL '5' MINUTE)", "TUMBLING", 300_000, None),
+    ("TUMBLING(INTERVAL 5 MINUTES)", "TUMBLING", 300_000, None),
+    ("TUMBLING(ts, 5m)", "TUMBLING", 300_000, None),
+    ("SLIDING(10m, 5m)", "HOPPING", 600_000, 300_000),
+    ("HOPPING(10m, 5m)", "HOPPING", 600_000, 300_000),
+    ("SLIDING(10m)", "SLIDING", 600_000, None),
+    ("SESSION(30s)", "SESSION", 30_000, None),
+    ("SESSION (TIMEOUT 30 MINUTES)", "SESSION", 1_800_000, None)])
+def test_every_window_spelling_of_dialect_section_5(text, kind, size, advance):
+    from velostream.grammar import parse_window
+    from velostream.plan.physical import window_spec
+
+    spec = window_spec(parse_window(text), {})
+    assert (spec.kind, spec.size, spec.advance) == (kind, size, advance)
+    assert (spec.time_column is not None) == text.startswith("TUMBLING(ts")
+
+
+def test_an_advance_larger_than_the_size_is_refused():
+    from velostream.errors import SqlValidationError
+    from velostream.grammar import parse_window
+    from velostream.plan.physical import window_spec
+
+    with pytest.raises(SqlValidationError, match="larger than its size"):
+        window_spec(parse_window("HOPPING(1m, 2m)"), {})

@@ -151,6 +151,9 @@ class AggregateOperator(Operator):
             acc = self._accumulator(j, column)
             if acc is None:          # no value yet: every row NULL
                 out.append(self._empty(j, ids, n) if running else None)
+            elif column is not None and column.type == T_NULL:
+                # a batch where the argument is NULL in every row changes no group
+                out.append(acc.result(ids) if running else None)
             elif running:
                 out.append(acc.update_running(ids, column, n))
             else:
