@@ -192,11 +192,11 @@ def test_a_window_closes_when_the_watermark_passes_its_end_and_emits_once():
     assert not op.process(_batch(["a", "b", "a"], [10, 20, 1500])).batches
     assert not op.on_watermark(999).batches
     out = op.on_watermark(1000)
-    assert [b.to_pylist() for b in out.batches] == [[{"__k0": "a", "__a0": 1},
-                                                     {"__k0": "b", "__a0": 1}]]
+    assert [b.to_pylist() for b in out.batches] == [[{"k": "a", "COUNT(*)": 1},
+                                                     {"k": "b", "COUNT(*)": 1}]]
     assert not op.on_watermark(1500).batches           # emitted once, never again
     assert op._table.live == 1                          # the closed window's groups are gone
-    assert [b.to_pylist() for b in op.finish().batches] == [[{"__k0": "a", "__a0": 1}]]
+    assert [b.to_pylist() for b in op.finish().batches] == [[{"k": "a", "COUNT(*)": 1}]]
 
 
 def test_window_assignment_kernel():
@@ -336,7 +336,7 @@ def test_sliding_holds_only_the_rows_a_later_window_can_need():
     for step in range(50):
         times = [step * 1000 + i * 100 for i in range(10)]
         out = op.process(_batch(["a"] * 10, times))
-        assert [r["__a0"] for r in out.batches[0].to_pylist()][-1] == (10 if step == 0 else 11)
+        assert [r["COUNT(*)"] for r in out.batches[0].to_pylist()][-1] == (10 if step == 0 else 11)
         op.on_watermark(times[-1])
         # rows older than watermark - size are gone: at most the last second and a bit
         assert len(op._buffer) <= 11

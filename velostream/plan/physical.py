@@ -396,9 +396,9 @@ def _sort_keys(query, bounded):
 
 
 # --------------------------------------------------------------------------- aggregation
-# The aggregate operator outputs key columns __k0… and aggregate columns __a0… (plus the
-# _window_start / _window_end pseudo-columns of windowed queries); HAVING, the SELECT list and
-# ORDER BY are rewritten to read those, then run as the ordinary Filter / Project / Sort.
+# The aggregate operator outputs a column per key and per aggregate, named by its SQL text (plus
+# the _window_start / _window_end pseudo-columns of windowed queries); HAVING, the SELECT list
+# and ORDER BY are rewritten to read those, then run as the ordinary Filter / Project / Sort.
 
 AGGREGATE_FUNCTIONS = {
     "COUNT": "count", "SUM": "sum", "AVG": "avg", "MIN": "min", "MAX": "max",
@@ -442,8 +442,9 @@ class WindowSpec:
 
 @dataclass
 class AggregateNode(PlanNode):
-    """GROUP BY / global aggregates, optionally windowed. Outputs ``__k<i>`` (the keys, in
-    GROUP BY order) and ``__a<j>`` (the aggregates); ``emit`` is CHANGES or FINAL."""
+    """GROUP BY / global aggregates, optionally windowed. Outputs the keys (in GROUP BY
+    order), then the aggregates, each column named by its SQL text (``key_texts``, the
+    aggregates' ``text``); ``emit`` is CHANGES or FINAL."""
 
     keys: list
     key_texts: list
@@ -454,6 +455,10 @@ class AggregateNode(PlanNode):
     late_strategy: str = "drop"
     state_backend: str = "memory"
     kind = "Aggregate"
+
+    @property
+    def output_names(self) -> list[str]:
+        return list(self.key_texts) + [a.text for a in self.aggregates]
 
     def details(self):
         return ["key=[" + ", ".join(self.key_texts) + "]",
@@ -547,13 +552,13 @@ class _AggregateRewriter:
 
         for i, key in enumerate(self.keys):
             if self.same(node, key):
-                return A.Column((f"__k{i}",), pos=node.pos)
+                return A.Column((to_sql(key),), pos=node.pos)
         if is_aggregate_call(node):
             for j, seen in enumerate(self.aggregates):
                 if self.same(node, seen):
-                    return A.Column((f"__a{j}",), pos=node.pos)
+                    return A.Column((to_sql(seen),), pos=node.pos)
             self.aggregates.append(node)
-            return A.Column((f"__a{len(self.aggregates) - 1}",), pos=node.pos)
+            return A.Column((to_sql(node),), pos=node.pos)
         if not isinstance(node, A.Node) or isinstance(node, A.Over):
             return node
         changes = {}

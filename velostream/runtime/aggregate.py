@@ -5,9 +5,9 @@ Owns the semantics of DIALECT §5 over the aggregate kernel (``velostream._core.
 batch per group id) and the window kernels (``velostream._core.windows``): which group a row
 updates, when a group is emitted, and what a late record is.
 
-Output columns: ``__k<i>`` (the GROUP BY keys) and ``__a<j>`` (the aggregates), plus the
-``_window_start`` / ``_window_end`` pseudo-columns in windowed queries; the plan's Filter
-(HAVING) and Project (the SELECT list) above read them.
+Output columns: the GROUP BY keys and the aggregates, named by their SQL text (``symbol``,
+``SUM(quantity)``), plus the ``_window_start`` / ``_window_end`` pseudo-columns in windowed
+queries; the plan's Filter (HAVING) and Project (the SELECT list) above read them.
 
 - Non-windowed: EMIT CHANGES (default) emits, per input row, its group's row after that row;
   EMIT FINAL emits every group once at the end of the bounded input (``finish``).
@@ -74,6 +74,7 @@ class AggregateOperator(Operator):
 
     def __init__(self, node):
         self.node = node
+        self.names = node.output_names
         self.keys = node.keys
         self.calls = node.aggregates
         self.window = node.window
@@ -172,9 +173,8 @@ class AggregateOperator(Operator):
             return B.int64_column([0] * n)
         return B.null_column(n)
 
-    def _names(self, extra=0):
-        return ([f"__k{i}" for i in range(len(self.keys))] +
-                [f"__a{j}" for j in range(len(self.calls))])
+    def _names(self):
+        return self.names
 
     def _table_for(self, key_count):
         if self._table is None:
