@@ -214,7 +214,6 @@ class AggregateOperator(Operator):
                 ids = _concat(self._order)
                 if not self.keys and not len(ids):
                     # A global aggregate over no rows is one row (COUNT(*) = 0), as in SQL.
-                    self._table_for(0)
                     ids = _ids(1)
                 self._emit_groups(ids, None, out)
             return out
@@ -224,8 +223,7 @@ class AggregateOperator(Operator):
     # ------------------------------------------------------------------ non-windowed
     def _group_ids(self, keys, n):
         if not keys:
-            self._table_for(0)
-            return _ids(n)
+            return _ids(n)          # a global aggregate: one group, id 0
         return self._table_for(len(keys)).assign(keys, n)
 
     def _process_plain(self, batch, keys, args, out):
@@ -491,7 +489,7 @@ def _snapshot(op, store) -> None:
     groups = []          # (ids array, key columns, per-group extra)
     if op.window is None:
         ids = _concat(op._order)
-        if len(ids) and op._table is not None:
+        if len(ids):
             groups.append((ids, op._table.keys(ids) if op.keys else [], [None] * len(ids)))
     elif op.window.kind == "SLIDING":
         if op._buffer is not None and len(op._buffer):
