@@ -134,3 +134,82 @@ def test_idle_source_still_closes_its_windows_in_a_continuous_stream(tmp_path):
     finally:
         proc.kill()
         proc.wait(timeout=5)
+
+
+# --------------------------------------------------------------------------- an oracle
+
+def _windows_oracle(events, size, advance, ooo, lateness):
+    """Tumbling/hopping in plain Python, record by record: (key, start) → values; late count."""
+    top, groups, late = None, {}, 0
+    for k, t, v in events:
+        mark = None if top is None else top - ooo
+        first = (t - size) // advance + 1
+        starts = [j * advance for j in range(first, t // advance + 1)]
+        open_ = [s for s in starts if mark is None or s + size + lateness > mark]
+        if not open_:
+            late += 1
+        for s in open_:
+            groups.setdefault((k, s), []).append(v)
+        top = t if top is None else max(top, t)
+    return sorted((k, s, len(vs), sum(vs)) for (k, s), vs in groups.items()), late
+
+
+def _sessions_oracle(events, gap, ooo, lateness):
+    top, sessions, late = None, {}, 0
+    for k, t, v in events:
+        mark = None if top is None else top - ooo
+        mine = sessions.setdefault(k, [])
+        hits = [s for s in mine if s[0] - gap < t < s[1] + gap and not (
+            mark is not None and s[1] + gap + lateness <= mark)]
+        if not hits:
+            if mark is not None and t + gap + lateness <= mark:
+                late += 1
+            else:
+                mine.append([t, t, [v]])
+        else:
+            first = hits[0]
+            for other in hits[1:]:
+                mine.remove(other)
+                first[0], first[1] = min(first[0], other[0]), max(first[1], other[1])
+                first[2].extend(other[2])
+            first[0], first[1] = min(first[0], t), max(first[1], t)
+            first[2].append(v)
+        top = t if top is None else max(top, t)
+    return sorted((k, s[0], len(s[2]), sum(s[2])) for k, ss in sessions.items() for s in ss), late
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("window", ["TUMBLING(1s)", "HOPPING(1s, 250ms)", "SESSION(400ms)"])
+def test_random_disorder_matches_the_record_by_record_oracle(tmp_path, seed, window):
+    import random
+
+    rng = random.Random(seed)
+    events, clock = [], 0
+    for i in range(300):
+        clock += rng.randrange(0, 120)
+        jitter = rng.choice([0, 0, 0, rng.randrange(0, 400), rng.randrange(0, 1500)])
+        events.append((rng.choice("abc"), max(0, clock - jitter), i))
+    ooo, lateness = rng.choice([0, 200]), rng.choice([0, 300])
+    if window.startswith("SESSION"):
+        want, late = _sessions_oracle(events, 400, ooo, lateness)
+    else:
+        size, advance = (1000, 1000) if window.startswith("TUMBLING") else (1000, 250)
+        want, late = _windows_oracle(events, size, advance, ooo, lateness)
+    assert late > 0 and want
+    path = data(tmp_path, events)
+    sql = (f"SELECT k, COUNT(*) AS n, SUM(v) AS sv, "
+           f"_window_start AS wst FROM t GROUP BY k WINDOW {window} ")
+    for batch in ("1", "7", "100000"):
+        rows, err = run(sql + props(path, f", 't.batch.size' = '{batch}', "
+                                          f"'t.watermark.max_out_of_orderness' = '{ooo}ms'")[:-1]
+                        + f", 'allowed.lateness' = '{lateness}ms')")
+        got = sorted((r["k"], _ms(r["wst"]), r["n"], r["sv"]) for r in rows)
+        assert got == want, f"batch.size={batch}"
+        assert (f"late: {late}" in err), err
+
+
+def _ms(text):
+    import datetime
+
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return round(moment.timestamp() * 1000)

@@ -202,8 +202,11 @@ cdef class SessionAssigner:
             hits = []
             for j in range(len(found)):
                 s = found[j]
-                # closer than gap: ts in (start - gap, last + gap)
-                if ts > <int64_t>s[0] - gap and ts < <int64_t>s[1] + gap:
+                # closer than gap: ts in (start - gap, last + gap); a session the watermark
+                # before this row has closed takes no more rows (it is emitted when the job
+                # delivers that watermark), so batch boundaries never matter
+                if ts > <int64_t>s[0] - gap and ts < <int64_t>s[1] + gap and not (
+                        wm != INT64_MIN and <int64_t>s[1] + gap + lateness <= wm):
                     hits.append(j)
             if not hits:
                 if wm != INT64_MIN and ts + gap + lateness <= wm:
