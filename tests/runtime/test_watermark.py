@@ -211,5 +211,5 @@ def test_random_disorder_matches_the_record_by_record_oracle(tmp_path, seed, win
 def _ms(text):
     import datetime
 
-    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.datetime.fromisoformat(text)
     return round(moment.timestamp() * 1000)
