@@ -178,8 +178,23 @@ def _sessions_oracle(events, gap, ooo, lateness):
     return sorted((k, s[0], len(s[2]), sum(s[2])) for k, ss in sessions.items() for s in ss), late
 
 
+def _sliding_oracle(events, size, ooo, lateness):
+    top, kept, out, late = None, [], [], 0
+    for k, t, v in events:
+        mark = None if top is None else top - ooo
+        if mark is not None and t + lateness < mark:
+            late += 1
+        else:
+            kept.append((k, t, v))
+            inside = [x for kk, tt, x in kept if kk == k and t - size <= tt <= t]
+            out.append((k, t - size, len(inside), sum(inside)))
+        top = t if top is None else max(top, t)
+    return sorted(out), late
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("window", ["TUMBLING(1s)", "HOPPING(1s, 250ms)", "SESSION(400ms)"])
+@pytest.mark.parametrize("window", ["TUMBLING(1s)", "HOPPING(1s, 250ms)", "SESSION(400ms)",
+                                    "SLIDING(700ms)"])
 def test_random_disorder_matches_the_record_by_record_oracle(tmp_path, seed, window):
     import random
 
@@ -192,6 +207,8 @@ def test_random_disorder_matches_the_record_by_record_oracle(tmp_path, seed, win
     ooo, lateness = rng.choice([0, 200]), rng.choice([0, 300])
     if window.startswith("SESSION"):
         want, late = _sessions_oracle(events, 400, ooo, lateness)
+    elif window.startswith("SLIDING"):
+        want, late = _sliding_oracle(events, 700, ooo, lateness)
     else:
         size, advance = (1000, 1000) if window.startswith("TUMBLING") else (1000, 250)
         want, late = _windows_oracle(events, size, advance, ooo, lateness)
