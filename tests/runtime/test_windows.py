@@ -372,3 +372,17 @@ def test_an_advance_larger_than_the_size_is_refused():
 
     with pytest.raises(SqlValidationError, match="larger than its size"):
         window_spec(parse_window("HOPPING(1m, 2m)"), {})
+
+
+def test_a_window_time_column_is_also_what_the_watermark_follows(tmp_path):
+    path = tmp_path / "t.jsonl"
+    # no event.time.field: _event_time is processing time, but the window reads ts
+    path.write_text("".join(json.dumps({"k": "a", "ts": t}) + "\n" for t in (0, 4999, 5000, 100)))
+    result = CliRunner().invoke(cli, ["execute", "--query", "SELECT k, COUNT(*) AS n FROM t "
+                                      "GROUP BY k WINDOW TUMBLING(ts, 5s) " + source(path, "t"),
+                                      "--format", "json-lines"])
+    assert result.exit_code == 0, result.output
+    # ts 100 arrives after the watermark passed 5000: late by the window's own time
+    assert [json.loads(x) for x in result.stdout.splitlines()] == [{"k": "a", "n": 2},
+                                                                   {"k": "a", "n": 1}]
+    assert "late: 1" in result.stderr

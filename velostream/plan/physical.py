@@ -325,9 +325,11 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
         stage = event_time_node(endpoint)
         stage.inputs = [scan]
         if query.window is not None:
+            time_column = (PlannedExpression(query.window.time_column, params)
+                           if query.window.time_column is not None else None)
             stage = WatermarkNode(endpoint.name,
                                   endpoint.setting("watermark.max_out_of_orderness") or 0,
-                                  _idle_timeout(plan, endpoint), inputs=[stage])
+                                  _idle_timeout(plan, endpoint), time_column, inputs=[stage])
         inputs.append(stage)
     node: PlanNode = inputs[0] if inputs else ValuesNode()
 
@@ -478,10 +480,14 @@ class WatermarkNode(PlanNode):
     source: str
     max_out_of_orderness: int = 0
     idle_timeout: int | None = None
+    time_column: PlannedExpression | None = None     # the window's own time column, if any
     kind = "Watermark"
 
     def details(self):
-        return [f"source={self.source}", f"max_out_of_orderness={self.max_out_of_orderness}ms",
+        return [f"source={self.source}",
+                "time=" + (str(self.time_column) if self.time_column is not None
+                           else "_event_time"),
+                f"max_out_of_orderness={self.max_out_of_orderness}ms",
                 "idle_timeout=" + (f"{self.idle_timeout}ms" if self.idle_timeout is not None
                                    else "none")]
 

@@ -19,6 +19,9 @@ from velostream._core.windows import NO_WATERMARK, prefix_watermarks
 from velostream.runtime.operators import Operator, Output
 
 
+T_INT64, T_TIMESTAMP = 2, 6     # batch.pxd ColumnType tags
+
+
 def _now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
@@ -30,12 +33,21 @@ class WatermarkOperator(Operator):
         self.max_out_of_orderness = node.max_out_of_orderness
         self.idle_timeout = node.idle_timeout
         self.clock = clock
+        self.time_column = node.time_column
         self.max_time = NO_WATERMARK
         self.last_arrival = None        # processing time (ms) of the last record
 
+    def _times(self, batch):
+        if self.time_column is None:
+            return batch.meta.get("_event_time")
+        # TUMBLING(ts, …): event time is the window's column; rows it fails on are reported
+        # by the aggregate (here they only do not move the watermark)
+        times = self.time_column.evaluate(batch, [])
+        return times if times.type in (T_INT64, T_TIMESTAMP) else None
+
     def process(self, batch) -> Output:
         out = Output()
-        times = batch.meta.get("_event_time")
+        times = self._times(batch) if batch.length else None
         if times is not None and batch.length:
             marks, self.max_time = prefix_watermarks(times, self.max_time,
                                                      self.max_out_of_orderness)
