@@ -18,7 +18,6 @@ import time
 from velostream._core.windows import NO_WATERMARK, prefix_watermarks
 from velostream.runtime.operators import Operator, Output
 
-
 T_INT64, T_TIMESTAMP = 2, 6     # batch.pxd ColumnType tags
 
 
