@@ -48,7 +48,7 @@ from array import array
 
 from velostream._core import batch as B
 from velostream._core import windows as W
-from velostream.runtime.failures import EVENT_TIME_ERROR
+from velostream.runtime.failures import EVENT_TIME_ERROR, RowFailure
 from velostream.runtime.operators import Operator, Output, row_failures
 
 LATE = "late"
@@ -242,12 +242,41 @@ class AggregateOperator(Operator):
         if not len(ids):
             return
         columns = self._table.keys(ids) if self.keys else []
-        names = self._names()
         meta = None
         if window_meta is not None:
             starts, ends = window_meta
             meta = {"_window_start": starts, "_window_end": ends}
-        out.add(B.RecordBatch(names, list(columns[:len(self.keys)]) + self._results(ids), meta))
+        self._add_rows(list(columns[:len(self.keys)]), ids, meta, out)
+
+    def _add_rows(self, key_columns, ids, meta, out):
+        """Emit the groups ``ids`` (their keys and pseudo-columns given, row for row). A group
+        whose value cannot be represented (SUM of BIGINT past int64) is a failure naming its
+        keys, and the others are emitted."""
+        keep = None
+        overflow = getattr(_kernel(), "AggregateOverflow", None)
+        while True:
+            try:
+                values = self._results(ids)
+                break
+            except Exception as err:
+                if overflow is None or not isinstance(err, overflow) or not err.group_ids:
+                    raise
+                bad = set(err.group_ids)
+                rows = range(len(ids)) if keep is None else keep
+                for i, gid in zip(rows, ids):
+                    if gid in bad:
+                        record = {n: c.get(i) for n, c in zip(self.names, key_columns)}
+                        out.failures.append(RowFailure(
+                            f"{err} (group {record})" if record else str(err),
+                            record=record, kind="overflow"))
+                keep = array("q", [i for i, gid in zip(rows, ids) if gid not in bad])
+                ids = array("q", [gid for gid in ids if gid not in bad])
+                if not len(ids):
+                    return
+        if keep is not None:
+            key_columns = [c.take(keep) for c in key_columns]
+            meta = {k: c.take(keep) for k, c in meta.items()} if meta else meta
+        out.add(B.RecordBatch(self.names, key_columns + values, meta))
 
     # ------------------------------------------------------------------ tumbling / hopping
     def _process_windows(self, batch, keys, args, times, out):
@@ -455,9 +484,9 @@ class AggregateOperator(Operator):
         ends = array("q", [c[2] for c in closed])
         if self.emit == "FINAL":
             columns = self._session_keys.keys(kids) if self.keys else []
-            out.add(B.RecordBatch(self._names(), list(columns) + self._results(sids), {
+            self._add_rows(list(columns), sids, {
                 "_window_start": W.time_column(starts),
-                "_window_end": W.time_column(ends, self.window.size)}))
+                "_window_end": W.time_column(ends, self.window.size)}, out)
         for acc in self._accs:
             if acc is not None:
                 acc.reset(sids)
