@@ -220,3 +220,44 @@ def test_a_batch_where_the_argument_is_null_everywhere_changes_nothing(tmp_path)
               + source(path, "t", extra=", 't.batch.size' = '1'"))
     assert got == [{"k": "a", "s": 5, "n": 1}, {"k": "a", "s": 5, "n": 1},
                    {"k": "a", "s": 5, "n": 1}, {"k": "a", "s": 12, "n": 2}]
+
+
+def _operator(sql):
+    from velostream.grammar import parse_statement
+    from velostream.plan.bind import bind_statement
+    from velostream.plan.physical import AggregateNode, plan_job
+    from velostream.runtime.aggregate import AggregateOperator
+
+    plan = bind_statement(parse_statement(sql + " WITH ('t.type' = 'file_source', "
+                                                "'t.path' = 'x.jsonl')"), default_sink="stdout")
+    return AggregateOperator(next(n for n in plan_job(plan).nodes()
+                                  if isinstance(n, AggregateNode)))
+
+
+def _batch(p):
+    from velostream._core import batch as B
+
+    column = (B.decimal_column(p) if any(isinstance(v, str) for v in p) else B.int64_column(p))
+    return B.RecordBatch(["k", "p"], [B.string_column(["a"] * len(p)), column])
+
+
+def test_an_argument_that_turns_from_bigint_into_decimal_stays_exact():
+    # schema-on-read: a batch of whole numbers decodes BIGINT, a later one DECIMAL
+    op = _operator("SELECT k, SUM(p) AS s, MIN(p) AS lo, MAX(p) AS hi, COUNT(p) AS n FROM t "
+                   "GROUP BY k EMIT FINAL")
+    assert not op.process(_batch([100, 7])).failures
+    assert not op.process(_batch(["0.25", "1.5"])).failures
+    assert not op.process(_batch([2])).failures            # BIGINT again: widened exactly
+    (out,) = op.finish().batches
+    assert [{k: str(v) for k, v in r.items()} for r in out.to_pylist()] == [
+        {"k": "a", "SUM(p)": "110.75", "MIN(p)": "0.25", "MAX(p)": "100", "COUNT(p)": "5"}]
+
+
+def test_an_average_whose_argument_changes_type_fails_those_rows_clearly():
+    op = _operator("SELECT k, AVG(p) AS m FROM t GROUP BY k EMIT FINAL")
+    op.process(_batch([100]))
+    failed = op.process(_batch(["0.5", "1.5"])).failures
+    assert len(failed) == 2
+    assert "AVG(p): its argument is DECIMAL here but was BIGINT" in failed[0].message
+    (out,) = op.finish().batches
+    assert out.to_pylist() == [{"k": "a", "AVG(p)": 100.0}]

@@ -52,8 +52,11 @@ from velostream.runtime.failures import EVENT_TIME_ERROR, RowFailure
 from velostream.runtime.operators import Operator, Output, row_failures
 
 LATE = "late"
-T_NULL = 0
-T_TIMESTAMP = 6
+T_NULL, T_INT64, T_FLOAT64, T_DECIMAL, T_TIMESTAMP = 0, 2, 3, 4, 6   # batch.pxd tags
+# Functions whose value summarises their input exactly: folding a group's value again gives it.
+_REFOLDABLE = frozenset({"sum", "min", "max", "first_value", "last_value"})
+_TYPE_NAMES = {1: "BOOLEAN", 2: "BIGINT", 3: "DOUBLE", 4: "DECIMAL", 5: "STRING",
+               6: "TIMESTAMP", 7: "OBJECT"}
 _END = 2 ** 63 - 1
 _NOT_MADE = -1          # an accumulator not made yet (its input had no type so far)
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -135,6 +138,60 @@ class AggregateOperator(Operator):
             times = B.int64_column([None] * batch.length, timestamp=True)
         return batch, keys, args, times
 
+    def _conform(self, batch, args, out):
+        """Arguments in the type each accumulator was made for. Sources are schema-on-read, so a
+        field can be BIGINT in one batch and DECIMAL or DOUBLE in another: BIGINT widens
+        exactly into a DECIMAL or DOUBLE accumulator; anything else fails the batch's rows with
+        a message saying how to fix the type (None: no row is left)."""
+        conformed = []
+        for j, column in enumerate(args):
+            want = self._input_types[j]
+            function = self.calls[j].function
+            if column is None or want in (_NOT_MADE, None) or column.type in (want, T_NULL) or (
+                    function in ("count", "count_star")):
+                conformed.append(column)
+            elif want == T_INT64 and column.type in (T_DECIMAL, T_FLOAT64) and (
+                    function in _REFOLDABLE):
+                self._widen(j, column.type)
+                conformed.append(column)
+            elif column.type == T_INT64 and want == T_DECIMAL:
+                conformed.append(B.column_from_buffers(T_DECIMAL, column.length, column.data,
+                                                       column.validity))
+            elif column.type == T_INT64 and want == T_FLOAT64:
+                conformed.append(B.float64_column(column.to_pylist()))
+            else:
+                call = self.calls[j]
+                why = (f"{call.text}: its argument is {column.type_name} here but was "
+                       f"{_TYPE_NAMES.get(want, want)} in earlier records; declare the field's "
+                       "type ('<source>.schema.<field>' = 'DECIMAL(18,4)') or CAST it")
+                out.failures.extend(row_failures(batch, [(i, why) for i in range(batch.length)]))
+                return None
+        return conformed
+
+    def _widen(self, j, type_):
+        """Remake accumulator ``j`` for ``type_`` (DECIMAL or DOUBLE) from BIGINT: each live
+        group's current value is folded into the new one, which is exact for the functions
+        whose value is their own summary (SUM, MIN, MAX, FIRST_VALUE, LAST_VALUE)."""
+        old, call = self._accs[j], self.calls[j]
+        new = _kernel().Accumulator(call.function, type_, distinct=call.distinct,
+                                    options=call.options)
+        ids = self._live_ids()
+        if len(ids):
+            values = old.result(ids)
+            widened = (B.column_from_buffers(T_DECIMAL, values.length, values.data,
+                                             values.validity) if type_ == T_DECIMAL
+                       else B.float64_column(values.to_pylist()))
+            new.update(ids, widened, len(ids))
+        self._accs[j], self._input_types[j] = new, type_
+
+    def _live_ids(self):
+        if self.window is None:
+            return _concat(self._order)
+        if self.window.kind == "SESSION":
+            return array("q", [s[2] for ss in (self._sessions.sessions.values()
+                                                if self._sessions else ()) for s in ss])
+        return _concat(ids for lists in self._open.values() for ids in lists)
+
     def _accumulator(self, j, column):
         acc = self._accs[j]
         if acc is None and (column is None or column.type != T_NULL):
@@ -188,6 +245,9 @@ class AggregateOperator(Operator):
             return out
         batch, keys, args, times = self._inputs(batch, out)
         if not batch.length:
+            return out
+        args = self._conform(batch, args, out)
+        if args is None:
             return out
         if self.window is None:
             self._process_plain(batch, keys, args, out)
