@@ -1,0 +1,1702 @@
+# cython: language_level=3
+"""The aggregate kernel: dense group ids for key tuples, and one accumulator per aggregate.
+
+- ``GroupTable``: a C open-addressing hash table from a row's key to a dense int64 group id.
+  Keys are the canonical fields of ``rowkeys.row_keys`` (so GROUP BY sees exactly DISTINCT's
+  equality: NULL is a key value, ``1 = 1.0 = 1.00``, DECIMALs equal at different scales are one
+  key). BIGINT, TIMESTAMP, STRING, BOOLEAN and all-NULL key columns are encoded here in C, row by
+  row into one scratch buffer, with no Python object per row; DOUBLE, DECIMAL and OBJECT columns
+  take their fields from ``row_keys`` (the same bytes). A Python object exists per *group*: its
+  key bytes and key values (for ``keys``). ``release`` forgets groups (closed windows) and their
+  ids are handed out again: the operator resets the accumulators of released ids.
+- ``Accumulator(function, input_type, ...)``: an ``Aggregate`` subclass per function holding one
+  state per group id in C arrays (grown on demand), folded by typed loops over a whole batch.
+  ``update_running`` gives the value after each row (EMIT CHANGES), ``merge`` folds one group
+  into another (session windows), ``snapshot``/``restore`` give compact bytes per group.
+
+Semantics (DIALECT §3, §5; DuckDB / Flink where they are silent):
+- NULLs are skipped; COUNT(*) counts rows; COUNT of no rows is 0, every other aggregate of no
+  (non-NULL) rows is NULL.
+- SUM(BIGINT) is BIGINT, accumulated in int128, so only the final value can overflow: a group
+  whose sum leaves int64 raises ``AggregateOverflow`` naming the groups (DIALECT: integer
+  overflow is an error, never a wrap; the operator turns it into failures of those groups).
+- SUM(DECIMAL) is exact at any size: an int128 mantissa per group that spills into a Python int
+  only past 38 digits; the result has the largest row scale of its rows and comes out as a
+  narrow, int128 or object DecimalColumn (``make_decimal_values`` / ``make_decimal128``).
+- AVG(DECIMAL) is SUM / COUNT under §3's division rule: scale = the sum's scale + 4, rounded
+  half-even, exact otherwise. AVG of BIGINT and DOUBLE is DOUBLE.
+- MIN/MAX keep the input type (numbers, DECIMAL at the winning row's own scale, strings by UTF-8
+  bytes = code points, timestamps, booleans); DOUBLE NaN is the largest value (as ORDER BY).
+"""
+
+from cpython cimport array
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Realloc
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.string cimport memcmp, memcpy, memset
+
+from velostream._core.batch cimport (
+    T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
+    Column, DecimalColumn, Float64Column, Int64Column, StringColumn, dec_is_objects,
+    dec_m128, dec_objects, make_decimal128, make_float64, make_int64, make_string,
+    new_byte_array, new_double_array, new_int64_array, vs_align128, vs_cmp128,
+    vs_div128, vs_fits64, vs_hi128, vs_i128, vs_lo128, vs_mk128, vs_p10t, vs_st128,
+)
+from velostream._core.decimal cimport ScaledInteger
+
+import struct as _struct
+from array import array as _array
+
+from velostream._core.batch import (
+    bool_column as _bool_column,
+    column_from_values as _column_from_values,
+    decimal_column as _decimal_column,
+    float64_column as _float64_column,
+    int64_column as _int64_column,
+    object_column as _object_column,
+    string_column as _string_column,
+)
+from velostream._core.decimal import ScaledInteger as _ScaledInteger
+from velostream._core.rowkeys import row_keys as _row_keys
+from velostream.errors import VelostreamError
+
+cdef extern from *:
+    """
+    #include <string.h>
+    static inline uint64_t ag_hash(const char *p, Py_ssize_t n) {
+        uint64_t h = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)n * 0xff51afd7ed558ccdULL), k;
+        while (n >= 8) {
+            memcpy(&k, p, 8);
+            k *= 0x87c37b91114253d5ULL; k = (k << 31) | (k >> 33); k *= 0x4cf5ad432745937fULL;
+            h ^= k; h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
+            p += 8; n -= 8;
+        }
+        k = 0; memcpy(&k, p, (size_t)n);
+        k *= 0x87c37b91114253d5ULL; k = (k << 31) | (k >> 33); k *= 0x4cf5ad432745937fULL;
+        h ^= k;
+        h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        return h; }
+    static inline Py_ssize_t ag_varint_size(uint64_t n) {
+        Py_ssize_t k = 1; while (n >= 0x80) { n >>= 7; k++; } return k; }
+    static inline char *ag_put_varint(char *p, uint64_t n) {
+        while (n >= 0x80) { *p++ = (char)(0x80 | (n & 0x7f)); n >>= 7; }
+        *p++ = (char)n; return p; }
+    /* The same tags as rowkeys.pyx (RK_*): keys built here equal row_keys' bytes. */
+    #define AG_NULL 0x00
+    #define AG_FALSE 0x01
+    #define AG_TRUE 0x02
+    #define AG_INT 0x10
+    #define AG_TS 0x20
+    #define AG_STR 0x30
+    static inline int ag_add_ovf(vs_i128 a, vs_i128 b, vs_i128 *r) {
+        return __builtin_add_overflow(a, b, r); }
+    """
+    uint64_t ag_hash(const char* p, Py_ssize_t n) noexcept nogil
+    Py_ssize_t ag_varint_size(uint64_t n) noexcept nogil
+    char* ag_put_varint(char* p, uint64_t n) noexcept nogil
+    int AG_NULL, AG_FALSE, AG_TRUE, AG_INT, AG_TS, AG_STR
+    bint ag_add_ovf(vs_i128 a, vs_i128 b, vs_i128* r) noexcept nogil
+
+
+class AggregateOverflow(VelostreamError, OverflowError):
+    """An aggregate's value cannot be represented in its result type (SUM of BIGINT past int64:
+    DIALECT §3, integer overflow is an error). ``group_ids`` lists the groups concerned."""
+
+    def __init__(self, message, group_ids=()):
+        super().__init__(message)
+        self.group_ids = list(group_ids)
+
+
+cdef object _MASK64 = (1 << 64) - 1
+cdef object _I64_MIN = -(1 << 63)
+cdef object _I64_MAX = (1 << 63) - 1
+
+
+cdef inline object _py128(vs_i128 v):
+    return (<object>vs_hi128(v) << 64) | <object>vs_lo128(v)
+
+
+cdef inline vs_i128 _to128(object m):
+    return vs_mk128(<int64_t>(m >> 64), <uint64_t>(m & _MASK64))
+
+
+cdef inline bint _fits128(object m):
+    return -(1 << 127) <= m < (1 << 127)
+
+
+cdef void* _grow_buf(void* p, Py_ssize_t old, Py_ssize_t new, Py_ssize_t item) except NULL:
+    """``p`` reallocated from ``old`` to ``new`` items of ``item`` bytes, the new ones zero."""
+    cdef void* q = PyMem_Realloc(p, (new if new else 1) * item)
+    if q == NULL:
+        raise MemoryError()
+    memset(<char*>q + old * item, 0, (new - old) * item)
+    return q
+
+
+cdef const int64_t[::1] _ids(object group_ids, Py_ssize_t n):
+    """``n`` int64 group ids (array('q') or any C-contiguous int64 buffer) as a memoryview."""
+    cdef const int64_t[::1] view = _EMPTY_Q if n == 0 and len(group_ids) == 0 else group_ids
+    if n and view.shape[0] < n:
+        raise ValueError(f"{view.shape[0]} group ids for {n} rows")
+    return view
+
+
+cdef int64_t[::1] _EMPTY_Q = _array("q", [0])
+
+
+# --------------------------------------------------------------------------- GroupTable
+
+cdef enum:
+    K_INT = 0       # BIGINT / TIMESTAMP: tag + 8 bytes
+    K_STR = 1
+    K_BOOL = 2
+    K_NULL = 3
+    K_FIELDS = 4    # bytes fields from row_keys (DOUBLE, DECIMAL, OBJECT)
+
+
+ctypedef struct kcol:
+    int kind
+    int tag
+    const uint8_t* valid
+    const int64_t* i64
+    const uint8_t* u8
+    const char* chars
+    const int64_t* offs
+
+
+cdef class GroupTable:
+    """Dense int64 group ids for tuples of ``key_count`` key columns (see the module docstring).
+    """
+
+    def __cinit__(self, int key_count):
+        if key_count < 0:
+            raise ValueError("key_count must be >= 0")
+        self.key_count = key_count
+        self.nslots = 64
+        self.slots = <int64_t*>_grow_buf(NULL, 0, self.nslots, sizeof(int64_t))
+        memset(self.slots, 0xff, self.nslots * sizeof(int64_t))     # -1: empty
+        self._kb = []
+        self._kv = []
+        self._kinds = [T_NULL] * key_count
+        self.new_ids = _array("q")
+
+    def __dealloc__(self):
+        PyMem_Free(self.slots)
+        PyMem_Free(self.hashes)
+        PyMem_Free(<void*>self.kptr)
+        PyMem_Free(self.klen)
+        PyMem_Free(self.freeids)
+        PyMem_Free(self.buf)
+
+    cdef int64_t _find(self, uint64_t h, const char* key, Py_ssize_t n) noexcept:
+        cdef Py_ssize_t mask = self.nslots - 1, at = <Py_ssize_t>(h & <uint64_t>mask)
+        cdef int64_t gid
+        while True:
+            gid = self.slots[at]
+            if gid == -1:
+                return -1
+            if gid >= 0 and self.hashes[gid] == h and self.klen[gid] == n and \
+                    memcmp(self.kptr[gid], key, n) == 0:
+                return gid
+            at = (at + 1) & mask
+
+    cdef int _rehash(self, Py_ssize_t nslots) except -1:
+        cdef int64_t* slots = <int64_t*>_grow_buf(NULL, 0, nslots, sizeof(int64_t))
+        cdef Py_ssize_t g, at, mask = nslots - 1
+        memset(slots, 0xff, nslots * sizeof(int64_t))
+        for g in range(self.id_bound):
+            if self.kptr[g] != NULL:
+                at = <Py_ssize_t>(self.hashes[g] & <uint64_t>mask)
+                while slots[at] != -1:
+                    at = (at + 1) & mask
+                slots[at] = g
+        PyMem_Free(self.slots)
+        self.slots = slots
+        self.nslots = nslots
+        self.used = self.live
+        return 0
+
+    cdef int64_t _insert(self, uint64_t h, bytes key, tuple values) except -1:
+        cdef int64_t gid
+        cdef Py_ssize_t at, mask, cap
+        if (self.used + 1) * 10 > self.nslots * 7:
+            self._rehash(self.nslots * 2 if (self.live + 1) * 10 > self.nslots * 4
+                         else self.nslots)
+        if self.nfree:
+            self.nfree -= 1
+            gid = self.freeids[self.nfree]
+            self._kb[gid] = key
+            self._kv[gid] = values
+        else:
+            gid = self.id_bound
+            if gid >= self.idcap:
+                cap = max(64, 2 * self.idcap)
+                self.hashes = <uint64_t*>_grow_buf(self.hashes, self.idcap, cap, sizeof(uint64_t))
+                self.kptr = <const char**>_grow_buf(<void*>self.kptr, self.idcap, cap,
+                                                    sizeof(char*))
+                self.klen = <Py_ssize_t*>_grow_buf(self.klen, self.idcap, cap, sizeof(Py_ssize_t))
+                # at most every id is free at once
+                self.freeids = <int64_t*>_grow_buf(self.freeids, self.idcap, cap, sizeof(int64_t))
+                self.idcap = cap
+            self.id_bound += 1
+            self._kb.append(key)
+            self._kv.append(values)
+        self.hashes[gid] = h
+        self.kptr[gid] = PyBytes_AS_STRING(key)
+        self.klen[gid] = PyBytes_GET_SIZE(key)
+        mask = self.nslots - 1
+        at = <Py_ssize_t>(h & <uint64_t>mask)
+        while self.slots[at] >= 0:
+            at = (at + 1) & mask
+        if self.slots[at] == -1:
+            self.used += 1
+        self.slots[at] = gid
+        self.live += 1
+        return gid
+
+    def assign(self, key_columns, Py_ssize_t n):
+        """The group id of each of the ``n`` rows of ``key_columns`` (array('q')); rows whose
+        key is new get new ids (also listed in ``new_ids``)."""
+        cdef list cols = list(key_columns)
+        cdef Py_ssize_t k = len(cols), i, j, size, sl
+        cdef Column c
+        cdef kcol* kc
+        cdef kcol* q
+        cdef list fields = [None] * k
+        cdef object out = new_int64_array(n)
+        cdef int64_t* dst = <int64_t*>(<array.array>out).data.as_voidptr
+        cdef char* p
+        cdef uint64_t h
+        cdef int64_t gid
+        cdef bytes f
+        cdef object created = _array("q")
+        if k != self.key_count:
+            raise ValueError(f"{k} key columns for a table of {self.key_count}")
+        for j in range(k):
+            c = <Column?>cols[j]
+            if c.length < n:
+                raise ValueError(f"key column {j} has {c.length} rows, not {n}")
+            if c.type != T_NULL:
+                self._kinds[j] = c.type
+        kc = <kcol*>_grow_buf(NULL, 0, k, sizeof(kcol))
+        try:
+            for j in range(k):
+                c = cols[j]
+                q = &kc[j]
+                q.valid = c.valid
+                if c.type == T_INT64 or c.type == T_TIMESTAMP:
+                    q.kind = K_INT
+                    q.tag = AG_INT if c.type == T_INT64 else AG_TS
+                    q.i64 = (<Int64Column>c).values
+                elif c.type == T_STRING:
+                    q.kind = K_STR
+                    q.chars = (<StringColumn>c).chars
+                    q.offs = (<StringColumn>c).offs
+                elif c.type == T_BOOL:
+                    q.kind = K_BOOL
+                    q.u8 = (<BoolColumn>c).values
+                elif c.type == T_NULL:
+                    q.kind = K_NULL
+                else:
+                    q.kind = K_FIELDS
+                    fields[j] = _row_keys([c])
+            for i in range(n):
+                size = 0
+                for j in range(k):
+                    q = &kc[j]
+                    if q.kind == K_FIELDS:
+                        size += PyBytes_GET_SIZE(fields[j][i])
+                    elif q.kind == K_NULL or q.kind == K_BOOL or \
+                            (q.valid != NULL and q.valid[i] == 0):
+                        size += 1
+                    elif q.kind == K_INT:
+                        size += 9
+                    else:
+                        sl = q.offs[i + 1] - q.offs[i]
+                        size += 1 + ag_varint_size(sl) + sl
+                if size > self.bufcap:
+                    self.buf = <char*>_grow_buf(self.buf, 0, size * 2, 1)
+                    self.bufcap = size * 2
+                p = self.buf
+                for j in range(k):
+                    q = &kc[j]
+                    if q.kind == K_FIELDS:
+                        f = fields[j][i]
+                        memcpy(p, PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f))
+                        p += PyBytes_GET_SIZE(f)
+                    elif q.kind == K_NULL or (q.valid != NULL and q.valid[i] == 0):
+                        p[0] = <char>AG_NULL
+                        p += 1
+                    elif q.kind == K_BOOL:
+                        p[0] = <char>(AG_TRUE if q.u8[i] else AG_FALSE)
+                        p += 1
+                    elif q.kind == K_INT:
+                        p[0] = <char>q.tag
+                        memcpy(p + 1, &q.i64[i], 8)
+                        p += 9
+                    else:
+                        sl = q.offs[i + 1] - q.offs[i]
+                        p[0] = <char>AG_STR
+                        p = ag_put_varint(p + 1, sl)
+                        memcpy(p, q.chars + q.offs[i], sl)
+                        p += sl
+                h = ag_hash(self.buf, size)
+                gid = self._find(h, self.buf, size)
+                if gid < 0:
+                    gid = self._insert(h, PyBytes_FromStringAndSize(self.buf, size),
+                                       tuple([(<Column>cols[j]).get(i) for j in range(k)]))
+                    created.append(gid)
+                dst[i] = gid
+        finally:
+            PyMem_Free(kc)
+        self.new_ids = created
+        return out
+
+    def keys(self, group_ids):
+        """The key columns of ``group_ids`` (one column per key column, typed as the input)."""
+        cdef const int64_t[::1] ids
+        cdef Py_ssize_t n = len(group_ids), i, j
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        cdef list out = []
+        cdef list values
+        for i in range(n):
+            if not 0 <= g[i] < self.id_bound or self._kv[g[i]] is None:
+                raise KeyError(f"group {g[i]} is not held")
+        for j in range(self.key_count):
+            values = [(<tuple>self._kv[g[i]])[j] for i in range(n)]
+            out.append(_typed_column(values, self._kinds[j]))
+        return out
+
+    def release(self, group_ids):
+        """Forget ``group_ids`` (closed windows); their ids are handed out again by ``assign``."""
+        cdef const int64_t[::1] ids
+        cdef Py_ssize_t n = len(group_ids), i, at, mask = self.nslots - 1
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        cdef int64_t gid
+        for i in range(n):
+            gid = g[i]
+            if not 0 <= gid < self.id_bound or self.kptr[gid] == NULL:
+                continue
+            at = <Py_ssize_t>(self.hashes[gid] & <uint64_t>mask)
+            while self.slots[at] != gid:
+                at = (at + 1) & mask
+            self.slots[at] = -2
+            self.kptr[gid] = NULL
+            self._kb[gid] = None
+            self._kv[gid] = None
+            self.freeids[self.nfree] = gid
+            self.nfree += 1
+            self.live -= 1
+
+    def key_bytes(self, int64_t group_id):
+        """The canonical key of a held group (``rowkeys.row_keys`` bytes): stable across runs,
+        for state stores."""
+        if not 0 <= group_id < self.id_bound or self._kb[group_id] is None:
+            raise KeyError(f"group {group_id} is not held")
+        return self._kb[group_id]
+
+
+cdef object _typed_column(list values, int kind):
+    """A column of ``kind`` from Python values (None = NULL); any mix the kind cannot hold
+    exactly becomes the narrowest column that can (``column_from_values``)."""
+    try:
+        if kind == T_INT64:
+            return _int64_column(values)
+        if kind == T_TIMESTAMP:
+            return _int64_column(values, timestamp=True)
+        if kind == T_FLOAT64:
+            return _float64_column(values)
+        if kind == T_DECIMAL:
+            return _decimal_column(values)
+        if kind == T_STRING:
+            return _string_column(values)
+        if kind == T_BOOL:
+            return _bool_column(values)
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        pass
+    if kind == T_OBJECT:
+        return _object_column(values)
+    return _column_from_values(values)
+
+
+# --------------------------------------------------------------------------- accumulators
+
+cdef class Aggregate:
+    """One aggregate's state for every group id (see ``Accumulator``). Subclasses keep C
+    arrays indexed by group id, zero = no input yet, and fold rows ``lo .. hi`` in ``_fold``."""
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        return 0
+
+    cdef int _ensure(self, const int64_t* g, Py_ssize_t n) except -1:
+        cdef Py_ssize_t i
+        cdef int64_t top = -1
+        for i in range(n):
+            if g[i] > top:
+                top = g[i]
+            if g[i] < 0:
+                raise ValueError(f"negative group id {g[i]}")
+        if top >= self.cap:
+            cap = max(16, 2 * self.cap, top + 1)
+            self._grow(cap)
+            self.cap = cap
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        raise NotImplementedError
+
+    cdef object _value(self, int64_t gid):
+        raise NotImplementedError
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef Py_ssize_t i
+        return _typed_column([self._value(g[i]) if g[i] < self.cap else None for i in range(n)],
+                             self.result_type)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        raise NotImplementedError
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        raise NotImplementedError
+
+    cdef bytes _snap(self, int64_t gid):
+        raise NotImplementedError
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        raise NotImplementedError
+
+    cdef Column _input(self, object column, Py_ssize_t n):
+        cdef Column c
+        if column is None:
+            if self.input_type is not None:
+                raise TypeError(f"{self.function} needs an input column")
+            return None
+        c = <Column?>column
+        if c.length < n:
+            raise ValueError(f"input column has {c.length} rows, not {n}")
+        return c
+
+    def update(self, group_ids, column, Py_ssize_t n):
+        """Fold ``n`` rows of ``column`` (None for count_star) into their groups."""
+        cdef const int64_t[::1] ids
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        cdef Column c = self._input(column, n)
+        self._ensure(g, n)
+        self._fold(g, c, 0, n)
+
+    def update_running(self, group_ids, column, Py_ssize_t n):
+        """Fold ``n`` rows and give each row's group value right after that row (EMIT CHANGES)."""
+        cdef const int64_t[::1] ids
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        cdef Column c = self._input(column, n)
+        cdef Py_ssize_t i
+        cdef list values = [None] * n
+        self._ensure(g, n)
+        for i in range(n):
+            self._fold(g, c, i, i + 1)
+            values[i] = self._value(g[i])
+        return _typed_column(values, self.result_type)
+
+    def result(self, group_ids):
+        """The current value of each group (NULL where it had no input; COUNT gives 0)."""
+        cdef const int64_t[::1] ids
+        cdef Py_ssize_t n = len(group_ids)
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        self._ensure(g, n)
+        return self._result(g, n)
+
+    def value(self, int64_t group_id):
+        """The current value of one group as a Python value (None = NULL)."""
+        self._ensure(&group_id, 1)
+        return self._value(group_id)
+
+    def merge(self, int64_t dst_id, int64_t src_id):
+        """Fold group ``src_id``'s state into ``dst_id`` (``src_id`` keeps its state)."""
+        cdef int64_t ids[2]
+        ids[0] = dst_id
+        ids[1] = src_id
+        self._ensure(ids, 2)
+        self._merge(dst_id, src_id)
+
+    def reset(self, group_ids):
+        """Forget the state of ``group_ids`` (as if they had no input)."""
+        cdef const int64_t[::1] ids
+        cdef Py_ssize_t n = len(group_ids), i
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        self._ensure(g, n)
+        for i in range(n):
+            self._reset1(g[i])
+
+    def snapshot(self, group_ids):
+        """Each group's state as compact bytes (``restore`` reads them back)."""
+        cdef const int64_t[::1] ids
+        cdef Py_ssize_t n = len(group_ids), i
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        self._ensure(g, n)
+        return [self._snap(g[i]) for i in range(n)]
+
+    def restore(self, group_ids, states):
+        """Set each group's state from ``snapshot`` bytes."""
+        cdef const int64_t[::1] ids
+        cdef Py_ssize_t n = len(group_ids), i
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        cdef list st = list(states)
+        if len(st) != n:
+            raise ValueError(f"{len(st)} states for {n} groups")
+        self._ensure(g, n)
+        for i in range(n):
+            self._reset1(g[i])
+            self._load(g[i], <bytes?>st[i])
+
+    def __repr__(self):
+        return (f"Accumulator({self.function!r}, {TYPE_TAGS.get(self.input_type)}"
+                f"{', distinct' if self.distinct else ''})")
+
+
+# The ColumnType tags as Python ints, for callers that do not cimport batch.pxd.
+TAG_NULL, TAG_BOOL, TAG_INT64, TAG_FLOAT64 = T_NULL, T_BOOL, T_INT64, T_FLOAT64
+TAG_DECIMAL, TAG_STRING, TAG_TIMESTAMP, TAG_OBJECT = T_DECIMAL, T_STRING, T_TIMESTAMP, T_OBJECT
+
+TYPE_TAGS = {None: None, T_NULL: "NULL", T_BOOL: "BOOLEAN", T_INT64: "BIGINT",
+             T_FLOAT64: "DOUBLE", T_DECIMAL: "DECIMAL", T_STRING: "STRING",
+             T_TIMESTAMP: "TIMESTAMP", T_OBJECT: "OBJECT"}
+
+cdef object _Q8 = _struct.Struct("<q")
+cdef object _QQQ = _struct.Struct("<qQq")
+cdef object _DQ = _struct.Struct("<dq")
+
+
+cdef inline bint _skip(Column c, Py_ssize_t i) noexcept:
+    return c.valid != NULL and c.valid[i] == 0
+
+
+# ---- COUNT(*) / COUNT(x)
+
+cdef class _Count(Aggregate):
+    cdef int64_t* n
+    cdef bint star
+
+    def __dealloc__(self):
+        PyMem_Free(self.n)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.n = <int64_t*>_grow_buf(self.n, self.cap, cap, sizeof(int64_t))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        if self.star or (c.valid == NULL and c.type != T_NULL):
+            for i in range(lo, hi):
+                self.n[g[i]] += 1
+        elif c.type != T_NULL:
+            for i in range(lo, hi):
+                self.n[g[i]] += c.valid[i] != 0
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        return self.n[gid]
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data = new_int64_array(n)
+        cdef int64_t* d = <int64_t*>(<array.array>data).data.as_voidptr
+        cdef Py_ssize_t i
+        for i in range(n):
+            d[i] = self.n[g[i]]
+        return make_int64(data, None, n, T_INT64)
+
+    def update_running(self, group_ids, column, Py_ssize_t n):
+        cdef const int64_t[::1] ids
+        ids = _ids(group_ids, n)
+        cdef const int64_t* g = &ids[0]
+        cdef Column c = self._input(column, n)
+        cdef object data = new_int64_array(n)
+        cdef int64_t* d = <int64_t*>(<array.array>data).data.as_voidptr
+        cdef Py_ssize_t i
+        self._ensure(g, n)
+        for i in range(n):
+            if self.star or (c.type != T_NULL and not _skip(c, i)):
+                self.n[g[i]] += 1
+            d[i] = self.n[g[i]]
+        return make_int64(data, None, n, T_INT64)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        self.n[dst] += self.n[src]
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.n[gid] = 0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _Q8.pack(self.n[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self.n[gid] = _Q8.unpack(state)[0]
+        return 0
+
+
+# ---- SUM / AVG of BIGINT (int128 sum) and DOUBLE
+
+cdef class _SumInt(Aggregate):
+    cdef vs_i128* s
+    cdef int64_t* n
+    cdef bint avg
+
+    def __dealloc__(self):
+        PyMem_Free(self.s)
+        PyMem_Free(self.n)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.s = <vs_i128*>_grow_buf(self.s, self.cap, cap, sizeof(vs_i128))
+        self.n = <int64_t*>_grow_buf(self.n, self.cap, cap, sizeof(int64_t))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef const int64_t* v
+        cdef const uint8_t* b
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_BOOL:
+            b = (<BoolColumn>c).values
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self.s[g[i]] += b[i]
+                    self.n[g[i]] += 1
+            return 0
+        if c.type != T_INT64:
+            raise TypeError(f"{self.function.upper()} of BIGINT got a {TYPE_TAGS[c.type]} column")
+        v = (<Int64Column>c).values
+        # int128 cannot overflow: 2**63 rows of int64 would be needed
+        if c.valid == NULL:
+            for i in range(lo, hi):
+                self.s[g[i]] += v[i]
+                self.n[g[i]] += 1
+        else:
+            for i in range(lo, hi):
+                if c.valid[i]:
+                    self.s[g[i]] += v[i]
+                    self.n[g[i]] += 1
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        if self.n[gid] == 0:
+            return None
+        if self.avg:
+            return _py128(self.s[gid]) / self.n[gid]
+        if not vs_fits64(self.s[gid]):
+            raise AggregateOverflow(f"SUM of BIGINT overflows: {_py128(self.s[gid])}", [gid])
+        return <int64_t>self.s[gid]
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data
+        cdef object ok = None
+        cdef uint8_t* okp = NULL
+        cdef int64_t* d
+        cdef double* f
+        cdef Py_ssize_t i
+        cdef list bad
+        for i in range(n):
+            if self.n[g[i]] == 0:
+                ok = new_byte_array(n, True)
+                okp = <uint8_t*>(<array.array>ok).data.as_voidptr
+                break
+        if self.avg:
+            data = new_double_array(n)
+            f = <double*>(<array.array>data).data.as_voidptr
+            for i in range(n):
+                f[i] = 0.0
+                if self.n[g[i]]:
+                    if okp != NULL:
+                        okp[i] = 1
+                    if -(<vs_i128>1 << 53) <= self.s[g[i]] <= (<vs_i128>1 << 53):
+                        f[i] = <double>self.s[g[i]] / <double>self.n[g[i]]
+                    else:   # correctly rounded, as Python's int / int
+                        f[i] = _py128(self.s[g[i]]) / self.n[g[i]]
+            return make_float64(data, ok, n)
+        data = new_int64_array(n)
+        d = <int64_t*>(<array.array>data).data.as_voidptr
+        bad = []
+        for i in range(n):
+            d[i] = 0
+            if self.n[g[i]]:
+                if okp != NULL:
+                    okp[i] = 1
+                if not vs_fits64(self.s[g[i]]):
+                    bad.append(g[i])
+                d[i] = <int64_t>self.s[g[i]]
+        if bad:
+            raise AggregateOverflow(f"SUM of BIGINT overflows in {len(bad)} group(s): "
+                                    f"{_py128(self.s[bad[0]])}", bad)
+        return make_int64(data, ok, n, T_INT64)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        self.s[dst] += self.s[src]
+        self.n[dst] += self.n[src]
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.s[gid] = 0
+        self.n[gid] = 0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _QQQ.pack(vs_hi128(self.s[gid]), vs_lo128(self.s[gid]), self.n[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        hi, lo, n = _QQQ.unpack(state)
+        self.s[gid] = vs_mk128(hi, lo)
+        self.n[gid] = n
+        return 0
+
+
+cdef double _as_double(Column c, Py_ssize_t i):
+    """Row ``i`` of a numeric column as a double (DECIMAL: the nearest double)."""
+    cdef DecimalColumn d
+    if c.type == T_FLOAT64:
+        return (<Float64Column>c).values[i]
+    if c.type == T_INT64:
+        return <double>(<Int64Column>c).values[i]
+    if c.type == T_BOOL:
+        return <double>(<BoolColumn>c).values[i]
+    if c.type == T_DECIMAL:
+        d = <DecimalColumn>c
+        if dec_is_objects(d):
+            return float(dec_objects(d)[i])
+        if d.w == NULL and -(1 << 53) <= d.values[i] <= (1 << 53) and d.scale <= 22:
+            return <double>d.values[i] / <double>vs_p10t[d.scale]   # both exact: rounded once
+        return float(d.get(i))
+    raise TypeError(f"a number was expected, not a {TYPE_TAGS[c.type]} column")
+
+
+cdef class _SumFloat(Aggregate):
+    cdef double* s
+    cdef int64_t* n
+    cdef bint avg
+
+    def __dealloc__(self):
+        PyMem_Free(self.s)
+        PyMem_Free(self.n)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.s = <double*>_grow_buf(self.s, self.cap, cap, sizeof(double))
+        self.n = <int64_t*>_grow_buf(self.n, self.cap, cap, sizeof(int64_t))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef const double* v
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_FLOAT64:
+            v = (<Float64Column>c).values
+            if c.valid == NULL:
+                for i in range(lo, hi):
+                    self.s[g[i]] += v[i]
+                    self.n[g[i]] += 1
+            else:
+                for i in range(lo, hi):
+                    if c.valid[i]:
+                        self.s[g[i]] += v[i]
+                        self.n[g[i]] += 1
+            return 0
+        for i in range(lo, hi):
+            if not _skip(c, i):
+                self.s[g[i]] += _as_double(c, i)
+                self.n[g[i]] += 1
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        if self.n[gid] == 0:
+            return None
+        return self.s[gid] / self.n[gid] if self.avg else self.s[gid]
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data = new_double_array(n)
+        cdef double* f = <double*>(<array.array>data).data.as_voidptr
+        cdef object ok = None
+        cdef uint8_t* okp = NULL
+        cdef Py_ssize_t i
+        for i in range(n):
+            if self.n[g[i]] == 0 and okp == NULL:
+                ok = new_byte_array(n, False)
+                okp = <uint8_t*>(<array.array>ok).data.as_voidptr
+                memset(okp, 1, n)
+            if self.n[g[i]] == 0:
+                okp[i] = 0
+                f[i] = 0.0
+            else:
+                f[i] = self.s[g[i]] / self.n[g[i]] if self.avg else self.s[g[i]]
+        return make_float64(data, ok, n)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        self.s[dst] += self.s[src]
+        self.n[dst] += self.n[src]
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.s[gid] = 0.0
+        self.n[gid] = 0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _DQ.pack(self.s[gid], self.n[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self.s[gid], self.n[gid] = _DQ.unpack(state)
+        return 0
+
+
+# ---- exact DECIMAL: SUM / AVG, and the column builder shared with MIN / MAX
+
+cdef object _P10 = tuple(10 ** k for k in range(80))
+
+
+cdef inline object _p10(int k):
+    return _P10[k] if k < 80 else 10 ** k
+
+
+cdef object _half_even_div(object num, object den):
+    """num / den (den > 0) rounded half-even to an integer."""
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q & 1):
+        q += 1
+    return q
+
+
+cdef Column _decimal_result(vs_i128* m, uint8_t* sc, uint8_t* ok, Py_ssize_t n):
+    """A DECIMAL column of row ``i`` = ``m[i] / 10**sc[i]`` (``ok[i]`` 0 = NULL), or None when
+    some mantissa at the column scale leaves 38 digits (the caller builds it from objects)."""
+    cdef Py_ssize_t i
+    cdef int top = 0
+    cdef bint nulls = False, uniform = True
+    cdef vs_i128 v
+    for i in range(n):
+        if ok[i]:
+            if sc[i] > top:
+                top = sc[i]
+        else:
+            nulls = True
+    cdef object wdata = new_int64_array(2 * n)
+    cdef int64_t* w = <int64_t*>(<array.array>wdata).data.as_voidptr
+    cdef object scales = new_byte_array(n, False)
+    cdef uint8_t* rs = <uint8_t*>(<array.array>scales).data.as_voidptr
+    cdef object validity = None
+    for i in range(n):
+        rs[i] = <uint8_t>top
+        if not ok[i]:
+            vs_st128(w, i, 0)
+            continue
+        rs[i] = sc[i]
+        uniform = uniform and sc[i] == top
+        if vs_align128(m[i], top - sc[i], &v) or v >= vs_p10t[38] or v <= -vs_p10t[38]:
+            return None
+        vs_st128(w, i, v)
+    if nulls:
+        validity = new_byte_array(n, False)
+        memcpy((<array.array>validity).data.as_voidptr, ok, n)
+    return make_decimal128(wdata, validity, n, top, None if uniform else scales)
+
+
+cdef class _SumDec(Aggregate):
+    cdef vs_i128* s         # the sum at scale gs (unless big)
+    cdef uint8_t* gs
+    cdef uint8_t* rs        # the largest row scale seen: the result's scale
+    cdef uint8_t* isbig     # 1: the sum is the Python int in _big (past int128)
+    cdef int64_t* n
+    cdef dict _big
+    cdef bint avg
+
+    def __cinit__(self):
+        self._big = {}
+
+    def __dealloc__(self):
+        PyMem_Free(self.s)
+        PyMem_Free(self.gs)
+        PyMem_Free(self.rs)
+        PyMem_Free(self.isbig)
+        PyMem_Free(self.n)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.s = <vs_i128*>_grow_buf(self.s, self.cap, cap, sizeof(vs_i128))
+        self.gs = <uint8_t*>_grow_buf(self.gs, self.cap, cap, 1)
+        self.rs = <uint8_t*>_grow_buf(self.rs, self.cap, cap, 1)
+        self.isbig = <uint8_t*>_grow_buf(self.isbig, self.cap, cap, 1)
+        self.n = <int64_t*>_grow_buf(self.n, self.cap, cap, sizeof(int64_t))
+        return 0
+
+    cdef object _exact(self, int64_t gid):
+        """The sum's mantissa at scale gs as a Python int."""
+        return self._big[gid] if self.isbig[gid] else _py128(self.s[gid])
+
+    cdef int _set(self, int64_t gid, object m, int scale) except -1:
+        self.gs[gid] = <uint8_t>scale
+        if _fits128(m):
+            self.s[gid] = _to128(m)
+            if self.isbig[gid]:
+                self.isbig[gid] = 0
+                del self._big[gid]
+        else:
+            self.isbig[gid] = 1
+            self._big[gid] = m
+        return 0
+
+    cdef int _add_py(self, int64_t gid, object m, int scale) except -1:
+        """Adds ``m / 10**scale`` to the group exactly (the rare path past int128)."""
+        cdef int top = max(scale, self.gs[gid])
+        self._set(gid, self._exact(gid) * _p10(top - self.gs[gid]) + m * _p10(top - scale), top)
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef int64_t gid
+        cdef int cs, own
+        cdef vs_i128 m, t
+        cdef DecimalColumn d = None
+        cdef const int64_t* iv = NULL
+        cdef list objs = None
+        cdef ScaledInteger box
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_DECIMAL:
+            d = <DecimalColumn>c
+            cs = d.scale
+            if dec_is_objects(d):
+                objs = dec_objects(d)
+        elif c.type == T_INT64:
+            iv = (<Int64Column>c).values
+            cs = 0
+        else:
+            raise TypeError(f"{self.function.upper()} of DECIMAL got a {TYPE_TAGS[c.type]} "
+                            f"column")
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            gid = g[i]
+            self.n[gid] += 1
+            if objs is not None:
+                box = <ScaledInteger>objs[i]
+                if box.scale > self.rs[gid]:
+                    self.rs[gid] = box.scale
+                self._add_py(gid, box.mantissa, box.scale)
+                continue
+            if iv != NULL:
+                m = iv[i]
+                own = 0
+            else:
+                m = dec_m128(d, i)
+                own = d.row_scale(i)
+            if own > self.rs[gid]:
+                self.rs[gid] = <uint8_t>own
+            if self.isbig[gid]:
+                self._add_py(gid, _py128(m), cs)
+                continue
+            if self.gs[gid] < cs:
+                if vs_align128(self.s[gid], cs - self.gs[gid], &t):
+                    self._add_py(gid, _py128(m), cs)
+                    continue
+                self.s[gid] = t
+                self.gs[gid] = <uint8_t>cs
+            elif self.gs[gid] > cs:
+                if vs_align128(m, self.gs[gid] - cs, &t):
+                    self._add_py(gid, _py128(m), cs)
+                    continue
+                m = t
+            if ag_add_ovf(self.s[gid], m, &t):
+                self._add_py(gid, _py128(m), self.gs[gid])
+                continue
+            self.s[gid] = t
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        cdef int r = self.rs[gid], out
+        if self.n[gid] == 0:
+            return None
+        m = self._exact(gid) // _p10(self.gs[gid] - r)     # exact: no row has a larger scale
+        if not self.avg:
+            return _ScaledInteger.from_parts(m, r)
+        out = min(r + 4, 38)
+        return _ScaledInteger.from_parts(_half_even_div(m * _p10(out), _p10(r) * self.n[gid]),
+                                         out)
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object mbuf = new_int64_array(2 * n)
+        cdef vs_i128* m = <vs_i128*>(<array.array>mbuf).data.as_voidptr
+        cdef object sbuf = new_byte_array(n, False)
+        cdef uint8_t* sc = <uint8_t*>(<array.array>sbuf).data.as_voidptr
+        cdef object okbuf = new_byte_array(n, False)
+        cdef uint8_t* ok = <uint8_t*>(<array.array>okbuf).data.as_voidptr
+        cdef Py_ssize_t i
+        cdef int64_t gid
+        cdef vs_i128 v
+        cdef Column out = None
+        cdef bint typed = True
+        for i in range(n):
+            gid = g[i]
+            ok[i] = self.n[gid] != 0
+            m[i] = 0
+            sc[i] = 0
+            if not ok[i]:
+                continue
+            if self.isbig[gid]:
+                typed = False
+                break
+            # exact: the sum is a multiple of 10**(gs - rs)
+            v = self.s[gid] // vs_p10t[self.gs[gid] - self.rs[gid]]
+            if self.avg:
+                if self.rs[gid] + 4 > 38 or vs_div128(v, 4, <vs_i128>self.n[gid], &v):
+                    typed = False
+                    break
+                sc[i] = self.rs[gid] + 4
+            else:
+                sc[i] = self.rs[gid]
+            m[i] = v
+        if typed:
+            out = _decimal_result(m, sc, ok, n)
+        if out is None:
+            out = _decimal_column([self._value(g[i]) for i in range(n)])
+        return out
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self.n[src] == 0:
+            return 0
+        self.n[dst] += self.n[src]
+        if self.rs[src] > self.rs[dst]:
+            self.rs[dst] = self.rs[src]
+        self._add_py(dst, self._exact(src), self.gs[src])
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.s[gid] = 0
+        self.gs[gid] = 0
+        self.rs[gid] = 0
+        self.n[gid] = 0
+        if self.isbig[gid]:
+            self.isbig[gid] = 0
+            del self._big[gid]
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        m = self._exact(gid)
+        return _BBQ.pack(self.gs[gid], self.rs[gid], self.n[gid]) + \
+            m.to_bytes((m.bit_length() + 8) // 8, "little", signed=True)
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        gs, rs, n = _BBQ.unpack_from(state)
+        self.rs[gid] = rs
+        self.n[gid] = n
+        self._set(gid, int.from_bytes(state[_BBQ.size:], "little", signed=True), gs)
+        return 0
+
+
+cdef object _BBQ = _struct.Struct("<BBq")
+
+
+# ---- MIN / MAX
+
+cdef class _MinMaxInt(Aggregate):
+    """BIGINT, TIMESTAMP and BOOLEAN (as 0/1)."""
+    cdef int64_t* v
+    cdef uint8_t* has
+    cdef bint ismax
+
+    def __dealloc__(self):
+        PyMem_Free(self.v)
+        PyMem_Free(self.has)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.v = <int64_t*>_grow_buf(self.v, self.cap, cap, sizeof(int64_t))
+        self.has = <uint8_t*>_grow_buf(self.has, self.cap, cap, 1)
+        return 0
+
+    cdef inline void _put(self, int64_t gid, int64_t x) noexcept:
+        if not self.has[gid]:
+            self.has[gid] = 1
+            self.v[gid] = x
+        elif (x > self.v[gid]) if self.ismax else (x < self.v[gid]):
+            self.v[gid] = x
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef const int64_t* iv
+        cdef const uint8_t* bv
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_BOOL and self.input_type == T_BOOL:
+            bv = (<BoolColumn>c).values
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self._put(g[i], bv[i])
+            return 0
+        if c.type != self.input_type:
+            raise TypeError(f"{self.function.upper()} of {TYPE_TAGS[self.input_type]} got a "
+                            f"{TYPE_TAGS[c.type]} column")
+        iv = (<Int64Column>c).values
+        if c.valid == NULL:
+            for i in range(lo, hi):
+                self._put(g[i], iv[i])
+        else:
+            for i in range(lo, hi):
+                if c.valid[i]:
+                    self._put(g[i], iv[i])
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        if not self.has[gid]:
+            return None
+        if self.input_type == T_BOOL:
+            return self.v[gid] != 0
+        if self.input_type == T_TIMESTAMP:
+            return _int64_column([self.v[gid]], timestamp=True).get(0)
+        return self.v[gid]
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data = new_int64_array(n)
+        cdef int64_t* d = <int64_t*>(<array.array>data).data.as_voidptr
+        cdef object ok = new_byte_array(n, False)
+        cdef uint8_t* okp = <uint8_t*>(<array.array>ok).data.as_voidptr
+        cdef Py_ssize_t i
+        cdef bint nulls = False
+        for i in range(n):
+            okp[i] = self.has[g[i]]
+            d[i] = self.v[g[i]] if okp[i] else 0
+            nulls = nulls or not okp[i]
+        if self.input_type == T_BOOL:
+            return _bool_column([self._value(g[i]) for i in range(n)])
+        return make_int64(data, ok if nulls else None, n, self.input_type)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self.has[src]:
+            self._put(dst, self.v[src])
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.has[gid] = 0
+        self.v[gid] = 0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return b"" if not self.has[gid] else _Q8.pack(self.v[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        if state:
+            self.has[gid] = 1
+            self.v[gid] = _Q8.unpack(state)[0]
+        return 0
+
+
+cdef inline bint _dgt(double a, double b) noexcept:
+    """a > b with NaN the largest value (ORDER BY's order)."""
+    if a != a:
+        return b == b
+    if b != b:
+        return False
+    return a > b
+
+
+cdef object _D8 = _struct.Struct("<d")
+
+
+cdef class _MinMaxFloat(Aggregate):
+    cdef double* v
+    cdef uint8_t* has
+    cdef bint ismax
+
+    def __dealloc__(self):
+        PyMem_Free(self.v)
+        PyMem_Free(self.has)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.v = <double*>_grow_buf(self.v, self.cap, cap, sizeof(double))
+        self.has = <uint8_t*>_grow_buf(self.has, self.cap, cap, 1)
+        return 0
+
+    cdef inline void _put(self, int64_t gid, double x) noexcept:
+        if not self.has[gid]:
+            self.has[gid] = 1
+            self.v[gid] = x
+        elif _dgt(x, self.v[gid]) if self.ismax else _dgt(self.v[gid], x):
+            self.v[gid] = x
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef const double* fv
+        if c.type == T_NULL:
+            return 0
+        if c.type != T_FLOAT64:
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self._put(g[i], _as_double(c, i))
+            return 0
+        fv = (<Float64Column>c).values
+        for i in range(lo, hi):
+            if not _skip(c, i):
+                self._put(g[i], fv[i])
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        return self.v[gid] if self.has[gid] else None
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data = new_double_array(n)
+        cdef double* d = <double*>(<array.array>data).data.as_voidptr
+        cdef object ok = new_byte_array(n, False)
+        cdef uint8_t* okp = <uint8_t*>(<array.array>ok).data.as_voidptr
+        cdef Py_ssize_t i
+        cdef bint nulls = False
+        for i in range(n):
+            okp[i] = self.has[g[i]]
+            d[i] = self.v[g[i]] if okp[i] else 0.0
+            nulls = nulls or not okp[i]
+        return make_float64(data, ok if nulls else None, n)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self.has[src]:
+            self._put(dst, self.v[src])
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.has[gid] = 0
+        self.v[gid] = 0.0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return b"" if not self.has[gid] else _D8.pack(self.v[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        if state:
+            self.has[gid] = 1
+            self.v[gid] = _D8.unpack(state)[0]
+        return 0
+
+
+cdef class _MinMaxDec(Aggregate):
+    """DECIMAL by value; the winner keeps its own scale (the first of equal values wins)."""
+    cdef vs_i128* m         # at scale sc
+    cdef uint8_t* sc
+    cdef uint8_t* has       # 1 typed, 2 the ScaledInteger in _obj (past 38 digits)
+    cdef dict _obj
+    cdef bint ismax
+
+    def __cinit__(self):
+        self._obj = {}
+
+    def __dealloc__(self):
+        PyMem_Free(self.m)
+        PyMem_Free(self.sc)
+        PyMem_Free(self.has)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.m = <vs_i128*>_grow_buf(self.m, self.cap, cap, sizeof(vs_i128))
+        self.sc = <uint8_t*>_grow_buf(self.sc, self.cap, cap, 1)
+        self.has = <uint8_t*>_grow_buf(self.has, self.cap, cap, 1)
+        return 0
+
+    cdef int _put_py(self, int64_t gid, object v) except -1:
+        cur = self._value(gid)
+        if cur is not None and not ((v > cur) if self.ismax else (v < cur)):
+            return 0
+        m = v.mantissa
+        self._obj.pop(gid, None)
+        if -(10 ** 38) < m < 10 ** 38:
+            self.has[gid] = 1
+            self.m[gid] = _to128(m)
+            self.sc[gid] = v.scale
+        else:
+            self.has[gid] = 2
+            self._obj[gid] = v
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef int64_t gid
+        cdef int cs, own, cmp
+        cdef vs_i128 x
+        cdef DecimalColumn d
+        cdef list objs = None
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_INT64:
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self._put_py(g[i], _ScaledInteger((<Int64Column>c).values[i]))
+            return 0
+        if c.type != T_DECIMAL:
+            raise TypeError(f"{self.function.upper()} of DECIMAL got a {TYPE_TAGS[c.type]} column")
+        d = <DecimalColumn>c
+        cs = d.scale
+        if dec_is_objects(d):
+            objs = dec_objects(d)
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            gid = g[i]
+            if objs is not None or self.has[gid] == 2:
+                self._put_py(gid, d.get(i))
+                continue
+            x = dec_m128(d, i)
+            if self.has[gid]:
+                cmp = vs_cmp128(x, cs, self.m[gid], self.sc[gid])
+                if not (cmp > 0 if self.ismax else cmp < 0):
+                    continue
+            own = d.row_scale(i)
+            self.has[gid] = 1
+            self.m[gid] = x // vs_p10t[cs - own]
+            self.sc[gid] = <uint8_t>own
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        if self.has[gid] == 0:
+            return None
+        if self.has[gid] == 2:
+            return self._obj[gid]
+        return _ScaledInteger.from_parts(_py128(self.m[gid]), self.sc[gid])
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object mbuf = new_int64_array(2 * n)
+        cdef vs_i128* m = <vs_i128*>(<array.array>mbuf).data.as_voidptr
+        cdef object sbuf = new_byte_array(n, False)
+        cdef uint8_t* sc = <uint8_t*>(<array.array>sbuf).data.as_voidptr
+        cdef object okbuf = new_byte_array(n, False)
+        cdef uint8_t* ok = <uint8_t*>(<array.array>okbuf).data.as_voidptr
+        cdef Py_ssize_t i
+        cdef Column out = None
+        cdef bint typed = True
+        for i in range(n):
+            ok[i] = self.has[g[i]] != 0
+            typed = typed and self.has[g[i]] != 2
+            m[i] = self.m[g[i]] if ok[i] else 0
+            sc[i] = self.sc[g[i]] if ok[i] else 0
+        if typed:
+            out = _decimal_result(m, sc, ok, n)
+        if out is None:
+            out = _decimal_column([self._value(g[i]) for i in range(n)])
+        return out
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        v = self._value(src)
+        if v is not None:
+            self._put_py(dst, v)
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.has[gid] = 0
+        self.m[gid] = 0
+        self._obj.pop(gid, None)
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _enc_value(self._value(gid))
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        v = _dec_value(state)
+        if v is not None:
+            self._put_py(gid, v)
+        return 0
+
+
+cdef class _MinMaxStr(Aggregate):
+    """STRING by UTF-8 bytes (= code points). Each batch first finds its winning row per group
+    in C; only a row that beats the group's value becomes a Python ``bytes``."""
+    cdef list _v            # bytes or None per group
+    cdef int64_t* best      # per group, the batch's winning row (-1 none)
+    cdef bint ismax
+
+    def __cinit__(self):
+        self._v = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.best)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.best = <int64_t*>_grow_buf(self.best, self.cap, cap, sizeof(int64_t))
+        memset(self.best + self.cap, 0xff, (cap - self.cap) * sizeof(int64_t))
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i, la, lb, r
+        cdef int64_t gid, b
+        cdef int cmp
+        cdef StringColumn s
+        cdef const char* chars
+        cdef const int64_t* offs
+        cdef object touched
+        cdef bytes cur
+        if c.type == T_NULL:
+            return 0
+        if c.type != T_STRING:
+            raise TypeError(f"{self.function.upper()} of STRING got a {TYPE_TAGS[c.type]} column")
+        s = <StringColumn>c
+        chars = s.chars
+        offs = s.offs
+        touched = _array("q")
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            gid = g[i]
+            b = self.best[gid]
+            if b < 0:
+                self.best[gid] = i
+                touched.append(gid)
+                continue
+            la = offs[i + 1] - offs[i]
+            lb = offs[b + 1] - offs[b]
+            r = memcmp(chars + offs[i], chars + offs[b], la if la < lb else lb)
+            cmp = (r > 0) - (r < 0) if r else (la > lb) - (la < lb)
+            if cmp > 0 if self.ismax else cmp < 0:
+                self.best[gid] = i
+        for gid in touched:
+            b = self.best[gid]
+            self.best[gid] = -1
+            la = offs[b + 1] - offs[b]
+            cur = self._v[gid]
+            if cur is not None:
+                lb = PyBytes_GET_SIZE(cur)
+                r = memcmp(chars + offs[b], PyBytes_AS_STRING(cur), la if la < lb else lb)
+                cmp = (r > 0) - (r < 0) if r else (la > lb) - (la < lb)
+                if not (cmp > 0 if self.ismax else cmp < 0):
+                    continue
+            self._v[gid] = PyBytes_FromStringAndSize(chars + offs[b], la)
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        v = self._v[gid]
+        return None if v is None else (<bytes>v).decode("utf-8")
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        return _bytes_column([self._v[g[i]] for i in range(n)])
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        a, b = self._v[dst], self._v[src]
+        if b is not None and (a is None or ((b > a) if self.ismax else (b < a))):
+            self._v[dst] = b
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        v = self._v[gid]
+        return b"" if v is None else b"\x01" + v
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self._v[gid] = state[1:] if state else None
+        return 0
+
+
+cdef StringColumn _bytes_column(list values):
+    """A STRING column of UTF-8 ``bytes`` (None = NULL)."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef object offsets = new_int64_array(n + 1)
+    cdef int64_t* offs = <int64_t*>(<array.array>offsets).data.as_voidptr
+    cdef object validity = None
+    cdef uint8_t* ok = NULL
+    offs[0] = 0
+    for i in range(n):
+        v = values[i]
+        if v is None:
+            if ok == NULL:
+                validity = new_byte_array(n, False)
+                ok = <uint8_t*>(<array.array>validity).data.as_voidptr
+                memset(ok, 1, n)
+            ok[i] = 0
+            offs[i + 1] = offs[i]
+        else:
+            offs[i + 1] = offs[i] + PyBytes_GET_SIZE(v)
+    return make_string(b"".join([v for v in values if v is not None]), offsets, validity, n)
+
+
+cdef class _MinMaxObj(Aggregate):
+    """Any other input (OBJECT columns): Python comparisons per row."""
+    cdef list _v
+    cdef bint ismax
+
+    def __cinit__(self):
+        self._v = []
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        for i in range(lo, hi):
+            if _skip(c, i) or c.type == T_NULL:
+                continue
+            v = c.get(i)
+            if v is None:
+                continue
+            cur = self._v[g[i]]
+            try:
+                if cur is None or ((v > cur) if self.ismax else (v < cur)):
+                    self._v[g[i]] = v
+            except TypeError:
+                raise TypeError(f"{self.function.upper()} cannot compare {type(v).__name__} "
+                                f"with {type(cur).__name__}") from None
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        return self._v[gid]
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        a, b = self._v[dst], self._v[src]
+        if b is not None and (a is None or ((b > a) if self.ismax else (b < a))):
+            self._v[dst] = b
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _enc_value(self._v[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self._v[gid] = _dec_value(state)
+        return 0
+
+
+# ---- compact value codec for snapshots of Python-held state
+
+cdef object _pickle = None
+
+
+cdef bytes _enc_value(object v):
+    """One value as bytes: a tag, then a fixed or self-delimited payload."""
+    if v is None:
+        return b""
+    if isinstance(v, bool):
+        return b"b" + (b"\x01" if v else b"\x00")
+    if isinstance(v, int):
+        return b"i" + v.to_bytes((v.bit_length() + 8) // 8, "little", signed=True)
+    if isinstance(v, float):
+        return b"f" + _D8.pack(v)
+    if isinstance(v, _ScaledInteger):
+        m = v.mantissa
+        return b"d" + bytes([v.scale]) + m.to_bytes((m.bit_length() + 8) // 8, "little",
+                                                    signed=True)
+    if isinstance(v, str):
+        return b"s" + v.encode("utf-8")
+    ms = _timestamp_ms(v)
+    if ms is not None:
+        return b"t" + _Q8.pack(ms)
+    global _pickle
+    if _pickle is None:
+        import pickle as _p
+        _pickle = _p
+    return b"p" + _pickle.dumps(v, protocol=5)   # nested values (lists, maps): rare in state
+
+
+cdef object _timestamp_ms(object v):
+    import datetime as _dt
+    if isinstance(v, _dt.datetime):
+        return _int64_column([v], timestamp=True).data[0]
+    return None
+
+
+cdef object _dec_value(bytes b):
+    if not b:
+        return None
+    tag = b[0]
+    if tag == 0x62:
+        return b[1] != 0
+    if tag == 0x69:
+        return int.from_bytes(b[1:], "little", signed=True)
+    if tag == 0x66:
+        return _D8.unpack_from(b, 1)[0]
+    if tag == 0x64:
+        return _ScaledInteger.from_parts(int.from_bytes(b[2:], "little", signed=True), b[1])
+    if tag == 0x73:
+        return b[1:].decode("utf-8")
+    if tag == 0x74:
+        return _int64_column([_Q8.unpack_from(b, 1)[0]], timestamp=True).get(0)
+    if tag == 0x70:
+        global _pickle
+        if _pickle is None:
+            import pickle as _p
+            _pickle = _p
+        return _pickle.loads(b[1:])
+    raise ValueError(f"unknown state value tag {tag:#x}")
+
+
+# --------------------------------------------------------------------------- factory
+
+FUNCTIONS = ("count_star", "count", "sum", "avg", "min", "max", "stddev_samp", "stddev_pop",
+             "var_samp", "var_pop", "first_value", "last_value", "listagg", "median",
+             "approx_count_distinct")
+
+_ALIASES = {"stddev": "stddev_samp", "variance": "var_samp", "string_agg": "listagg"}
+
+
+def Accumulator(str function, input_type=None, *, bint distinct=False, dict options=None):
+    """The accumulator of one aggregate over one input type (a ``batch`` ColumnType tag; None for
+    count_star). ``result_type`` is its output type (DIALECT §3, §5)."""
+    cdef Aggregate acc
+    fn = _ALIASES.get(function.lower(), function.lower())
+    if fn not in FUNCTIONS:
+        raise ValueError(f"unknown aggregate {function!r}")
+    if fn != "count_star" and input_type is None:
+        raise TypeError(f"{fn} needs an input type")
+    t = input_type
+    if fn == "count_star":
+        acc = _Count.__new__(_Count)
+        (<_Count>acc).star = True
+        rt = T_INT64
+    elif fn == "count" and not distinct:
+        acc = _Count.__new__(_Count)
+        rt = T_INT64
+    elif fn in ("sum", "avg") and not distinct:
+        if t == T_INT64 or t == T_BOOL:
+            acc = _SumInt.__new__(_SumInt)
+            (<_SumInt>acc).avg = fn == "avg"
+            rt = T_FLOAT64 if fn == "avg" else T_INT64
+        elif t == T_FLOAT64:
+            acc = _SumFloat.__new__(_SumFloat)
+            (<_SumFloat>acc).avg = fn == "avg"
+            rt = T_FLOAT64
+        elif t == T_DECIMAL:
+            acc = _SumDec.__new__(_SumDec)
+            (<_SumDec>acc).avg = fn == "avg"
+            rt = T_DECIMAL
+        else:
+            raise TypeError(f"{fn.upper()} needs a number, not {TYPE_TAGS.get(t, t)}")
+    elif fn in ("min", "max"):
+        if t == T_INT64 or t == T_TIMESTAMP or t == T_BOOL:
+            acc = _MinMaxInt.__new__(_MinMaxInt)
+            (<_MinMaxInt>acc).ismax = fn == "max"
+        elif t == T_FLOAT64:
+            acc = _MinMaxFloat.__new__(_MinMaxFloat)
+            (<_MinMaxFloat>acc).ismax = fn == "max"
+        elif t == T_DECIMAL:
+            acc = _MinMaxDec.__new__(_MinMaxDec)
+            (<_MinMaxDec>acc).ismax = fn == "max"
+        elif t == T_STRING:
+            acc = _MinMaxStr.__new__(_MinMaxStr)
+            (<_MinMaxStr>acc).ismax = fn == "max"
+        else:
+            acc = _MinMaxObj.__new__(_MinMaxObj)
+            (<_MinMaxObj>acc).ismax = fn == "max"
+        rt = t
+    else:
+        acc, rt = _more(fn, t, distinct, options or {})
+    acc.function = fn
+    acc.input_type = t
+    acc.result_type = rt
+    acc.distinct = distinct
+    acc.options = dict(options or {})
+    return acc
+
+
+cdef tuple _more(str fn, object t, bint distinct, dict options):
+    raise NotImplementedError(f"{fn}{' DISTINCT' if distinct else ''} is not built yet")
