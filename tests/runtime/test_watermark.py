@@ -12,12 +12,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tests.runtime._fake_aggkernel import install
 from tests.runtime.conftest import source
 from tests.runtime.test_stream import _readline
 from velostream.cli.main import cli
-
-install()
 
 SQL = ("SELECT k, COUNT(*) AS n, SUM(v) AS sv, _window_start AS ws FROM t GROUP BY k "
        "WINDOW TUMBLING(1s) ")
@@ -119,10 +116,8 @@ def test_idle_source_still_closes_its_windows_in_a_continuous_stream(tmp_path):
     sql = (SQL + source(path, "live", extra=", 'live.event.time.field' = 'ts', "
                         "'watermark.idle_timeout' = '200ms'")).replace("FROM t", "FROM live")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    main = ("from tests.runtime._fake_aggkernel import install; install(); "
-            "from velostream.cli.main import cli; cli()")
     proc = subprocess.Popen(
-        [sys.executable, "-c", main, "stream", "--continuous", "--format",
+        [sys.executable, "-m", "velostream.cli.main", "stream", "--continuous", "--format",
          "json-lines", "--query", sql], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     try:

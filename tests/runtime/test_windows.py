@@ -12,11 +12,9 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
-from tests.runtime._fake_aggkernel import install
 from tests.runtime.conftest import make_trades, source, write_jsonl
 from velostream.cli.main import cli
 
-install()
 duckdb = pytest.importorskip("duckdb")
 
 EVENT = ", 'trades.event.time.field' = 'ts'"
