@@ -259,3 +259,22 @@ def test_an_average_whose_argument_changes_type_fails_those_rows_clearly():
     assert "AVG(p): its argument is DECIMAL here but was BIGINT" in failed[0].message
     (out,) = op.finish().batches
     assert out.to_pylist() == [{"k": "a", "AVG(p)": 100.0}]
+
+
+def test_a_sum_past_bigint_fails_its_group_or_stops_emit_changes_clearly(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"k": "a", "v": 9223372036854775000}\n{"k": "a", "v": 1000}\n'
+                    '{"k": "b", "v": 1}\n')
+    sql = "SELECT k, SUM(v) AS s FROM t GROUP BY k "
+    result = CliRunner().invoke(cli, ["execute", "--query", sql + "EMIT FINAL " +
+                                      source(path, "t"), "--format", "json-lines"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x) for x in result.stdout.splitlines()] == [{"k": "b", "s": 1}]
+    assert "SUM of BIGINT overflows" in result.stderr and "'k': 'a'" in result.stderr
+    result = CliRunner().invoke(cli, ["execute", "--query", sql + source(path, "t")])
+    assert result.exit_code == 1
+    assert "SUM(v): SUM of BIGINT overflows" in result.stderr and "CAST" in result.stderr
+    # as DECIMAL the sum is exact
+    got = run(sql.replace("SUM(v)", "SUM(CAST(v AS DECIMAL(19, 0)))") + "EMIT FINAL " +
+              source(path, "t"))
+    assert got[0] == {"k": "a", "s": "9223372036854776000"}

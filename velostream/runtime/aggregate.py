@@ -213,10 +213,24 @@ class AggregateOperator(Operator):
                 # a batch where the argument is NULL in every row changes no group
                 out.append(acc.result(ids) if running else None)
             elif running:
-                out.append(acc.update_running(ids, column, n))
+                out.append(self._running(j, acc, ids, column, n))
             else:
                 acc.update(ids, column, n)
         return out
+
+    def _running(self, j, acc, ids, column, n):
+        try:
+            return acc.update_running(ids, column, n)
+        except Exception as err:
+            overflow = getattr(_kernel(), "AggregateOverflow", None)
+            if overflow is None or not isinstance(err, overflow):
+                raise
+            # The group's running value has left its type for good (DIALECT §3: an error,
+            # never a wrap): the job stops, saying how to get the exact value.
+            from velostream.runtime.failures import JobFailed
+
+            raise JobFailed(f"{self.calls[j].text}: {err}; CAST the argument to DECIMAL for an "
+                            "exact sum of any size") from None
 
     def _results(self, ids):
         return [self._accs[j].result(ids) if self._accs[j] is not None else
