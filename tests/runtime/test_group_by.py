@@ -278,3 +278,13 @@ def test_a_sum_past_bigint_fails_its_group_or_stops_emit_changes_clearly(tmp_pat
     got = run(sql.replace("SUM(v)", "SUM(CAST(v AS DECIMAL(19, 0)))") + "EMIT FINAL " +
               source(path, "t"))
     assert got[0] == {"k": "a", "s": "9223372036854776000"}
+
+
+@pytest.mark.parametrize("call", ["COUNT(DISTINCT x)", "STDDEV(x)", "MEDIAN(x)"])
+def test_aggregates_the_kernel_lacks_are_refused_at_bind_time(tmp_path, call):
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"x": 1}\n')
+    result = CliRunner().invoke(cli, ["execute", "--query", f"SELECT {call} AS a FROM t "
+                                      + source(path, "t")])
+    assert result.exit_code == 1 and "not supported by this build yet" in result.stderr
+    assert "Traceback" not in result.output

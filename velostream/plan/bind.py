@@ -265,6 +265,9 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
                 found.append((f"{node.name}(…) OVER (…)", node))
             elif is_aggregate_call(node) and node.name.upper() not in AGGREGATES_RUN:
                 found.append((f"the aggregate {node.name}", node))
+            elif is_aggregate_call(node) and node.distinct and (
+                    node.name.upper() not in DISTINCT_AGGREGATES_RUN):
+                found.append((f"{node.name}(DISTINCT …)", node))
     return found
 
 
@@ -306,6 +309,8 @@ def _window_shape(window):
 
 # The aggregates the aggregate kernel (velostream._core.aggregate) computes.
 AGGREGATES_RUN = frozenset({"COUNT", "SUM", "AVG", "MIN", "MAX"})
+# ... and with DISTINCT (MIN/MAX(DISTINCT x) are MIN/MAX(x)).
+DISTINCT_AGGREGATES_RUN = frozenset({"MIN", "MAX"})
 
 
 @dataclass(frozen=True)
