@@ -26,6 +26,8 @@ import array as _pyarray
 
 from velostream._core.batch cimport Column, Int64Column, T_INT64, T_TIMESTAMP, make_int64
 
+from velostream._core.rowkeys import sort_indices
+
 cdef array.array _Q = _pyarray.array("q")
 
 # The watermark before any record: no window is closed.
@@ -155,37 +157,85 @@ def unmark(const int64_t[::1] ids, bytearray seen):
 
 
 cdef class SessionAssigner:
-    """Per key id, its open sessions ``[start, last, session id]`` sorted by start. Session ids
-    are the caller's (``allocate``/``free`` are Python callables giving and taking ids)."""
+    """Per key id, its open sessions ``[start, last, session id]``, sorted by start and never
+    overlapping (a record that bridges two merges them). Session ids are dense and reused:
+    ``release`` hands ids back once the caller has dropped their state."""
 
     cdef readonly int64_t gap
     cdef readonly dict sessions          # key id -> list of [start, last, sid]
+    cdef list free
+    cdef int64_t next_sid
+    cdef object first_of                 # array('q') by sid: the session's start
+    cdef object last_of                  # ... and its last record's time
 
     def __init__(self, int64_t gap):
         if gap <= 0:
             raise ValueError("session gap must be positive")
         self.gap = gap
         self.sessions = {}
+        self.free = []
+        self.next_sid = 0
+        self.first_of = array.clone(_Q, 0, False)
+        self.last_of = array.clone(_Q, 0, False)
+
+    cdef int64_t _allocate(self):
+        if self.free:
+            return self.free.pop()
+        self.next_sid += 1
+        self.first_of.append(0)
+        self.last_of.append(0)
+        return self.next_sid - 1
+
+    cdef inline void _note(self, list s):
+        cdef int64_t sid = s[2]
+        (<int64_t*>(<array.array>self.first_of).data.as_voidptr)[sid] = s[0]
+        (<int64_t*>(<array.array>self.last_of).data.as_voidptr)[sid] = s[1]
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def bounds(self, const int64_t[::1] sids):
+        """``(starts, lasts)`` (``array('q')``) of the open sessions ``sids``."""
+        cdef Py_ssize_t i, n = sids.shape[0]
+        cdef array.array starts = array.clone(_Q, n, False)
+        cdef array.array lasts = array.clone(_Q, n, False)
+        cdef int64_t* f = <int64_t*>(<array.array>self.first_of).data.as_voidptr
+        cdef int64_t* l = <int64_t*>(<array.array>self.last_of).data.as_voidptr
+        for i in range(n):
+            starts.data.as_longlongs[i] = f[sids[i]]
+            lasts.data.as_longlongs[i] = l[sids[i]]
+        return starts, lasts
+
+    def release(self, sids):
+        self.free.extend(sids)
+
+    def add(self, int64_t kid, int64_t start, int64_t last):
+        """A restored session: its new id."""
+        cdef int64_t sid = self._allocate()
+        found = self.sessions.setdefault(kid, [])
+        s = [start, last, sid]
+        found.append(s)
+        found.sort()
+        self._note(s)
+        return sid
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     def assign(self, const int64_t[::1] keys, Column times, Column row_watermarks,
-               int64_t watermark, int64_t lateness, allocate):
+               int64_t watermark, int64_t lateness):
         """``(rows, sids, late, missing, merges)``: the session id of each row that is not late,
-        the late rows (the session they would form or join is closed: last + gap + lateness
-        <= watermark), the rows without a time, and ``merges``: ``(dst, src)`` pairs, folded in
-        order (src's state into dst; src is then gone)."""
+        the late rows (the session they would form is closed: t + gap + lateness <=
+        watermark), the rows without a time, and ``merges``: ``(dst, src)`` pairs in order
+        (src's state folds into dst; the caller releases src once it has done so)."""
         cdef Int64Column t = _times(times)
         cdef Int64Column w = None
-        cdef Py_ssize_t i, j, n = t.length
-        cdef int64_t ts, wm, gap = self.gap
-        cdef list found, merges = []
-        cdef list hits
-        cdef list s
+        cdef Py_ssize_t i, j, n = t.length, first_hit, last_hit
+        cdef int64_t ts, wm, gap = self.gap, s_start, s_last
+        cdef list found, merges = [], s, other
         cdef array.array rows = array.clone(_Q, 0, False)
         cdef array.array sids = array.clone(_Q, 0, False)
         cdef array.array late = array.clone(_Q, 0, False)
         cdef array.array missing = array.clone(_Q, 0, False)
+        cdef dict sessions = self.sessions
         if row_watermarks is not None:
             w = _times(row_watermarks)
         for i in range(n):
@@ -196,29 +246,47 @@ cdef class SessionAssigner:
             wm = watermark
             if w is not None and w.is_valid(i) and w.values[i] > wm:
                 wm = w.values[i]
-            found = self.sessions.get(keys[i])
+            key = keys[i]
+            found = sessions.get(key)
             if found is None:
-                found = self.sessions[keys[i]] = []
-            hits = []
-            for j in range(len(found)):
-                s = found[j]
-                # closer than gap: ts in (start - gap, last + gap); a session the watermark
-                # before this row has closed takes no more rows (it is emitted when the job
-                # delivers that watermark), so batch boundaries never matter
-                if ts > <int64_t>s[0] - gap and ts < <int64_t>s[1] + gap and not (
-                        wm != INT64_MIN and <int64_t>s[1] + gap + lateness <= wm):
-                    hits.append(j)
-            if not hits:
+                found = sessions[key] = []
+            # Sessions are sorted and disjoint: scan back from the latest while a session can
+            # still be closer than the gap (in-order data looks at one session).
+            first_hit = -1
+            last_hit = -1
+            j = len(found) - 1
+            while j >= 0:
+                s = <list>found[j]
+                s_start = s[0]
+                s_last = s[1]
+                if s_last + gap <= ts:
+                    break
+                # a session the watermark before this row has closed takes no more rows (it
+                # is emitted when the job delivers that watermark): batches never matter
+                if ts > s_start - gap and not (
+                        wm != INT64_MIN and s_last + gap + lateness <= wm):
+                    if last_hit < 0:
+                        last_hit = j
+                    first_hit = j
+                j -= 1
+            if first_hit < 0:
                 if wm != INT64_MIN and ts + gap + lateness <= wm:
                     late.append(i)
                     continue
-                s = [ts, ts, allocate()]
-                found.append(s)
-                found.sort()
+                s = [ts, ts, self._allocate()]
+                j = len(found)
+                while j > 0 and (<list>found[j - 1])[0] > ts:
+                    j -= 1
+                found.insert(j, s)
             else:
-                s = found[hits[0]]
-                for j in reversed(hits[1:]):
-                    other = found.pop(j)
+                s = <list>found[first_hit]
+                for j in range(last_hit, first_hit, -1):
+                    other = <list>found[j]
+                    # hits are contiguous unless a closed session sits between: merge only
+                    # the open ones (a closed one stays as it is, to be emitted)
+                    if other[1] + gap + lateness <= wm and wm != INT64_MIN:
+                        continue
+                    found.pop(j)
                     merges.append((s[2], other[2]))
                     if other[0] < s[0]:
                         s[0] = other[0]
@@ -228,29 +296,57 @@ cdef class SessionAssigner:
                     s[0] = ts
                 if ts > s[1]:
                     s[1] = ts
+            self._note(s)
             rows.append(i)
             sids.append(s[2])
         return rows, sids, late, missing, merges
 
     def closable(self, int64_t watermark, int64_t lateness):
-        """Remove and return ``(key id, start, last, sid)`` of the sessions whose end
-        (last + gap) + lateness <= watermark (all of them for INT64_MAX), by end."""
-        cdef list out = []
-        cdef list keep
-        for key, found in list(self.sessions.items()):
-            keep = []
-            for s in found:
-                if <int64_t>s[1] + self.gap + lateness <= watermark:
-                    out.append((key, s[0], s[1], s[2]))
-                else:
-                    keep.append(s)
-            if keep:
-                self.sessions[key] = keep
-            else:
-                del self.sessions[key]
-        out.sort(key=lambda e: (e[2], e[3]))
-        return out
+        """Remove the sessions whose end (last + gap) + lateness <= watermark and return their
+        ``(kids, starts, lasts, sids)`` (``array('q')`` each, by end then id). Their ids are
+        released: the caller drops their state before the next ``assign``."""
+        cdef array.array kids = array.clone(_Q, 0, False)
+        cdef array.array starts = array.clone(_Q, 0, False)
+        cdef array.array lasts = array.clone(_Q, 0, False)
+        cdef array.array sids = array.clone(_Q, 0, False)
+        cdef list found, s
+        cdef Py_ssize_t k, n
+        cdef int64_t gap = self.gap
+        cdef list gone = []
+        for key, found in self.sessions.items():
+            n = 0
+            # sessions are sorted: the closed ones are a prefix
+            while n < len(found) and (<int64_t>(<list>found[n])[1]) + gap + lateness <= watermark:
+                n += 1
+            for k in range(n):
+                s = <list>found[k]
+                kids.append(key)
+                starts.append(s[0])
+                lasts.append(s[1])
+                sids.append(s[2])
+            if n:
+                del found[:n]
+                if not found:
+                    gone.append(key)
+        for key in gone:
+            del self.sessions[key]
+        self.free.extend(sids)
+        if len(sids) > 1:
+            order = sort_indices([make_int64(lasts, None, len(lasts), T_INT64),
+                                  make_int64(sids, None, len(sids), T_INT64)],
+                                 [False, False], [False, False])
+            kids, starts, lasts, sids = [_take_q(a, order) for a in (kids, starts, lasts, sids)]
+        return kids, starts, lasts, sids
 
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef array.array _take_q(array.array values, const int64_t[::1] order):
+    cdef Py_ssize_t i, n = order.shape[0]
+    cdef array.array out = array.clone(_Q, n, False)
+    for i in range(n):
+        out.data.as_longlongs[i] = values.data.as_longlongs[order[i]]
+    return out
 
 @cython.boundscheck(False)
 @cython.wraparound(False)

@@ -90,9 +90,7 @@ class AggregateOperator(Operator):
         self._seen = bytearray()
         self._order: list = []               # non-windowed: ids in first-seen order (arrays)
         self._open: dict = {}                # window start -> [array of group ids]
-        self._sessions = None
-        self._free_sids: list = []
-        self._next_sid = 0
+        self._sessions = None                # SESSION: the open sessions (SessionAssigner)
         self._session_keys = None            # GroupTable of the keys alone (sessions, SLIDING)
         self._buffer = None                  # SLIDING(size): the rows still in some window
         self._held: list = []                # SLIDING(size): their argument columns
@@ -491,12 +489,6 @@ class AggregateOperator(Operator):
             self._held = [None if h is None else h.take(rest) for h in self._held]
 
     # ------------------------------------------------------------------ sessions
-    def _allocate(self):
-        if self._free_sids:
-            return self._free_sids.pop()
-        self._next_sid += 1
-        return self._next_sid - 1
-
     def _process_sessions(self, batch, keys, args, times, out):
         if self._sessions is None:
             self._sessions = W.SessionAssigner(self.window.size)
@@ -504,25 +496,25 @@ class AggregateOperator(Operator):
         n = batch.length
         kids = self._session_keys.assign(keys, n) if keys else _ids(n)
         rows, sids, late, missing, merges = self._sessions.assign(
-            kids, times, batch.meta.get("_watermark"), self.watermark, self.lateness,
-            self._allocate)
+            kids, times, batch.meta.get("_watermark"), self.watermark, self.lateness)
         self._fail_times(batch, times, late, missing, out)
         if merges:
+            # A record bridged two sessions: the later one's state folds into the earlier;
+            # rows assigned to it before the merge go to the earlier one too.
             target: dict = {}
             for dst, src in merges:
                 target[src] = dst
-            for dst, src in merges:
                 for acc in self._accs:
                     if acc is not None:
                         acc.merge(dst, src)
                         acc.reset(array("q", [src]))
-                self._free_sids.append(src)
 
             def final(sid):
                 while sid in target:
                     sid = target[sid]
                 return sid
             sids = array("q", [final(s) for s in sids])
+            self._sessions.release([src for _, src in merges])
         m = len(rows)
         if not m:
             return
@@ -533,40 +525,28 @@ class AggregateOperator(Operator):
             self._update(sids, args, m, running=False)
             return
         values = self._update(sids, args, m, running=True)
-        starts, ends = self._session_bounds(kids, rows, sids)
-        out.add(B.RecordBatch(self._names(), keys + values,
-                              {"_window_start": starts, "_window_end": ends}))
-
-    def _session_bounds(self, kids, rows, sids):
-        bounds = {}
-        for found in self._sessions.sessions.values():
-            for start, last, sid in found:
-                bounds[sid] = (start, last + self.window.size)
-        starts = array("q", [bounds[s][0] for s in sids])
-        ends = array("q", [bounds[s][1] for s in sids])
-        return W.time_column(starts), W.time_column(ends)
+        starts, lasts = self._sessions.bounds(sids)
+        out.add(B.RecordBatch(self._names(), keys + values, {
+            "_window_start": W.time_column(starts),
+            "_window_end": W.time_column(lasts, self.window.size)}))
 
     def _close_sessions(self, ts, out):
         if self._sessions is None:
             return
-        closed = self._sessions.closable(ts, self.lateness)
-        if not closed:
+        kids, starts, lasts, sids = self._sessions.closable(ts, self.lateness)
+        if not len(sids):
             return
-        kids = array("q", [c[0] for c in closed])
-        sids = array("q", [c[3] for c in closed])
-        starts = array("q", [c[1] for c in closed])
-        ends = array("q", [c[2] for c in closed])
         if self.emit == "FINAL":
             columns = self._session_keys.keys(kids) if self.keys else []
             self._add_rows(list(columns), sids, {
                 "_window_start": W.time_column(starts),
-                "_window_end": W.time_column(ends, self.window.size)}, out)
+                "_window_end": W.time_column(lasts, self.window.size)}, out)
         for acc in self._accs:
             if acc is not None:
                 acc.reset(sids)
-        self._free_sids.extend(sids)
         if self.keys:
-            gone = array("q", sorted({k for k in kids if k not in self._sessions.sessions}))
+            open_ = self._sessions.sessions
+            gone = array("q", {k for k in kids if k not in open_})
             if len(gone):
                 self._session_keys.release(gone)
 
@@ -682,11 +662,8 @@ def _restore(op, store) -> None:
         op._sessions = W.SessionAssigner(op.window.size)
         op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
         kids = op._session_keys.assign(keys, n) if keys else _ids(n)
-        ids = array("q", [op._allocate() for _ in range(n)])
-        for kid, gid, e in zip(kids, ids, entries):
-            op._sessions.sessions.setdefault(kid, []).append([e[1][0], e[1][1], gid])
-        for found in op._sessions.sessions.values():
-            found.sort()
+        ids = array("q", [op._sessions.add(kid, e[1][0], e[1][1])
+                          for kid, e in zip(kids, entries)])
     for j, acc in enumerate(op._accs):
         if acc is not None:
             acc.restore(ids, [e[2][j] for e in entries])
