@@ -199,10 +199,10 @@ cdef class SessionAssigner:
         cdef array.array starts = array.clone(_Q, n, False)
         cdef array.array lasts = array.clone(_Q, n, False)
         cdef int64_t* f = <int64_t*>(<array.array>self.first_of).data.as_voidptr
-        cdef int64_t* l = <int64_t*>(<array.array>self.last_of).data.as_voidptr
+        cdef int64_t* e = <int64_t*>(<array.array>self.last_of).data.as_voidptr
         for i in range(n):
             starts.data.as_longlongs[i] = f[sids[i]]
-            lasts.data.as_longlongs[i] = l[sids[i]]
+            lasts.data.as_longlongs[i] = e[sids[i]]
         return starts, lasts
 
     def release(self, sids):
@@ -347,6 +347,7 @@ cdef array.array _take_q(array.array values, const int64_t[::1] order):
     for i in range(n):
         out.data.as_longlongs[i] = values.data.as_longlongs[order[i]]
     return out
+
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
