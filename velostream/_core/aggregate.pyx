@@ -1194,7 +1194,7 @@ cdef class _MinMaxInt(Aggregate):
         return 0
 
 
-cdef inline bint _dgt(double a, double b) noexcept:
+cdef inline bint _dgt(double a, double b) noexcept nogil:
     """a > b with NaN the largest value (ORDER BY's order)."""
     if a != a:
         return b == b
@@ -1699,4 +1699,696 @@ def Accumulator(str function, input_type=None, *, bint distinct=False, dict opti
 
 
 cdef tuple _more(str fn, object t, bint distinct, dict options):
-    raise NotImplementedError(f"{fn}{' DISTINCT' if distinct else ''} is not built yet")
+    """The accumulators past COUNT/SUM/AVG/MIN/MAX, and the DISTINCT forms."""
+    cdef Aggregate acc
+    if fn in ("count", "approx_count_distinct"):
+        return _CountDistinct.__new__(_CountDistinct), T_INT64
+    if distinct and fn not in ("min", "max"):
+        inner = Accumulator(fn, t, options=options)
+        acc = _Distinct.__new__(_Distinct)
+        (<_Distinct>acc).inner = inner
+        return acc, (<Aggregate>inner).result_type
+    if fn in ("stddev_samp", "stddev_pop", "var_samp", "var_pop"):
+        if t not in (T_INT64, T_FLOAT64, T_DECIMAL, T_BOOL, T_NULL):
+            raise TypeError(f"{fn.upper()} needs a number, not {TYPE_TAGS.get(t, t)}")
+        acc = _Welford.__new__(_Welford)
+        (<_Welford>acc).sample = fn.endswith("samp")
+        (<_Welford>acc).root = fn.startswith("stddev")
+        return acc, T_FLOAT64
+    if fn in ("first_value", "last_value"):
+        acc = _FirstLast.__new__(_FirstLast)
+        (<_FirstLast>acc).last = fn == "last_value"
+        return acc, t
+    if fn == "listagg":
+        sep = options.get("separator", ",")
+        if not isinstance(sep, str):
+            raise TypeError(f"LISTAGG separator must be a string, not {type(sep).__name__}")
+        acc = _Listagg.__new__(_Listagg)
+        (<_Listagg>acc).sep = sep.encode("utf-8")
+        return acc, T_STRING
+    if fn == "median":
+        if t in (T_INT64, T_BOOL, T_FLOAT64):
+            acc = _Median.__new__(_Median)
+            (<_Median>acc).floats = t == T_FLOAT64
+            return acc, T_FLOAT64
+        if t == T_TIMESTAMP:
+            return _Median.__new__(_Median), T_TIMESTAMP
+        if t == T_DECIMAL:
+            return _MedianDec.__new__(_MedianDec), T_DECIMAL
+        raise TypeError(f"MEDIAN needs a number or a timestamp, not {TYPE_TAGS.get(t, t)}")
+    raise ValueError(f"unknown aggregate {fn!r}")
+
+
+# ---- STDDEV / VARIANCE
+
+cdef extern from "math.h":
+    double sqrt(double x) nogil
+
+
+cdef class _Welford(Aggregate):
+    """Welford's update on values shifted by the group's first value (``k``): the shift is
+    exact for nearby doubles (Sterbenz), so a large offset with a tiny spread loses nothing to
+    the offset; groups merge by Chan et al.'s pairwise formula."""
+    cdef int64_t* n
+    cdef double* k
+    cdef double* mean      # of x - k
+    cdef double* m2
+    cdef bint sample, root
+
+    def __dealloc__(self):
+        PyMem_Free(self.n)
+        PyMem_Free(self.k)
+        PyMem_Free(self.mean)
+        PyMem_Free(self.m2)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.n = <int64_t*>_grow_buf(self.n, self.cap, cap, sizeof(int64_t))
+        self.k = <double*>_grow_buf(self.k, self.cap, cap, sizeof(double))
+        self.mean = <double*>_grow_buf(self.mean, self.cap, cap, sizeof(double))
+        self.m2 = <double*>_grow_buf(self.m2, self.cap, cap, sizeof(double))
+        return 0
+
+    cdef inline void _put(self, int64_t gid, double x) noexcept:
+        cdef double d
+        if self.n[gid] == 0:
+            self.k[gid] = x
+        x -= self.k[gid]
+        self.n[gid] += 1
+        d = x - self.mean[gid]
+        self.mean[gid] += d / self.n[gid]
+        self.m2[gid] += d * (x - self.mean[gid])
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef const double* fv
+        cdef const int64_t* iv
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_FLOAT64:
+            fv = (<Float64Column>c).values
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self._put(g[i], fv[i])
+        elif c.type == T_INT64:
+            iv = (<Int64Column>c).values
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self._put(g[i], <double>iv[i])
+        else:
+            for i in range(lo, hi):
+                if not _skip(c, i):
+                    self._put(g[i], _as_double(c, i))
+        return 0
+
+    cdef inline double _get(self, int64_t gid) noexcept:
+        cdef double v = self.m2[gid] / (self.n[gid] - 1 if self.sample else self.n[gid])
+        if v < 0.0:
+            v = 0.0
+        return sqrt(v) if self.root else v
+
+    cdef object _value(self, int64_t gid):
+        if self.n[gid] == 0 or (self.sample and self.n[gid] < 2):
+            return None
+        return self._get(gid)
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data = new_double_array(n)
+        cdef double* d = <double*>(<array.array>data).data.as_voidptr
+        cdef object ok = new_byte_array(n, False)
+        cdef uint8_t* okp = <uint8_t*>(<array.array>ok).data.as_voidptr
+        cdef Py_ssize_t i
+        cdef bint nulls = False
+        for i in range(n):
+            okp[i] = self.n[g[i]] > (1 if self.sample else 0)
+            d[i] = self._get(g[i]) if okp[i] else 0.0
+            nulls = nulls or not okp[i]
+        return make_float64(data, ok if nulls else None, n)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        cdef int64_t na = self.n[dst], nb = self.n[src], nt
+        cdef double mb, d
+        if nb == 0:
+            return 0
+        if na == 0:
+            self.n[dst], self.k[dst] = nb, self.k[src]
+            self.mean[dst], self.m2[dst] = self.mean[src], self.m2[src]
+            return 0
+        mb = self.mean[src] + (self.k[src] - self.k[dst])   # src's mean in dst's shift
+        nt = na + nb
+        d = mb - self.mean[dst]
+        self.mean[dst] += d * nb / nt
+        self.m2[dst] += self.m2[src] + d * d * (<double>na * nb / nt)
+        self.n[dst] = nt
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self.n[gid] = 0
+        self.k[gid] = self.mean[gid] = self.m2[gid] = 0.0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _QDDD.pack(self.n[gid], self.k[gid], self.mean[gid], self.m2[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self.n[gid], self.k[gid], self.mean[gid], self.m2[gid] = _QDDD.unpack(state)
+        return 0
+
+
+cdef object _QDDD = _struct.Struct("<qddd")
+cdef object _QQ = _struct.Struct("<qq")
+
+
+# ---- FIRST_VALUE / LAST_VALUE
+
+cdef class _FirstLast(Aggregate):
+    """The first / last non-NULL value in arrival order. Each batch finds its row per group in
+    C; one Python value per group and batch. ``seq`` (the row's arrival number) lets ``merge``
+    keep the earlier / later of two groups whichever way round they are merged."""
+    cdef list _v
+    cdef int64_t* seq
+    cdef int64_t* best
+    cdef int64_t rows
+    cdef bint last
+
+    def __cinit__(self):
+        self._v = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.seq)
+        PyMem_Free(self.best)
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self.seq = <int64_t*>_grow_buf(self.seq, self.cap, cap, sizeof(int64_t))
+        self.best = <int64_t*>_grow_buf(self.best, self.cap, cap, sizeof(int64_t))
+        memset(self.best + self.cap, 0xff, (cap - self.cap) * sizeof(int64_t))
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef int64_t gid, b
+        cdef object touched = _array("q")
+        if c.type == T_NULL:
+            self.rows += hi - lo
+            return 0
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            gid = g[i]
+            if self.best[gid] < 0:
+                if not self.last and self._v[gid] is not None:
+                    continue
+                touched.append(gid)
+                self.best[gid] = i
+            elif self.last:
+                self.best[gid] = i
+        for gid in touched:
+            b = self.best[gid]
+            self.best[gid] = -1
+            v = c.get(b)
+            if v is not None:
+                self._v[gid] = v
+                self.seq[gid] = self.rows + b - lo
+        self.rows += hi - lo
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        return self._v[gid]
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self._v[src] is None:
+            return 0
+        if self._v[dst] is None or \
+                ((self.seq[src] > self.seq[dst]) if self.last else (self.seq[src] < self.seq[dst])):
+            self._v[dst] = self._v[src]
+            self.seq[dst] = self.seq[src]
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        self.seq[gid] = 0
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        if self._v[gid] is None:
+            return b""
+        return _QQ.pack(self.seq[gid], self.rows) + _enc_value(self._v[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        if state:
+            seq, rows = _QQ.unpack_from(state)
+            self.seq[gid] = seq
+            self.rows = max(self.rows, rows)
+            self._v[gid] = _dec_value(state[_QQ.size:])
+        return 0
+
+
+# ---- LISTAGG / STRING_AGG
+
+cdef extern from "Python.h":
+    int PyByteArray_Resize(object ba, Py_ssize_t n) except -1
+    char* PyByteArray_AS_STRING(object ba)
+    Py_ssize_t PyByteArray_GET_SIZE(object ba)
+
+
+cdef inline void _ba_append(object ba, const char* p, Py_ssize_t n) except *:
+    cdef Py_ssize_t at = PyByteArray_GET_SIZE(ba)
+    PyByteArray_Resize(ba, at + n)
+    memcpy(PyByteArray_AS_STRING(ba) + at, p, n)
+
+
+cdef class _Listagg(Aggregate):
+    """Non-NULL values joined by the separator in arrival order (``merge`` appends src after
+    dst). STRING rows are copied byte for byte into one ``bytearray`` per group; other types
+    are cast to text (DECIMAL at its scale, TIMESTAMP as ISO-8601 with ``Z``)."""
+    cdef list _v
+    cdef bytes sep
+
+    def __cinit__(self):
+        self._v = []
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef StringColumn s = None
+        cdef bytes text
+        if c.type == T_NULL:
+            return 0
+        if c.type == T_STRING:
+            s = <StringColumn>c
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            ba = self._v[g[i]]
+            if ba is None:
+                ba = self._v[g[i]] = bytearray()
+            else:
+                _ba_append(ba, PyBytes_AS_STRING(self.sep), PyBytes_GET_SIZE(self.sep))
+            if s is not None:
+                _ba_append(ba, s.chars + s.offs[i], s.offs[i + 1] - s.offs[i])
+            else:
+                text = _text(c, i).encode("utf-8")
+                _ba_append(ba, PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text))
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        v = self._v[gid]
+        return None if v is None else (<bytearray>v).decode("utf-8")
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef Py_ssize_t i
+        return _bytes_column([None if self._v[g[i]] is None else bytes(self._v[g[i]])
+                              for i in range(n)])
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self._v[src] is None:
+            return 0
+        if self._v[dst] is None:
+            self._v[dst] = bytearray(self._v[src])
+        else:
+            self._v[dst] += self.sep + self._v[src]
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return b"" if self._v[gid] is None else b"\x01" + bytes(self._v[gid])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self._v[gid] = bytearray(state[1:]) if state else None
+        return 0
+
+
+cdef str _text(Column c, Py_ssize_t i):
+    """Row ``i`` as SQL text (CAST(x AS STRING))."""
+    v = c.get(i)
+    if c.type == T_TIMESTAMP:
+        return v.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if c.type == T_BOOL:
+        return "true" if v else "false"
+    return str(v)
+
+
+# ---- MEDIAN (exact)
+
+cdef extern from "stdlib.h":
+    void qsort(void* base, size_t n, size_t size,
+               int (*cmp)(const void*, const void*) noexcept nogil) nogil
+
+
+cdef int _cmp_q(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const int64_t*>a)[0], y = (<const int64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef int _cmp_d(const void* a, const void* b) noexcept nogil:
+    cdef double x = (<const double*>a)[0], y = (<const double*>b)[0]
+    return 1 if _dgt(x, y) else (-1 if _dgt(y, x) else 0)
+
+
+cdef class _Median(Aggregate):
+    """Every non-NULL value per group in a typed array (BIGINT/TIMESTAMP as int64, DOUBLE as
+    double), sorted in C when the result is asked for. The median of an even count is the mean
+    of the two middle values (DOUBLE; a TIMESTAMP's is floored to the millisecond)."""
+    cdef list _v            # array('q') / array('d') or None per group
+    cdef bint floats
+
+    def __cinit__(self):
+        self._v = []
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i, at
+        cdef array.array a
+        cdef const int64_t* iv = NULL
+        cdef const double* fv = NULL
+        cdef const uint8_t* bv = NULL
+        if c.type == T_NULL:
+            return 0
+        if self.input_type == T_FLOAT64:
+            self.floats = True
+            if c.type == T_FLOAT64:
+                fv = (<Float64Column>c).values
+        elif c.type == T_INT64 or c.type == T_TIMESTAMP:
+            iv = (<Int64Column>c).values
+        elif c.type == T_BOOL:
+            bv = (<BoolColumn>c).values
+        else:
+            raise TypeError(f"MEDIAN of {TYPE_TAGS[self.input_type]} got a "
+                            f"{TYPE_TAGS[c.type]} column")
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            a = self._v[g[i]]
+            if a is None:
+                a = self._v[g[i]] = _array("d" if self.floats else "q")
+            at = len(a)
+            array.resize_smart(a, at + 1)
+            if self.floats:
+                a.data.as_doubles[at] = fv[i] if fv != NULL else _as_double(c, i)
+            else:
+                a.data.as_longlongs[at] = iv[i] if iv != NULL else bv[i]
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        cdef array.array a = self._v[gid]
+        cdef Py_ssize_t n, h
+        if a is None or len(a) == 0:
+            return None
+        n = len(a)
+        h = n // 2
+        if self.floats:
+            qsort(a.data.as_voidptr, n, sizeof(double), _cmp_d)
+            x = a.data.as_doubles[h]
+            return x if n & 1 else (a.data.as_doubles[h - 1] + x) / 2.0
+        qsort(a.data.as_voidptr, n, sizeof(int64_t), _cmp_q)
+        lo_v, hi_v = a.data.as_longlongs[h - 1 if n % 2 == 0 else h], a.data.as_longlongs[h]
+        if self.input_type == T_TIMESTAMP:
+            return _int64_column([(lo_v + hi_v) // 2], timestamp=True).get(0)
+        return (lo_v + hi_v) / 2      # Python ints: exact sum, correctly rounded
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self._v[src] is not None:
+            if self._v[dst] is None:
+                self._v[dst] = _array("d" if self.floats else "q")
+            self._v[dst].extend(self._v[src])
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return b"" if self._v[gid] is None else self._v[gid].tobytes()
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self.floats = self.input_type == T_FLOAT64
+        if state:
+            a = _array("d" if self.floats else "q")
+            a.frombytes(state)
+            self._v[gid] = a
+        return 0
+
+
+cdef class _MedianDec(Aggregate):
+    """DECIMAL median, exact: the middle value, or the exact mean of the two middle values (at
+    one more decimal when the sum is odd)."""
+    cdef list _v            # list of ScaledInteger per group
+
+    def __cinit__(self):
+        self._v = []
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        if c.type == T_NULL:
+            return 0
+        if c.type != T_DECIMAL and c.type != T_INT64:
+            raise TypeError(f"MEDIAN of DECIMAL got a {TYPE_TAGS[c.type]} column")
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            if self._v[g[i]] is None:
+                self._v[g[i]] = []
+            v = c.get(i)
+            (<list>self._v[g[i]]).append(v if c.type == T_DECIMAL else _ScaledInteger(v))
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        cdef list v = self._v[gid]
+        if not v:
+            return None
+        v.sort()
+        h = len(v) // 2
+        if len(v) & 1:
+            return v[h]
+        a, b = v[h - 1], v[h]
+        s = max(a.scale, b.scale)
+        m = a.mantissa * _p10(s - a.scale) + b.mantissa * _p10(s - b.scale)
+        if m % 2 == 0:
+            return _ScaledInteger.from_parts(m // 2, s)
+        if s < 38:
+            return _ScaledInteger.from_parts(m * 5, s + 1)
+        return _ScaledInteger.from_parts(_half_even_div(m, 2), s)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self._v[src]:
+            if self._v[dst] is None:
+                self._v[dst] = []
+            self._v[dst].extend(self._v[src])
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        return _pack_values(self._v[gid] or [])
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self._v[gid] = _unpack_values(state) or None
+        return 0
+
+
+cdef bytes _pack_values(list values):
+    """Length-prefixed ``_enc_value`` fields (None values are not stored)."""
+    cdef list parts = []
+    for v in values:
+        b = _enc_value(v)
+        parts.append(_varint(len(b)))
+        parts.append(b)
+    return b"".join(parts)
+
+
+cdef bytes _varint(Py_ssize_t n):
+    cdef char buf[10]
+    cdef char* end = ag_put_varint(buf, n)
+    return PyBytes_FromStringAndSize(buf, end - buf)
+
+
+cdef list _unpack_fields(bytes state):
+    cdef list out = []
+    cdef Py_ssize_t at = 0, n = len(state), size, shift
+    while at < n:
+        size = 0
+        shift = 0
+        while True:
+            byte = state[at]
+            at += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        out.append(state[at:at + size])
+        at += size
+    return out
+
+
+cdef list _unpack_values(bytes state):
+    return [_dec_value(b) for b in _unpack_fields(state)]
+
+
+# ---- COUNT(DISTINCT x), APPROX_COUNT_DISTINCT (exact), and f(DISTINCT x)
+
+cdef class _CountDistinct(Aggregate):
+    """The set of distinct value keys per group (``rowkeys.row_keys``: DISTINCT's equality,
+    ``1 = 1.0``). APPROX_COUNT_DISTINCT is this exact count too (error 0)."""
+    cdef list _v            # set of bytes or None per group
+
+    def __cinit__(self):
+        self._v = []
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self._v.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef list keys
+        if c.type == T_NULL:
+            return 0
+        keys = _row_keys([c.take(_array("q", range(lo, hi)))]) if (lo, hi) != (0, c.length) \
+            else _row_keys([c])
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            st = self._v[g[i]]
+            if st is None:
+                st = self._v[g[i]] = set()
+            (<set>st).add(keys[i - lo])
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        return 0 if self._v[gid] is None else len(self._v[gid])
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        cdef object data = new_int64_array(n)
+        cdef int64_t* d = <int64_t*>(<array.array>data).data.as_voidptr
+        cdef Py_ssize_t i
+        for i in range(n):
+            d[i] = 0 if self._v[g[i]] is None else len(self._v[g[i]])
+        return make_int64(data, None, n, T_INT64)
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        if self._v[src]:
+            if self._v[dst] is None:
+                self._v[dst] = set()
+            (<set>self._v[dst]).update(self._v[src])
+        return 0
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        cdef list parts = []
+        for k in sorted(self._v[gid] or ()):     # sorted: the same bytes on every run
+            parts.append(_varint(len(k)))
+            parts.append(k)
+        return b"".join(parts)
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        self._v[gid] = set(_unpack_fields(state)) or None
+        return 0
+
+
+cdef class _Distinct(Aggregate):
+    """f(DISTINCT x): folds a row into ``inner`` only when its value is new for its group.
+    Keeps each group's distinct values (key -> value) so merge and restore can refold them."""
+    cdef Aggregate inner
+    cdef list _v            # dict key bytes -> value, or None, per group
+
+    def __cinit__(self):
+        self._v = []
+
+    cdef int _grow(self, Py_ssize_t cap) except -1:
+        self._v.extend([None] * (cap - self.cap))
+        self.inner._grow(cap)
+        self.inner.cap = cap
+        return 0
+
+    cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
+        cdef Py_ssize_t i
+        cdef list keys
+        cdef object rows = _array("q")
+        cdef object gids = _array("q")
+        cdef const int64_t[::1] view
+        if c.type == T_NULL:
+            return 0
+        keys = _row_keys([c.take(_array("q", range(lo, hi)))]) if (lo, hi) != (0, c.length) \
+            else _row_keys([c])
+        for i in range(lo, hi):
+            if _skip(c, i):
+                continue
+            seen = self._v[g[i]]
+            if seen is None:
+                seen = self._v[g[i]] = {}
+            k = keys[i - lo]
+            if k not in <dict>seen:
+                (<dict>seen)[k] = c.get(i)
+                rows.append(i)
+                gids.append(g[i])
+        if len(rows):
+            view = gids
+            self.inner._fold(&view[0], c.take(rows), 0, len(rows))
+        return 0
+
+    cdef object _value(self, int64_t gid):
+        return self.inner._value(gid)
+
+    cdef Column _result(self, const int64_t* g, Py_ssize_t n):
+        return self.inner._result(g, n)
+
+    cdef int _refold(self, int64_t gid, list values) except -1:
+        cdef object gids = _array("q", [gid] * len(values))
+        cdef const int64_t[::1] view = gids
+        if values:
+            self.inner._fold(&view[0], _typed_column(values, self.input_type), 0, len(values))
+        return 0
+
+    cdef int _merge(self, int64_t dst, int64_t src) except -1:
+        cdef dict a, b = self._v[src]
+        cdef list fresh = []
+        if not b:
+            return 0
+        if self._v[dst] is None:
+            self._v[dst] = {}
+        a = self._v[dst]
+        for k, v in b.items():
+            if k not in a:
+                a[k] = v
+                fresh.append(v)
+        return self._refold(dst, fresh)
+
+    cdef int _reset1(self, int64_t gid) except -1:
+        self._v[gid] = None
+        self.inner._reset1(gid)
+        return 0
+
+    cdef bytes _snap(self, int64_t gid):
+        cdef dict seen = self._v[gid]
+        if not seen:
+            return b""
+        return _pack_values(list(seen.values()))     # arrival order (LISTAGG)
+
+    cdef int _load(self, int64_t gid, bytes state) except -1:
+        cdef list values = _unpack_values(state)
+        cdef dict seen
+        if not values:
+            return 0
+        col = _typed_column(values, self.input_type)
+        seen = self._v[gid] = {}
+        for k, v in zip(_row_keys([col]), values):
+            seen[k] = v
+        return self._refold(gid, values)
