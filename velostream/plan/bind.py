@@ -308,9 +308,12 @@ def _window_shape(window):
 
 
 # The aggregates the aggregate kernel (velostream._core.aggregate) computes.
-AGGREGATES_RUN = frozenset({"COUNT", "SUM", "AVG", "MIN", "MAX"})
-# ... and with DISTINCT (MIN/MAX(DISTINCT x) are MIN/MAX(x)).
-DISTINCT_AGGREGATES_RUN = frozenset({"MIN", "MAX"})
+AGGREGATES_RUN = frozenset({
+    "COUNT", "SUM", "AVG", "MIN", "MAX", "STDDEV", "STDDEV_SAMP", "STDDEV_POP", "VARIANCE",
+    "VAR_SAMP", "VAR_POP", "FIRST_VALUE", "LAST_VALUE", "LISTAGG", "STRING_AGG", "MEDIAN",
+    "APPROX_COUNT_DISTINCT"})
+# ... and with DISTINCT (every one: f(DISTINCT x) folds each value once).
+DISTINCT_AGGREGATES_RUN = AGGREGATES_RUN
 
 
 @dataclass(frozen=True)
@@ -457,7 +460,7 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
         pos = node.pos or statement.pos
         raise SqlValidationError(
             f"{what} is not supported by this build yet (filter, project, CASE, functions, "
-            "DISTINCT, ORDER BY, LIMIT, GROUP BY and windows with COUNT, SUM, AVG, MIN, MAX)",
+            "DISTINCT, ORDER BY, LIMIT, GROUP BY, aggregates and windows)",
             pos.line if pos else 0, pos.column if pos else 0)
     info = describe_statement(statement)
     job_directives = {k: d for k, d in directives.items() if k == k.upper()}
