@@ -579,7 +579,7 @@ def test_variance_of_one_row_and_of_integers():
 def test_first_last_skip_nulls_and_keep_the_input_type():
     first, last = Accumulator("first_value", TAG_DECIMAL), Accumulator("last_value", TAG_DECIMAL)
     for acc in (first, last):
-        acc.update(ids([0, 0, 0]), decimal_column([None, Decimal("1.50"), Decimal("2")]), 3)
+        acc.update(ids([0, 0, 0]), decimal_column([None, Decimal("1.50"), Decimal(2)]), 3)
         acc.update(ids([0, 1]), decimal_column([Decimal("3.000"), None]), 2)
     assert [str(v) for v in first.result(ids([0])).to_pylist()] == ["1.50"]
     assert [str(v) for v in last.result(ids([0])).to_pylist()] == ["3.000"]
@@ -604,8 +604,8 @@ def test_listagg_separator_and_text_of_other_types():
 def test_median_is_exact():
     d = Accumulator("median", TAG_DECIMAL)
     d.update(ids([0, 0, 0, 0, 1, 1, 1]), decimal_column(
-        [Decimal("1.01"), Decimal("4"), Decimal("1.03"), Decimal("9"),
-         Decimal("2.5"), Decimal("0.1"), Decimal("7")]), 7)
+        [Decimal("1.01"), Decimal(4), Decimal("1.03"), Decimal(9),
+         Decimal("2.5"), Decimal("0.1"), Decimal(7)]), 7)
     assert [str(v) for v in d.result(ids([0, 1])).to_pylist()] == ["2.515", "2.5"]
     i = Accumulator("median", TAG_INT64)
     i.update(ids([0, 0]), int64_column([2 ** 62, 2 ** 62 + 1]), 2)
@@ -621,7 +621,7 @@ def test_count_distinct_uses_distinct_equality_and_approx_is_exact():
     for fn in ("count", "approx_count_distinct"):
         acc = Accumulator(fn, TAG_DECIMAL, distinct=fn == "count")
         acc.update(ids([0, 0, 0, 0]), decimal_column(
-            [Decimal("1.0"), Decimal("1.00"), None, Decimal("2")]), 4)
+            [Decimal("1.0"), Decimal("1.00"), None, Decimal(2)]), 4)
         acc.update(ids([0]), int64_column([1]), 1)         # BIGINT 1 = DECIMAL 1.0
         assert acc.result(ids([0, 1])).to_pylist() == [2, 0]
         assert acc.result_type == TAG_INT64
