@@ -244,6 +244,32 @@ def test_many_groups_and_releases_stay_consistent():
     assert table.live == n
 
 
+def test_key_bytes_are_rowkeys_bytes_and_survive_compaction():
+    from velostream._core.rowkeys import row_keys
+    table = GroupTable(2)
+    n = 40_000
+    a = string_column([f"symbol-{i}" for i in range(n)])
+    b = decimal_column([Decimal(i).scaleb(-2) for i in range(n)])
+    got = table.assign([a, b], n)
+    want = row_keys([a, b])
+    assert [table.key_bytes(got[i]) for i in range(0, n, 997)] == want[::997]
+    table.release(ids([got[i] for i in range(n) if i % 4]))     # 3/4 of the keys: compacts
+    kept = [i for i in range(n) if i % 4 == 0]
+    assert [table.key_bytes(got[i]) for i in kept[::101]] == [want[i] for i in kept[::101]]
+    again = table.assign([a, b], n)
+    assert [again[i] for i in kept] == [got[i] for i in kept]
+    assert table.live == n
+    keys = table.keys(ids([again[1], again[4]]))
+    assert keys[0].to_pylist() == ["symbol-1", "symbol-4"]
+    assert [str(v) for v in keys[1].to_pylist()] == ["0.01", "0.04"]
+
+
+def test_no_key_columns_is_one_global_group():
+    table = GroupTable(0)
+    assert list(table.assign([], 3)) == [0, 0, 0]
+    assert list(table.assign([], 2)) == [0, 0] and table.live == 1
+
+
 def test_assign_checks_its_arguments():
     with pytest.raises(ValueError, match="key columns"):
         GroupTable(2).assign([int64_column([1])], 1)
@@ -426,6 +452,15 @@ def test_sum_of_narrow_decimals_past_int128_spills_exactly():
     back = Accumulator("sum", TAG_DECIMAL)
     back.restore(ids([3]), state)
     assert back.result(ids([3])).to_pylist()[0].mantissa == m * 200
+
+
+def test_running_sum_of_decimal_past_int128_stays_exact():
+    acc = Accumulator("sum", TAG_DECIMAL)
+    m = 9 * 10 ** 37
+    col = decimal_column([ScaledInteger.from_parts(m, 0)] * 3 + [Decimal("0.5")])
+    got = acc.update_running(ids([0, 0, 0, 1]), col, 4).to_pylist()
+    assert [v.mantissa for v in got[:3]] == [m, 2 * m, 3 * m] and str(got[3]) == "0.5"
+    assert [s.scale for s in got] == [0, 0, 0, 1]
 
 
 def test_avg_of_decimal_scale_is_sum_scale_plus_four_half_even():

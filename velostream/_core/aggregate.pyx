@@ -27,6 +27,18 @@ Semantics (DIALECT §3, §5; DuckDB / Flink where they are silent):
   half-even, exact otherwise. AVG of BIGINT and DOUBLE is DOUBLE.
 - MIN/MAX keep the input type (numbers, DECIMAL at the winning row's own scale, strings by UTF-8
   bytes = code points, timestamps, booleans); DOUBLE NaN is the largest value (as ORDER BY).
+- STDDEV_SAMP/STDDEV_POP/VAR_SAMP/VAR_POP are DOUBLE: Welford on values shifted by the group's
+  first value, merged with Chan's formula; VAR_SAMP of one row is NULL, VAR_POP of one row 0.
+- FIRST_VALUE/LAST_VALUE: the first/last non-NULL value in arrival order, of the input type.
+- LISTAGG/STRING_AGG: non-NULL values as text joined by ``options["separator"]`` (default
+  ``,``) in arrival order; STRING, result STRING.
+- MEDIAN is exact: BIGINT/DOUBLE give DOUBLE (the mean of the two middle values for an even
+  count), TIMESTAMP a TIMESTAMP (floored), DECIMAL a DECIMAL (one more decimal when needed).
+- COUNT(DISTINCT x) uses DISTINCT's equality (``row_keys``); APPROX_COUNT_DISTINCT is the same
+  exact count (error 0; memory grows with the distinct values, as COUNT(DISTINCT)'s does).
+  ``distinct=True`` on SUM/AVG/LISTAGG/... folds each group's distinct values once.
+- The state of the numeric accumulators is C arrays (no Python object per row); COUNT(DISTINCT),
+  MEDIAN(DECIMAL) and the DISTINCT forms hold Python objects per distinct value / row.
 """
 
 from cpython cimport array
