@@ -244,6 +244,32 @@ def test_many_groups_and_releases_stay_consistent():
     assert table.live == n
 
 
+def test_key_bytes_are_rowkeys_bytes_and_survive_compaction():
+    from velostream._core.rowkeys import row_keys
+    table = GroupTable(2)
+    n = 40_000
+    a = string_column([f"symbol-{i}" for i in range(n)])
+    b = decimal_column([Decimal(i).scaleb(-2) for i in range(n)])
+    got = table.assign([a, b], n)
+    want = row_keys([a, b])
+    assert [table.key_bytes(got[i]) for i in range(0, n, 997)] == want[::997]
+    table.release(ids([got[i] for i in range(n) if i % 4]))     # 3/4 of the keys: compacts
+    kept = [i for i in range(n) if i % 4 == 0]
+    assert [table.key_bytes(got[i]) for i in kept[::101]] == [want[i] for i in kept[::101]]
+    again = table.assign([a, b], n)
+    assert [again[i] for i in kept] == [got[i] for i in kept]
+    assert table.live == n
+    keys = table.keys(ids([again[1], again[4]]))
+    assert keys[0].to_pylist() == ["symbol-1", "symbol-4"]
+    assert [str(v) for v in keys[1].to_pylist()] == ["0.01", "0.04"]
+
+
+def test_no_key_columns_is_one_global_group():
+    table = GroupTable(0)
+    assert list(table.assign([], 3)) == [0, 0, 0]
+    assert list(table.assign([], 2)) == [0, 0] and table.live == 1
+
+
 def test_assign_checks_its_arguments():
     with pytest.raises(ValueError, match="key columns"):
         GroupTable(2).assign([int64_column([1])], 1)
@@ -428,6 +454,15 @@ def test_sum_of_narrow_decimals_past_int128_spills_exactly():
     assert back.result(ids([3])).to_pylist()[0].mantissa == m * 200
 
 
+def test_running_sum_of_decimal_past_int128_stays_exact():
+    acc = Accumulator("sum", TAG_DECIMAL)
+    m = 9 * 10 ** 37
+    col = decimal_column([ScaledInteger.from_parts(m, 0)] * 3 + [Decimal("0.5")])
+    got = acc.update_running(ids([0, 0, 0, 1]), col, 4).to_pylist()
+    assert [v.mantissa for v in got[:3]] == [m, 2 * m, 3 * m] and str(got[3]) == "0.5"
+    assert [s.scale for s in got] == [0, 0, 0, 1]
+
+
 def test_avg_of_decimal_scale_is_sum_scale_plus_four_half_even():
     acc = Accumulator("avg", TAG_DECIMAL)
     acc.update(ids([0, 0, 0, 1, 1]), decimal_column(
@@ -579,7 +614,7 @@ def test_variance_of_one_row_and_of_integers():
 def test_first_last_skip_nulls_and_keep_the_input_type():
     first, last = Accumulator("first_value", TAG_DECIMAL), Accumulator("last_value", TAG_DECIMAL)
     for acc in (first, last):
-        acc.update(ids([0, 0, 0]), decimal_column([None, Decimal("1.50"), Decimal("2")]), 3)
+        acc.update(ids([0, 0, 0]), decimal_column([None, Decimal("1.50"), Decimal(2)]), 3)
         acc.update(ids([0, 1]), decimal_column([Decimal("3.000"), None]), 2)
     assert [str(v) for v in first.result(ids([0])).to_pylist()] == ["1.50"]
     assert [str(v) for v in last.result(ids([0])).to_pylist()] == ["3.000"]
@@ -604,8 +639,8 @@ def test_listagg_separator_and_text_of_other_types():
 def test_median_is_exact():
     d = Accumulator("median", TAG_DECIMAL)
     d.update(ids([0, 0, 0, 0, 1, 1, 1]), decimal_column(
-        [Decimal("1.01"), Decimal("4"), Decimal("1.03"), Decimal("9"),
-         Decimal("2.5"), Decimal("0.1"), Decimal("7")]), 7)
+        [Decimal("1.01"), Decimal(4), Decimal("1.03"), Decimal(9),
+         Decimal("2.5"), Decimal("0.1"), Decimal(7)]), 7)
     assert [str(v) for v in d.result(ids([0, 1])).to_pylist()] == ["2.515", "2.5"]
     i = Accumulator("median", TAG_INT64)
     i.update(ids([0, 0]), int64_column([2 ** 62, 2 ** 62 + 1]), 2)
@@ -621,7 +656,7 @@ def test_count_distinct_uses_distinct_equality_and_approx_is_exact():
     for fn in ("count", "approx_count_distinct"):
         acc = Accumulator(fn, TAG_DECIMAL, distinct=fn == "count")
         acc.update(ids([0, 0, 0, 0]), decimal_column(
-            [Decimal("1.0"), Decimal("1.00"), None, Decimal("2")]), 4)
+            [Decimal("1.0"), Decimal("1.00"), None, Decimal(2)]), 4)
         acc.update(ids([0]), int64_column([1]), 1)         # BIGINT 1 = DECIMAL 1.0
         assert acc.result(ids([0, 1])).to_pylist() == [2, 0]
         assert acc.result_type == TAG_INT64

@@ -27,6 +27,18 @@ Semantics (DIALECT §3, §5; DuckDB / Flink where they are silent):
   half-even, exact otherwise. AVG of BIGINT and DOUBLE is DOUBLE.
 - MIN/MAX keep the input type (numbers, DECIMAL at the winning row's own scale, strings by UTF-8
   bytes = code points, timestamps, booleans); DOUBLE NaN is the largest value (as ORDER BY).
+- STDDEV_SAMP/STDDEV_POP/VAR_SAMP/VAR_POP are DOUBLE: Welford on values shifted by the group's
+  first value, merged with Chan's formula; VAR_SAMP of one row is NULL, VAR_POP of one row 0.
+- FIRST_VALUE/LAST_VALUE: the first/last non-NULL value in arrival order, of the input type.
+- LISTAGG/STRING_AGG: non-NULL values as text joined by ``options["separator"]`` (default
+  ``,``) in arrival order; STRING, result STRING.
+- MEDIAN is exact: BIGINT/DOUBLE give DOUBLE (the mean of the two middle values for an even
+  count), TIMESTAMP a TIMESTAMP (floored), DECIMAL a DECIMAL (one more decimal when needed).
+- COUNT(DISTINCT x) uses DISTINCT's equality (``row_keys``); APPROX_COUNT_DISTINCT is the same
+  exact count (error 0; memory grows with the distinct values, as COUNT(DISTINCT)'s does).
+  ``distinct=True`` on SUM/AVG/LISTAGG/... folds each group's distinct values once.
+- The state of the numeric accumulators is C arrays (no Python object per row); COUNT(DISTINCT),
+  MEDIAN(DECIMAL) and the DISTINCT forms hold Python objects per distinct value / row.
 """
 
 from cpython cimport array
@@ -89,6 +101,8 @@ cdef extern from *:
     #define AG_INT 0x10
     #define AG_TS 0x20
     #define AG_STR 0x30
+    #define AG_AHEAD 8
+    #define ag_prefetch(p) __builtin_prefetch((const void *)(p))
     static inline int ag_add_ovf(vs_i128 a, vs_i128 b, vs_i128 *r) {
         return __builtin_add_overflow(a, b, r); }
     """
@@ -97,6 +111,8 @@ cdef extern from *:
     char* ag_put_varint(char* p, uint64_t n) noexcept nogil
     int AG_NULL, AG_FALSE, AG_TRUE, AG_INT, AG_TS, AG_STR
     bint ag_add_ovf(vs_i128 a, vs_i128 b, vs_i128* r) noexcept nogil
+    int AG_AHEAD
+    void ag_prefetch(const void* p) noexcept nogil
 
 
 class AggregateOverflow(VelostreamError, OverflowError):
@@ -167,6 +183,11 @@ ctypedef struct kcol:
 
 cdef class GroupTable:
     """Dense int64 group ids for tuples of ``key_count`` key columns (see the module docstring).
+
+    Layout, for the cache: the slots hold (hash, id) pairs so a probe touches one slot line
+    before it compares a key; keys live back to back in one arena (``koff``/``klen`` per id).
+    ``assign`` encodes and hashes a whole batch first, then probes with the slots of rows a
+    few ahead prefetched (many groups: memory latency, not hashing, is the cost).
     """
 
     def __cinit__(self, int key_count):
@@ -174,84 +195,88 @@ cdef class GroupTable:
             raise ValueError("key_count must be >= 0")
         self.key_count = key_count
         self.nslots = 64
-        self.slots = <int64_t*>_grow_buf(NULL, 0, self.nslots, sizeof(int64_t))
-        memset(self.slots, 0xff, self.nslots * sizeof(int64_t))     # -1: empty
-        self._kb = []
+        self.slots = <gt_slot*>_grow_buf(NULL, 0, self.nslots, sizeof(gt_slot))
+        memset(self.slots, 0xff, self.nslots * sizeof(gt_slot))     # gid -1: empty
         self._kv = []
         self._kinds = [T_NULL] * key_count
         self.new_ids = _array("q")
 
     def __dealloc__(self):
         PyMem_Free(self.slots)
-        PyMem_Free(self.hashes)
-        PyMem_Free(<void*>self.kptr)
+        PyMem_Free(self.kdata)
+        PyMem_Free(self.koff)
         PyMem_Free(self.klen)
         PyMem_Free(self.freeids)
         PyMem_Free(self.buf)
+        PyMem_Free(self.rofs)
+        PyMem_Free(self.rh)
 
     cdef int64_t _find(self, uint64_t h, const char* key, Py_ssize_t n) noexcept:
         cdef Py_ssize_t mask = self.nslots - 1, at = <Py_ssize_t>(h & <uint64_t>mask)
         cdef int64_t gid
         while True:
-            gid = self.slots[at]
+            gid = self.slots[at].gid
             if gid == -1:
                 return -1
-            if gid >= 0 and self.hashes[gid] == h and self.klen[gid] == n and \
-                    memcmp(self.kptr[gid], key, n) == 0:
+            if gid >= 0 and self.slots[at].h == h and self.klen[gid] == n and \
+                    memcmp(self.kdata + self.koff[gid], key, n) == 0:
                 return gid
             at = (at + 1) & mask
 
     cdef int _rehash(self, Py_ssize_t nslots) except -1:
-        cdef int64_t* slots = <int64_t*>_grow_buf(NULL, 0, nslots, sizeof(int64_t))
-        cdef Py_ssize_t g, at, mask = nslots - 1
-        memset(slots, 0xff, nslots * sizeof(int64_t))
-        for g in range(self.id_bound):
-            if self.kptr[g] != NULL:
-                at = <Py_ssize_t>(self.hashes[g] & <uint64_t>mask)
-                while slots[at] != -1:
+        cdef gt_slot* slots = <gt_slot*>_grow_buf(NULL, 0, nslots, sizeof(gt_slot))
+        cdef Py_ssize_t i, at, mask = nslots - 1
+        memset(slots, 0xff, nslots * sizeof(gt_slot))
+        for i in range(self.nslots):
+            if self.slots[i].gid >= 0:
+                at = <Py_ssize_t>(self.slots[i].h & <uint64_t>mask)
+                while slots[at].gid != -1:
                     at = (at + 1) & mask
-                slots[at] = g
+                slots[at] = self.slots[i]
         PyMem_Free(self.slots)
         self.slots = slots
         self.nslots = nslots
         self.used = self.live
         return 0
 
-    cdef int64_t _insert(self, uint64_t h, bytes key, tuple values) except -1:
+    cdef int64_t _insert(self, uint64_t h, const char* key, Py_ssize_t n,
+                         tuple values) except -1:
         cdef int64_t gid
         cdef Py_ssize_t at, mask, cap
         if (self.used + 1) * 10 > self.nslots * 7:
             self._rehash(self.nslots * 2 if (self.live + 1) * 10 > self.nslots * 4
                          else self.nslots)
+        if self.kused + n > self.kcap:
+            cap = max(4096, 2 * self.kcap, self.kused + n)
+            self.kdata = <char*>_grow_buf(self.kdata, self.kcap, cap, 1)
+            self.kcap = cap
         if self.nfree:
             self.nfree -= 1
             gid = self.freeids[self.nfree]
-            self._kb[gid] = key
             self._kv[gid] = values
         else:
             gid = self.id_bound
             if gid >= self.idcap:
                 cap = max(64, 2 * self.idcap)
-                self.hashes = <uint64_t*>_grow_buf(self.hashes, self.idcap, cap, sizeof(uint64_t))
-                self.kptr = <const char**>_grow_buf(<void*>self.kptr, self.idcap, cap,
-                                                    sizeof(char*))
+                self.koff = <int64_t*>_grow_buf(self.koff, self.idcap, cap, sizeof(int64_t))
                 self.klen = <Py_ssize_t*>_grow_buf(self.klen, self.idcap, cap, sizeof(Py_ssize_t))
                 # at most every id is free at once
                 self.freeids = <int64_t*>_grow_buf(self.freeids, self.idcap, cap, sizeof(int64_t))
                 self.idcap = cap
             self.id_bound += 1
-            self._kb.append(key)
             self._kv.append(values)
-        self.hashes[gid] = h
-        self.kptr[gid] = PyBytes_AS_STRING(key)
-        self.klen[gid] = PyBytes_GET_SIZE(key)
+        memcpy(self.kdata + self.kused, key, n)
+        self.koff[gid] = self.kused
+        self.klen[gid] = n
+        self.kused += n
         mask = self.nslots - 1
         at = <Py_ssize_t>(h & <uint64_t>mask)
-        while self.slots[at] >= 0:
+        while self.slots[at].gid >= 0:
             at = (at + 1) & mask
-        if self.slots[at] == -1:
+        if self.slots[at].gid == -1:
             self.used += 1
-        self.slots[at] = gid
+        self.slots[at].h = h
+        self.slots[at].gid = gid
         self.live += 1
         return gid
 
@@ -259,7 +284,7 @@ cdef class GroupTable:
         """The group id of each of the ``n`` rows of ``key_columns`` (array('q')); rows whose
         key is new get new ids (also listed in ``new_ids``)."""
         cdef list cols = list(key_columns)
-        cdef Py_ssize_t k = len(cols), i, j, size, sl
+        cdef Py_ssize_t k = len(cols), i, j, size, sl, mask
         cdef Column c
         cdef kcol* kc
         cdef kcol* q
@@ -267,8 +292,9 @@ cdef class GroupTable:
         cdef object out = new_int64_array(n)
         cdef int64_t* dst = <int64_t*>(<array.array>out).data.as_voidptr
         cdef char* p
-        cdef uint64_t h
         cdef int64_t gid
+        cdef int64_t* rofs
+        cdef uint64_t* rh
         cdef bytes f
         cdef object created = _array("q")
         if k != self.key_count:
@@ -279,6 +305,12 @@ cdef class GroupTable:
                 raise ValueError(f"key column {j} has {c.length} rows, not {n}")
             if c.type != T_NULL:
                 self._kinds[j] = c.type
+        if n + 1 > self.rcap:
+            self.rofs = <int64_t*>_grow_buf(self.rofs, 0, n + 1, sizeof(int64_t))
+            self.rh = <uint64_t*>_grow_buf(self.rh, 0, n + 1, sizeof(uint64_t))
+            self.rcap = n + 1
+        rofs = self.rofs
+        rh = self.rh
         kc = <kcol*>_grow_buf(NULL, 0, k, sizeof(kcol))
         try:
             for j in range(k):
@@ -301,6 +333,8 @@ cdef class GroupTable:
                 else:
                     q.kind = K_FIELDS
                     fields[j] = _row_keys([c])
+            # pass 1: every row's key, back to back in buf, and its hash
+            rofs[0] = 0
             for i in range(n):
                 size = 0
                 for j in range(k):
@@ -315,10 +349,12 @@ cdef class GroupTable:
                     else:
                         sl = q.offs[i + 1] - q.offs[i]
                         size += 1 + ag_varint_size(sl) + sl
-                if size > self.bufcap:
-                    self.buf = <char*>_grow_buf(self.buf, 0, size * 2, 1)
-                    self.bufcap = size * 2
-                p = self.buf
+                rofs[i + 1] = rofs[i] + size
+            if rofs[n] > self.bufcap:
+                self.buf = <char*>_grow_buf(self.buf, 0, rofs[n] * 2, 1)
+                self.bufcap = rofs[n] * 2
+            for i in range(n):
+                p = self.buf + rofs[i]
                 for j in range(k):
                     q = &kc[j]
                     if q.kind == K_FIELDS:
@@ -341,10 +377,16 @@ cdef class GroupTable:
                         p = ag_put_varint(p + 1, sl)
                         memcpy(p, q.chars + q.offs[i], sl)
                         p += sl
-                h = ag_hash(self.buf, size)
-                gid = self._find(h, self.buf, size)
+                rh[i] = ag_hash(self.buf + rofs[i], rofs[i + 1] - rofs[i])
+            # pass 2: probe, the slot of a row AG_AHEAD rows on already on its way to the cache
+            for i in range(n):
+                if i + AG_AHEAD < n:
+                    mask = self.nslots - 1
+                    ag_prefetch(&self.slots[<Py_ssize_t>(rh[i + AG_AHEAD] & <uint64_t>mask)])
+                size = rofs[i + 1] - rofs[i]
+                gid = self._find(rh[i], self.buf + rofs[i], size)
                 if gid < 0:
-                    gid = self._insert(h, PyBytes_FromStringAndSize(self.buf, size),
+                    gid = self._insert(rh[i], self.buf + rofs[i], size,
                                        tuple([(<Column>cols[j]).get(i) for j in range(k)]))
                     created.append(gid)
                 dst[i] = gid
@@ -376,27 +418,46 @@ cdef class GroupTable:
         ids = _ids(group_ids, n)
         cdef const int64_t* g = &ids[0]
         cdef int64_t gid
+        cdef uint64_t h
         for i in range(n):
             gid = g[i]
-            if not 0 <= gid < self.id_bound or self.kptr[gid] == NULL:
+            if not 0 <= gid < self.id_bound or self.klen[gid] < 0:
                 continue
-            at = <Py_ssize_t>(self.hashes[gid] & <uint64_t>mask)
-            while self.slots[at] != gid:
+            h = ag_hash(self.kdata + self.koff[gid], self.klen[gid])
+            at = <Py_ssize_t>(h & <uint64_t>mask)
+            while self.slots[at].gid != gid:
                 at = (at + 1) & mask
-            self.slots[at] = -2
-            self.kptr[gid] = NULL
-            self._kb[gid] = None
+            self.slots[at].gid = -2
+            self.kdead += self.klen[gid]
+            self.klen[gid] = -1
             self._kv[gid] = None
             self.freeids[self.nfree] = gid
             self.nfree += 1
             self.live -= 1
+        if self.kdead > 65536 and self.kdead * 2 > self.kused:
+            self._compact()
+
+    cdef int _compact(self) except -1:
+        """Drops released keys from the arena."""
+        cdef char* data = <char*>_grow_buf(NULL, 0, self.kused - self.kdead, 1)
+        cdef Py_ssize_t g, at = 0
+        for g in range(self.id_bound):
+            if self.klen[g] >= 0:
+                memcpy(data + at, self.kdata + self.koff[g], self.klen[g])
+                self.koff[g] = at
+                at += self.klen[g]
+        PyMem_Free(self.kdata)
+        self.kdata = data
+        self.kcap = self.kused = at
+        self.kdead = 0
+        return 0
 
     def key_bytes(self, int64_t group_id):
         """The canonical key of a held group (``rowkeys.row_keys`` bytes): stable across runs,
         for state stores."""
-        if not 0 <= group_id < self.id_bound or self._kb[group_id] is None:
+        if not 0 <= group_id < self.id_bound or self.klen[group_id] < 0:
             raise KeyError(f"group {group_id} is not held")
-        return self._kb[group_id]
+        return PyBytes_FromStringAndSize(self.kdata + self.koff[group_id], self.klen[group_id])
 
 
 cdef object _typed_column(list values, int kind):
@@ -488,19 +549,87 @@ cdef class Aggregate:
         self._ensure(g, n)
         self._fold(g, c, 0, n)
 
+    cdef int _running_kind(self) noexcept:
+        """How ``update_running`` writes each row's value: RUN_OBJECT (``_value``), RUN_INT64
+        (``_cell_i``), RUN_DOUBLE (``_cell_d``) or RUN_DECIMAL (``_cell_m``)."""
+        return RUN_OBJECT
+
+    cdef int _cell_i(self, int64_t gid, int64_t* out) except -1:
+        raise NotImplementedError
+
+    cdef int _cell_d(self, int64_t gid, double* out) except -1:
+        raise NotImplementedError
+
+    cdef int _cell_m(self, int64_t gid, vs_i128* m, uint8_t* sc) except -1:
+        raise NotImplementedError
+
     def update_running(self, group_ids, column, Py_ssize_t n):
-        """Fold ``n`` rows and give each row's group value right after that row (EMIT CHANGES)."""
+        """Fold ``n`` rows and give each row's group value right after that row (EMIT CHANGES).
+        Typed accumulators write each value into a typed column (no object per row)."""
         cdef const int64_t[::1] ids
         ids = _ids(group_ids, n)
         cdef const int64_t* g = &ids[0]
         cdef Column c = self._input(column, n)
-        cdef Py_ssize_t i
-        cdef list values = [None] * n
+        cdef Py_ssize_t i, j
+        cdef list values
+        cdef int kind = self._running_kind(), st
+        cdef object data = None, sbuf, okbuf = new_byte_array(n, False)
+        cdef uint8_t* ok = <uint8_t*>(<array.array>okbuf).data.as_voidptr
+        cdef uint8_t* sc = NULL
+        cdef bint nulls = False
+        cdef Column out = None
         self._ensure(g, n)
+        if kind == RUN_OBJECT:
+            values = [None] * n
+            for i in range(n):
+                self._fold(g, c, i, i + 1)
+                values[i] = self._value(g[i])
+            return _typed_column(values, self.result_type)
+        if kind == RUN_DOUBLE:
+            data = new_double_array(n)
+        else:
+            data = new_int64_array(2 * n if kind == RUN_DECIMAL else n)
+        if kind == RUN_DECIMAL:
+            sbuf = new_byte_array(n, False)
+            sc = <uint8_t*>(<array.array>sbuf).data.as_voidptr
         for i in range(n):
             self._fold(g, c, i, i + 1)
-            values[i] = self._value(g[i])
-        return _typed_column(values, self.result_type)
+            if kind == RUN_INT64:
+                st = self._cell_i(g[i], <int64_t*>(<array.array>data).data.as_voidptr + i)
+            elif kind == RUN_DOUBLE:
+                st = self._cell_d(g[i], <double*>(<array.array>data).data.as_voidptr + i)
+            else:
+                st = self._cell_m(g[i], <vs_i128*>(<array.array>data).data.as_voidptr + i,
+                                  sc + i)
+            if st == 2:         # a decimal past int128: this batch's values as objects
+                values = [_ScaledInteger.from_parts(
+                    _py128((<vs_i128*>(<array.array>data).data.as_voidptr)[j]), sc[j])
+                    if ok[j] else None for j in range(i)]
+                values.append(self._value(g[i]))
+                for j in range(i + 1, n):
+                    self._fold(g, c, j, j + 1)
+                    values.append(self._value(g[j]))
+                return _decimal_column(values)
+            ok[i] = st
+            if not st:
+                nulls = True
+                if kind == RUN_DECIMAL:
+                    (<vs_i128*>(<array.array>data).data.as_voidptr)[i] = 0
+                    sc[i] = 0
+                elif kind == RUN_DOUBLE:
+                    (<double*>(<array.array>data).data.as_voidptr)[i] = 0.0
+                else:
+                    (<int64_t*>(<array.array>data).data.as_voidptr)[i] = 0
+        if kind == RUN_INT64:
+            return make_int64(data, okbuf if nulls else None, n, self.result_type)
+        if kind == RUN_DOUBLE:
+            return make_float64(data, okbuf if nulls else None, n)
+        out = _decimal_result(<vs_i128*>(<array.array>data).data.as_voidptr, sc, ok, n)
+        if out is None:     # past 38 digits at the column scale
+            out = _decimal_column([_ScaledInteger.from_parts(
+                _py128((<vs_i128*>(<array.array>data).data.as_voidptr)[j]), sc[j])
+                if ok[j] else None for j in range(n)])
+        return out
 
     def result(self, group_ids):
         """The current value of each group (NULL where it had no input; COUNT gives 0)."""
@@ -573,6 +702,13 @@ TYPE_TAGS = {None: None, T_NULL: "NULL", T_BOOL: "BOOLEAN", T_INT64: "BIGINT",
 cdef object _Q8 = _struct.Struct("<q")
 cdef object _QQQ = _struct.Struct("<qQq")
 cdef object _DQ = _struct.Struct("<dq")
+
+
+cdef enum:
+    RUN_OBJECT = 0
+    RUN_INT64 = 1
+    RUN_DOUBLE = 2
+    RUN_DECIMAL = 3
 
 
 cdef inline bint _skip(Column c, Py_ssize_t i) noexcept:
@@ -739,6 +875,24 @@ cdef class _SumInt(Aggregate):
                                     f"{_py128(self.s[bad[0]])}", bad)
         return make_int64(data, ok, n, T_INT64)
 
+    cdef int _running_kind(self) noexcept:
+        return RUN_DOUBLE if self.avg else RUN_INT64
+
+    cdef int _cell_i(self, int64_t gid, int64_t* out) except -1:
+        if self.n[gid] == 0:
+            return 0
+        if not vs_fits64(self.s[gid]):
+            raise AggregateOverflow(f"SUM of BIGINT overflows: {_py128(self.s[gid])}", [gid])
+        out[0] = <int64_t>self.s[gid]
+        return 1
+
+    cdef int _cell_d(self, int64_t gid, double* out) except -1:
+        if self.n[gid] == 0:
+            return 0
+        out[0] = self._value(gid) if not -(<vs_i128>1 << 53) <= self.s[gid] <= (<vs_i128>1 << 53) \
+            else <double>self.s[gid] / <double>self.n[gid]
+        return 1
+
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         self.s[dst] += self.s[src]
         self.n[dst] += self.n[src]
@@ -837,6 +991,15 @@ cdef class _SumFloat(Aggregate):
             else:
                 f[i] = self.s[g[i]] / self.n[g[i]] if self.avg else self.s[g[i]]
         return make_float64(data, ok, n)
+
+    cdef int _running_kind(self) noexcept:
+        return RUN_DOUBLE
+
+    cdef int _cell_d(self, int64_t gid, double* out) except -1:
+        if self.n[gid] == 0:
+            return 0
+        out[0] = self.s[gid] / self.n[gid] if self.avg else self.s[gid]
+        return 1
 
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         self.s[dst] += self.s[src]
@@ -1066,6 +1229,26 @@ cdef class _SumDec(Aggregate):
             out = _decimal_column([self._value(g[i]) for i in range(n)])
         return out
 
+    cdef int _running_kind(self) noexcept:
+        return RUN_DECIMAL
+
+    cdef int _cell_m(self, int64_t gid, vs_i128* m, uint8_t* sc) except -1:
+        """1 with the value in m / sc, 0 for NULL, 2 when it needs the object path."""
+        cdef vs_i128 v
+        if self.n[gid] == 0:
+            return 0
+        if self.isbig[gid]:
+            return 2
+        v = self.s[gid] // vs_p10t[self.gs[gid] - self.rs[gid]]
+        if self.avg:
+            if self.rs[gid] + 4 > 38 or vs_div128(v, 4, <vs_i128>self.n[gid], &v):
+                return 2
+            sc[0] = self.rs[gid] + 4
+        else:
+            sc[0] = self.rs[gid]
+        m[0] = v
+        return 1
+
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         if self.n[src] == 0:
             return 0
@@ -1174,6 +1357,15 @@ cdef class _MinMaxInt(Aggregate):
             return _bool_column([self._value(g[i]) for i in range(n)])
         return make_int64(data, ok if nulls else None, n, self.input_type)
 
+    cdef int _running_kind(self) noexcept:
+        return RUN_OBJECT if self.input_type == T_BOOL else RUN_INT64
+
+    cdef int _cell_i(self, int64_t gid, int64_t* out) except -1:
+        if not self.has[gid]:
+            return 0
+        out[0] = self.v[gid]
+        return 1
+
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         if self.has[src]:
             self._put(dst, self.v[src])
@@ -1258,6 +1450,15 @@ cdef class _MinMaxFloat(Aggregate):
             d[i] = self.v[g[i]] if okp[i] else 0.0
             nulls = nulls or not okp[i]
         return make_float64(data, ok if nulls else None, n)
+
+    cdef int _running_kind(self) noexcept:
+        return RUN_DOUBLE
+
+    cdef int _cell_d(self, int64_t gid, double* out) except -1:
+        if not self.has[gid]:
+            return 0
+        out[0] = self.v[gid]
+        return 1
 
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         if self.has[src]:
@@ -1381,6 +1582,18 @@ cdef class _MinMaxDec(Aggregate):
         if out is None:
             out = _decimal_column([self._value(g[i]) for i in range(n)])
         return out
+
+    cdef int _running_kind(self) noexcept:
+        return RUN_DECIMAL
+
+    cdef int _cell_m(self, int64_t gid, vs_i128* m, uint8_t* sc) except -1:
+        if self.has[gid] == 0:
+            return 0
+        if self.has[gid] == 2:
+            return 2
+        m[0] = self.m[gid]
+        sc[0] = self.sc[gid]
+        return 1
 
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         v = self._value(src)
@@ -1823,6 +2036,15 @@ cdef class _Welford(Aggregate):
             d[i] = self._get(g[i]) if okp[i] else 0.0
             nulls = nulls or not okp[i]
         return make_float64(data, ok if nulls else None, n)
+
+    cdef int _running_kind(self) noexcept:
+        return RUN_DOUBLE
+
+    cdef int _cell_d(self, int64_t gid, double* out) except -1:
+        if self.n[gid] == 0 or (self.sample and self.n[gid] < 2):
+            return 0
+        out[0] = self._get(gid)
+        return 1
 
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
         cdef int64_t na = self.n[dst], nb = self.n[src], nt
