@@ -186,8 +186,8 @@ def test_directives_of_kafka_keys_on_a_file_source_are_refused():
     assert str(err) == ("app.sql:2: t.group.id: -- GROUP: sets 'group.id', which a file_source "
                         "does not have (Kafka is not supported by this build yet)")
     err = refused("-- JOB: j\n\n-- WINDOW: TUMBLING (INTERVAL 1 MINUTE)\n" + query())
-    assert str(err) == ("app.sql:3: -- WINDOW: the directive is not supported by this build yet "
-                        "(stateless queries only)")
+    assert str(err) == ("app.sql:3: -- WINDOW: a window needs an aggregation (GROUP BY or an "
+                        "aggregate function) in the job's query")
     # Metrics are always counted: ENABLE_METRICS: true is what the build does.
     assert app_plan("-- ENABLE_METRICS: true\n" + query()).setting("metrics_enabled") is True
 

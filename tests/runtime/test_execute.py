@@ -165,7 +165,8 @@ def test_missing_type_names_the_key():
 
 
 def test_unsupported_query_shapes_say_so():
-    sql = "SELECT k, COUNT(*) FROM t GROUP BY k WITH ('t.type' = 'file_source', 't.path' = 'x.jsonl')"
+    sql = ("SELECT t.k FROM t JOIN u ON t.k = u.k WITH ('t.type' = 'file_source', "
+           "'t.path' = 'x.jsonl', 'u.type' = 'file_source', 'u.path' = 'y.jsonl')")
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code == 1
     assert "not supported by this build yet" in result.stderr

@@ -259,10 +259,6 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
     found = []
     if isinstance(query.from_, A.Join):
         found.append(("JOIN", query.from_))
-    if query.group_by:
-        found.append(("GROUP BY", query.group_by[0]))
-    if query.window is not None:
-        found.append(("WINDOW", query.window))
     for node in query.walk():
         if isinstance(node, A.FunctionCall):
             if node.over is not None:
@@ -270,9 +266,57 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
 
                 if node.name.upper() not in SUPPORTED:
                     found.append((f"{node.name}(…) OVER (…)", node))
-            elif is_aggregate_call(node):
+            elif is_aggregate_call(node) and node.name.upper() not in AGGREGATES_RUN:
                 found.append((f"the aggregate {node.name}", node))
+            elif is_aggregate_call(node) and node.distinct and (
+                    node.name.upper() not in DISTINCT_AGGREGATES_RUN):
+                found.append((f"{node.name}(DISTINCT …)", node))
     return found
+
+
+def _directive_window(query, directive):
+    """The job's ``-- WINDOW:`` directive: the window of a grouped query that has no WINDOW
+    clause; with a WINDOW clause it must describe the same window (the documents repeat it)."""
+    from velostream.errors import SqlSyntaxError
+    from velostream.grammar import parse_window, to_sql
+    from velostream.plan.validate import is_grouped
+
+    try:
+        window = parse_window(directive.value)
+    except SqlSyntaxError as err:
+        raise ConfigError(f"{directive.value!r} is not a window such as TUMBLING (INTERVAL 5 "
+                          f"MINUTES): {err.message}", key="-- WINDOW") from None
+    if query.window is None:
+        if not is_grouped(query):
+            raise ConfigError("a window needs an aggregation (GROUP BY or an aggregate "
+                              "function) in the job's query", key="-- WINDOW")
+        return query.replace(window=window)
+    if _window_shape(window) != _window_shape(query.window):
+        raise ConfigError(f"{to_sql(window)} differs from the query's WINDOW "
+                          f"{to_sql(query.window)}; remove one or make them agree",
+                          key="-- WINDOW")
+    return query
+
+
+def _window_shape(window):
+    def ms(node):
+        if isinstance(node, A.Interval):
+            return A.interval_millis(node)
+        return node.value * 1000 if isinstance(node, A.IntegerLit) else node
+    kind = {"TUMBLE": "TUMBLING", "HOP": "HOPPING", "SLIDING": "HOPPING"}.get(
+        window.kind.upper(), window.kind.upper())
+    if kind == "HOPPING" and window.advance is None:
+        kind = "SLIDING"
+    return kind, ms(window.size), ms(window.advance) if window.advance is not None else None
+
+
+# The aggregates the aggregate kernel (velostream._core.aggregate) computes.
+AGGREGATES_RUN = frozenset({
+    "COUNT", "SUM", "AVG", "MIN", "MAX", "STDDEV", "STDDEV_SAMP", "STDDEV_POP", "VARIANCE",
+    "VAR_SAMP", "VAR_POP", "FIRST_VALUE", "LAST_VALUE", "LISTAGG", "STRING_AGG", "MEDIAN",
+    "APPROX_COUNT_DISTINCT"})
+# ... and with DISTINCT (every one: f(DISTINCT x) folds each value once).
+DISTINCT_AGGREGATES_RUN = AGGREGATES_RUN
 
 
 @dataclass(frozen=True)
@@ -423,8 +467,8 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
     for what, node in _unsupported(query):
         pos = node.pos or statement.pos
         raise SqlValidationError(
-            f"{what} is not supported by this build yet (stateless queries only: "
-            "filter, project, CASE, functions, DISTINCT, ORDER BY, LIMIT)",
+            f"{what} is not supported by this build yet (filter, project, CASE, functions, "
+            "DISTINCT, ORDER BY, LIMIT, GROUP BY, aggregates, windows and window functions)",
             pos.line if pos else 0, pos.column if pos else 0)
     info = describe_statement(statement)
     job_directives = {k: d for k, d in directives.items() if k == k.upper()}
@@ -435,8 +479,7 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
 
     if "WINDOW" in job_directives:
         origins["-- window"] = at(job_directives["WINDOW"])
-        raise ConfigError(f"the directive {NOT_SUPPORTED} (stateless queries only)",
-                          key="-- WINDOW")
+        query = _directive_window(query, job_directives["WINDOW"])
     implied, written_types = {}, []
     via = {}  # key set by a directive → the directive's name, for the messages
     if "TOPIC" in job_directives:

@@ -395,11 +395,21 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
         scan = ScanNode(endpoint, fields)
         stage = event_time_node(endpoint)
         stage.inputs = [scan]
+        if query.window is not None:
+            time_column = (PlannedExpression(query.window.time_column, params)
+                           if query.window.time_column is not None else None)
+            stage = WatermarkNode(endpoint.name,
+                                  endpoint.setting("watermark.max_out_of_orderness") or 0,
+                                  _idle_timeout(plan, endpoint), time_column, inputs=[stage])
         inputs.append(stage)
     node: PlanNode = inputs[0] if inputs else ValuesNode()
 
     if query.where is not None:
         node = FilterNode(PlannedExpression(query.where, params), inputs=[node])
+    from velostream.plan.validate import is_grouped
+
+    if is_grouped(query):
+        node, query = plan_aggregate(plan, query, node, qualifiers, params, bounded)
 
     query, windows = window_function_nodes(query, params)
     for wnode in windows:
@@ -418,6 +428,11 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
     if limits:
         node = LimitNode(min(limits), inputs=[node])
     return PhysicalPlan(SinkNode(list(plan.sinks), inputs=[node]), plan.name)
+
+
+def _idle_timeout(plan, endpoint):
+    own = endpoint.setting("watermark.idle_timeout")
+    return own if own is not None else plan.setting("watermark.idle_timeout")
 
 
 def _sort_keys(query, bounded):
@@ -468,3 +483,266 @@ def window_function_nodes(query, params):
 
     return window_frames.plan_window_functions(query, params, PlannedExpression, WindowCall,
                                                WindowFunctionNode)
+
+
+# --------------------------------------------------------------------------- aggregation
+# The aggregate operator outputs a column per key and per aggregate, named by its SQL text (plus
+# the _window_start / _window_end pseudo-columns of windowed queries); HAVING, the SELECT list
+# and ORDER BY are rewritten to read those, then run as the ordinary Filter / Project / Sort.
+
+AGGREGATE_FUNCTIONS = {
+    "COUNT": "count", "SUM": "sum", "AVG": "avg", "MIN": "min", "MAX": "max",
+    "STDDEV": "stddev_samp", "STDDEV_SAMP": "stddev_samp", "STDDEV_POP": "stddev_pop",
+    "VARIANCE": "var_samp", "VAR_SAMP": "var_samp", "VAR_POP": "var_pop",
+    "FIRST_VALUE": "first_value", "LAST_VALUE": "last_value", "LISTAGG": "listagg",
+    "STRING_AGG": "listagg", "MEDIAN": "median", "APPROX_COUNT_DISTINCT": "approx_count_distinct",
+}
+WINDOW_KINDS = {"TUMBLING": "TUMBLING", "TUMBLE": "TUMBLING", "HOPPING": "HOPPING",
+                "HOP": "HOPPING", "SLIDING": "SLIDING", "SESSION": "SESSION"}
+
+
+@dataclass
+class AggregateCall:
+    """One aggregate of the query: the kernel's function name, its planned argument (None for
+    COUNT(*)), DISTINCT and options (LISTAGG's separator)."""
+
+    function: str
+    argument: PlannedExpression | None
+    distinct: bool = False
+    options: dict | None = None
+    text: str = ""
+
+
+@dataclass
+class WindowSpec:
+    """A window on event time (``time_column`` or ``_event_time``), sizes in milliseconds.
+    ``kind``: TUMBLING, HOPPING (size, advance), SLIDING (one argument: ``[t - size, t]`` of
+    each record, emitted with it) or SESSION (``size`` is the gap)."""
+
+    kind: str
+    size: int
+    advance: int | None = None
+    time_column: PlannedExpression | None = None
+
+    def __str__(self) -> str:
+        args = ([str(self.time_column)] if self.time_column is not None else []) + [
+            f"{self.size}ms"] + ([f"{self.advance}ms"] if self.advance is not None else [])
+        return f"{self.kind}({', '.join(args)})"
+
+
+@dataclass
+class AggregateNode(PlanNode):
+    """GROUP BY / global aggregates, optionally windowed. Outputs the keys (in GROUP BY
+    order), then the aggregates, each column named by its SQL text (``key_texts``, the
+    aggregates' ``text``); ``emit`` is CHANGES or FINAL."""
+
+    keys: list
+    key_texts: list
+    aggregates: list
+    window: WindowSpec | None = None
+    emit: str = "CHANGES"
+    lateness: int = 0
+    late_strategy: str = "drop"
+    state_backend: str = "memory"
+    kind = "Aggregate"
+
+    @property
+    def output_names(self) -> list[str]:
+        return list(self.key_texts) + [a.text for a in self.aggregates]
+
+    def details(self):
+        return ["key=[" + ", ".join(self.key_texts) + "]",
+                "window=" + (str(self.window) if self.window else "none"),
+                "aggregates=[" + ", ".join(a.text for a in self.aggregates) + "]",
+                f"emit={self.emit}",
+                *([f"allowed.lateness={self.lateness}ms", f"late={self.late_strategy}"]
+                  if self.window else []),
+                f"state={self.state_backend}"]
+
+
+@dataclass
+class WatermarkNode(PlanNode):
+    """Tracks a source's watermark: max event time − ``max_out_of_orderness``; marks each row
+    with the watermark before it (``_watermark``) so lateness does not depend on batching."""
+
+    source: str
+    max_out_of_orderness: int = 0
+    idle_timeout: int | None = None
+    time_column: PlannedExpression | None = None     # the window's own time column, if any
+    kind = "Watermark"
+
+    def details(self):
+        return [f"source={self.source}",
+                "time=" + (str(self.time_column) if self.time_column is not None
+                           else "_event_time"),
+                f"max_out_of_orderness={self.max_out_of_orderness}ms",
+                "idle_timeout=" + (f"{self.idle_timeout}ms" if self.idle_timeout is not None
+                                   else "none")]
+
+
+def window_spec(window, params) -> WindowSpec:
+    """The planned window of a WINDOW clause (durations already in the AST as Interval nodes;
+    a bare number is seconds, as the grammar reads it)."""
+    kind = WINDOW_KINDS.get(window.kind.upper())
+    pos = window.pos or A.Pos(0, 0)
+    if kind is None:
+        raise SqlValidationError(f"unknown window kind {window.kind}", pos.line, pos.column)
+    size = _millis(window.size, "window size", pos)
+    advance = _millis(window.advance, "window advance", pos) if window.advance is not None else None
+    if kind == "SLIDING" and advance is not None:
+        kind = "HOPPING"
+    if kind == "HOPPING" and advance is None:
+        raise SqlValidationError("HOPPING needs (size, advance)", pos.line, pos.column)
+    if kind in ("TUMBLING", "SESSION") and advance is not None:
+        raise SqlValidationError(f"{kind} takes one duration", pos.line, pos.column)
+    if advance is not None and advance > size:
+        raise SqlValidationError(f"window advance {advance}ms is larger than its size {size}ms "
+                                 "(records between windows would be in none)", pos.line,
+                                 pos.column)
+    time_column = (PlannedExpression(window.time_column, params)
+                   if window.time_column is not None else None)
+    return WindowSpec(kind, size, advance, time_column)
+
+
+def _millis(node, what, pos) -> int:
+    if isinstance(node, A.Interval):
+        value = A.interval_millis(node)
+    elif isinstance(node, A.IntegerLit):
+        value = node.value * 1000
+    else:
+        raise SqlValidationError(f"{what} must be a duration such as 5m, 30s or INTERVAL '5' "
+                                 f"MINUTE; got {to_sql(node)}", pos.line, pos.column)
+    if value <= 0:
+        raise SqlValidationError(f"{what} must be positive; got {to_sql(node)}", pos.line,
+                                 pos.column)
+    return value
+
+
+class _AggregateRewriter:
+    """Finds the keys and aggregates of a grouped query and rewrites the expressions above the
+    aggregation to read the aggregate operator's output columns."""
+
+    def __init__(self, query, qualifiers, params):
+        from velostream.plan.validate import _same
+
+        self.same = lambda a, b: _same(a, b, set(qualifiers))
+        self.params = params
+        items = query.items
+        aliases = {i.alias.lower(): i for i in items if isinstance(i, A.SelectItem) and i.alias}
+        self.keys = []
+        for expr in query.group_by:
+            # GROUP BY 2 and GROUP BY alias stand for the select item (validate checked them).
+            if isinstance(expr, A.IntegerLit) and 1 <= expr.value <= len(items):
+                expr = items[expr.value - 1].expr
+            elif isinstance(expr, A.Column) and len(expr.parts) == 1 and (
+                    expr.parts[0].lower() in aliases):
+                expr = aliases[expr.parts[0].lower()].expr
+            if not any(self.same(expr, k) for k in self.keys):
+                self.keys.append(expr)
+        self.aggregates: list = []       # AST calls
+
+    def rewrite(self, node):
+        from velostream.plan.validate import is_aggregate_call
+
+        for i, key in enumerate(self.keys):
+            if self.same(node, key):
+                return A.Column((to_sql(key),), pos=node.pos)
+        if is_aggregate_call(node):
+            for j, seen in enumerate(self.aggregates):
+                if self.same(node, seen):
+                    return A.Column((to_sql(seen),), pos=node.pos)
+            self.aggregates.append(node)
+            return A.Column((to_sql(node),), pos=node.pos)
+        if not isinstance(node, A.Node) or isinstance(node, A.Over):
+            return node
+        changes = {}
+        for name in node.fields:
+            value = getattr(node, name)
+            if isinstance(value, A.Node):
+                new = self.rewrite(value)
+            elif isinstance(value, tuple):
+                new = tuple(self.rewrite(v) if isinstance(v, A.Node) else v for v in value)
+            else:
+                continue
+            if new is not value:
+                changes[name] = new
+        return node.replace(**changes) if changes else node
+
+    def calls(self) -> list[AggregateCall]:
+        out = []
+        for call in self.aggregates:
+            name = call.name.upper()
+            function = AGGREGATE_FUNCTIONS[name]
+            options = None
+            if call.star:
+                function, argument = "count_star", None
+            else:
+                argument = PlannedExpression(call.args[0], self.params)
+                if function == "listagg":
+                    sep = call.args[1] if len(call.args) > 1 else None
+                    if sep is not None and not isinstance(sep, A.StringLit):
+                        pos = sep.pos or A.Pos(0, 0)
+                        raise SqlValidationError(f"the separator of {name} must be a string "
+                                                 "literal", pos.line, pos.column)
+                    options = {"separator": sep.value if sep is not None else ","}
+            out.append(AggregateCall(function, argument, bool(call.distinct), options,
+                                     to_sql(call)))
+        return out
+
+
+def plan_aggregate(plan, query, node, qualifiers, params, bounded):
+    """The nodes of a grouped query above ``node`` (the WHERE filter or the input): Aggregate,
+    then HAVING, the SELECT list, ORDER BY and LIMIT over the aggregate's columns."""
+    rewriter = _AggregateRewriter(query, qualifiers, params)
+    items = []
+    for item in query.items:
+        items.append(A.SelectItem(rewriter.rewrite(item.expr), output_name(item),
+                                  item.primary_key, pos=item.pos))
+    having = (rewriter.rewrite(_with_aliases(query.having, query.items, rewriter))
+              if query.having is not None else None)
+    order_by = tuple(o.replace(expr=rewriter.rewrite(o.expr)) for o in query.order_by)
+    window = window_spec(query.window, params) if query.window is not None else None
+    emit = query.emit or ("FINAL" if window is not None else "CHANGES")
+    if emit == "FINAL" and window is None and not bounded:
+        pos = query.pos or A.Pos(0, 0)
+        raise SqlValidationError(
+            "EMIT FINAL without a WINDOW emits at the end of the input, which a followed "
+            "(--continuous) source never reaches; use EMIT CHANGES or a WINDOW",
+            pos.line, pos.column)
+    node = AggregateNode(
+        [PlannedExpression(k, params) for k in rewriter.keys], [to_sql(k) for k in rewriter.keys],
+        rewriter.calls(), window, emit,
+        lateness=plan.setting("allowed.lateness") if window else 0,
+        late_strategy=plan.setting("late.data.strategy") if window else "drop",
+        state_backend="memory", inputs=[node])
+    if having is not None:
+        node = FilterNode(PlannedExpression(having, params), inputs=[node])
+    rewritten = query.replace(items=tuple(items), order_by=order_by, having=None, group_by=(),
+                              window=None)
+    return node, rewritten
+
+
+def _with_aliases(node, items, rewriter):
+    """HAVING may name a select item by its alias (ksqlDB, DuckDB): the alias stands for the
+    item's expression, unless the name is a GROUP BY key."""
+    aliases = {i.alias.lower(): i.expr for i in items if isinstance(i, A.SelectItem) and i.alias}
+
+    def sub(n):
+        if isinstance(n, A.Column) and len(n.parts) == 1 and n.parts[0].lower() in aliases and (
+                not any(rewriter.same(n, k) for k in rewriter.keys)):
+            return aliases[n.parts[0].lower()]
+        if not isinstance(n, A.Node):
+            return n
+        changes = {}
+        for name in n.fields:
+            value = getattr(n, name)
+            if isinstance(value, A.Node):
+                new = sub(value)
+            elif isinstance(value, tuple):
+                new = tuple(sub(v) if isinstance(v, A.Node) else v for v in value)
+            else:
+                continue
+            if new is not value:
+                changes[name] = new
+        return n.replace(**changes) if changes else n
+    return sub(node)

@@ -253,8 +253,12 @@ SETTINGS: list[Setting] = [
          choices=("memory", "rocksdb", "sqlite")),
     _row(JOB, "state.dir", "path", None, "the directory job state is kept in (<dir>/<job name>/)"),
     _no(JOB, "checkpoint.interval", "duration", "checkpoint period"),
-    _no(JOB, "allowed.lateness", "duration", "how late an event may be"),
-    _no(JOB, "late.data.strategy", "string", "what a too-late event does"),
+    _row(JOB, "allowed.lateness", "duration", 0, "windows close this long after the watermark "
+         "passes their end (each still emits one final row)"),
+    _row(JOB, "late.data.strategy", "enum", "drop", "a record whose windows are all closed: "
+         "drop (counted) or dead_letter (to dlq.path)", choices=("drop", "dead_letter")),
+    _row(JOB, "watermark.idle_timeout", "duration", None, "a source without records this long "
+         "has its watermark advanced by processing time, so windows still close (default: never)"),
     _no(JOB, "source.buffer_size", "integer", "read buffer of the sources (-- BUFFER_SIZE:)",
         minimum=1),
     # -- CONFIG: globals and directives of spec/operations-guide.md "Configuration Options"
@@ -290,6 +294,10 @@ SETTINGS: list[Setting] = [
          role=SOURCE),
     _row(ENDPOINT, "event.time.format", "string", "epoch_millis",
          "epoch_millis, epoch_seconds, iso8601 or a strftime pattern", role=SOURCE),
+    _row(ENDPOINT, "watermark.max_out_of_orderness", "duration", 0, "watermark = the largest "
+         "event time seen minus this", role=SOURCE),
+    _row(ENDPOINT, "watermark.idle_timeout", "duration", None, "this source's idle timeout "
+         "(default: the job's watermark.idle_timeout)", role=SOURCE),
     _row(ENDPOINT, "batch.size", "integer", None,
          "records per batch of this source (default: the job's batch.size)", minimum=1,
          role=SOURCE),

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from velostream.plan import physical as P
+from velostream.runtime.aggregate import AggregateOperator
 from velostream.runtime.event_time import EventTimeOperator
 from velostream.runtime.job import Job, SourceInput
 from velostream.runtime.operators import (
@@ -23,6 +24,7 @@ from velostream.runtime.operators import (
     ProjectOperator,
     SortOperator,
 )
+from velostream.runtime.watermark import WatermarkOperator
 from velostream.runtime.window_functions import WindowFunctionOperator
 
 # Node kind → the operator that runs it.
@@ -34,6 +36,8 @@ OPERATORS = {
     P.SortNode: SortOperator,
     P.LimitNode: LimitOperator,
     P.WindowFunctionNode: WindowFunctionOperator,
+    P.AggregateNode: AggregateOperator,
+    P.WatermarkNode: WatermarkOperator,
 }
 
 
@@ -76,7 +80,8 @@ def build_job(plan, options: RunOptions | None = None, *, sources=None, sinks=No
     physical = P.plan_job(plan, limit=options.limit, bounded=not options.continuous)
     sink_node = physical.root
     shared, bottom = _chain_below(
-        sink_node.inputs[0], lambda n: isinstance(n, (P.EventTimeNode, P.ScanNode, P.ValuesNode)))
+        sink_node.inputs[0], lambda n: isinstance(n, (P.WatermarkNode, P.EventTimeNode, P.ScanNode,
+                                                 P.ValuesNode)))
     inputs = []
     for stage_top in ([bottom] if not isinstance(bottom, P.ValuesNode) else []):
         stages, scan = _chain_below(stage_top, lambda n: isinstance(n, P.ScanNode))

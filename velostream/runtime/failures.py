@@ -26,6 +26,7 @@ LOG_FIRST = 20
 
 DECODE_ERROR = "decode error"
 EVENT_TIME_ERROR = "event-time error"
+LATE = "late"      # a record whose windows had all closed (DIALECT §5)
 # Expression failures by kind, recognised from the kernels' messages (first match wins).
 _EXPRESSION_KINDS = (("division by zero", "division by zero"), ("overflow", "overflow"),
                      ("out of range", "out of range"), ("cast", "bad CAST"),
@@ -96,12 +97,17 @@ class FailureRouter:
         self.backoff_ms = plan.setting("retry_backoff")
         self.metrics = metrics
         self._dlq = None
-        if self.strategy == "SendToDLQ":
+        # Late records (kind "late") follow 'late.data.strategy', not the failure strategy: a
+        # record arriving after its window closed is expected in a stream, not an error.
+        self.late_strategy = plan.setting("late.data.strategy")
+        if self.strategy == "SendToDLQ" or self.late_strategy == "dead_letter":
             path = plan.setting("dlq.path")
             if not path:
                 topic = plan.setting("dlq.topic")
+                who = ("SendToDLQ" if self.strategy == "SendToDLQ" else
+                       "late.data.strategy = 'dead_letter'")
                 raise ConfigError(
-                    "SendToDLQ needs 'dlq.path' (a file)" + (
+                    f"{who} needs 'dlq.path' (a file)" + (
                         "; 'dlq.topic' needs Kafka, which this build does not have yet" if topic else ""),
                     key="dlq.path")
             self._dlq_path = str(path)
@@ -118,6 +124,12 @@ class FailureRouter:
         """Route ``failures`` (RowFailure) by the strategy; raises JobFailed for FailBatch."""
         if not failures:
             return
+        late = [f for f in failures if f.kind == LATE]
+        if late:
+            self._late(late, job_name)
+            failures = [f for f in failures if f.kind != LATE]
+            if not failures:
+                return
         self.metrics.records_failed += len(failures)
         counts = self.metrics.failed_by_reason
         for failure in failures:
@@ -128,25 +140,44 @@ class FailureRouter:
             raise JobFailed(f"job {job_name}: record at {first.where()} failed: {first.message}"
                             f"{more}; failure_strategy={self.strategy} stops the job")
         if self.strategy == "SendToDLQ":
-            lines = []
-            for failure in failures:
-                entry = {"job": job_name, "source": failure.source, "line": failure.line,
-                         "error": failure.message, "failed_at": int(time.time() * 1000)}
-                offset = getattr(failure.location, "byte_offset", None)
-                if offset is not None:
-                    entry["byte_offset"] = offset
-                if failure.record is not None:
-                    entry["record"] = failure.record
-                if failure.raw is not None:
-                    entry["raw"] = failure.raw.decode("utf-8", "replace")
-                lines.append(orjson.dumps(entry, default=str))
-            self._dlq.write(b"\n".join(lines) + b"\n")
-            self._dlq.flush()
-            self.metrics.records_dead_lettered += len(failures)
+            self._dead_letter(failures, job_name)
+        self._log(failures, "sent to the dead-letter file" if self.strategy == "SendToDLQ"
+                  else "skipped")
+
+    def _late(self, late, job_name: str) -> None:
+        """Late records: counted (reason "late"), then dropped or dead-lettered."""
+        self.metrics.records_failed += len(late)
+        self.metrics.records_late += len(late)
+        counts = self.metrics.failed_by_reason
+        counts[LATE] = counts.get(LATE, 0) + len(late)
+        if self.late_strategy == "dead_letter":
+            self._dead_letter(late, job_name)
+        self._log(late, "sent to the dead-letter file" if self.late_strategy == "dead_letter"
+                  else "dropped")
+
+    def _dead_letter(self, failures, job_name: str) -> None:
+        lines = []
+        for failure in failures:
+            entry = {"job": job_name, "source": failure.source, "line": failure.line,
+                     "error": failure.message, "failed_at": int(time.time() * 1000)}
+            if failure.kind == LATE:
+                entry["reason"] = LATE
+            offset = getattr(failure.location, "byte_offset", None)
+            if offset is not None:
+                entry["byte_offset"] = offset
+            if failure.record is not None:
+                entry["record"] = failure.record
+            if failure.raw is not None:
+                entry["raw"] = failure.raw.decode("utf-8", "replace")
+            lines.append(orjson.dumps(entry, default=str))
+        self._dlq.write(b"\n".join(lines) + b"\n")
+        self._dlq.flush()
+        self.metrics.records_dead_lettered += len(failures)
+
+    def _log(self, failures, action: str) -> None:
         before = self.metrics.records_failed - len(failures)
         shown = self.metrics.records_failed_logged
         room = max(0, LOG_FIRST - shown)
-        action = "sent to the dead-letter file" if self._dlq else "skipped"
         for i, failure in enumerate(failures[:room], 1):
             log.warning("%s: %s (%s; %d failed so far)", failure.where(), failure.message,
                         action, before + i)

@@ -27,6 +27,7 @@ from velostream.runtime.failures import (
 )
 from velostream.runtime.missing_fields import MissingFields
 from velostream.runtime.operators import DistinctOperator
+from velostream.runtime.watermark import JobWatermark, WatermarkOperator
 
 log = logging.getLogger("velostream.job")
 
@@ -37,6 +38,7 @@ class JobMetrics:
     records_out: int = 0
     records_failed: int = 0
     records_dead_lettered: int = 0
+    records_late: int = 0           # of records_failed: late for their windows (DIALECT §5)
     records_failed_logged: int = 0
     # reason ('decode error', 'division by zero', 'bad CAST', …) → failed records
     failed_by_reason: dict = field(default_factory=dict)
@@ -79,6 +81,7 @@ class Job:
         self.metrics = metrics or JobMetrics()
         self.router = None
         self.sinks: list = []
+        self.watermark = JobWatermark([item.stages.find(WatermarkOperator) for item in inputs])
 
     def stop(self) -> None:
         """Ask the loop to finish the current batch, flush the sinks and return."""
@@ -166,6 +169,8 @@ class Job:
                         self._process(item, polled)
                         if self.chain.done:
                             break
+                    elif self.watermark.active and self.options.continuous:
+                        self._advance_watermark(idle=True)   # an idle source's may move on
         finally:
             if self.progress:
                 self.progress.finish()
@@ -216,8 +221,20 @@ class Job:
         self.router.handle(failures, self.plan.name)
         for out in outputs:
             self._write(out)
+        if self.watermark.active:
+            self._advance_watermark()
         if self.options.continuous:
             # A follower's output must appear as records arrive, not when a buffer fills.
+            for sink in self.sinks:
+                sink.flush()
+
+    def _advance_watermark(self, idle: bool = False) -> None:
+        """Event time moved on: the operators close what it passed (windows)."""
+        mark = self.watermark.advanced(idle)
+        if mark is None:
+            return
+        self._emit(self.chain.on_watermark(mark))
+        if self.options.continuous:
             for sink in self.sinks:
                 sink.flush()
 
