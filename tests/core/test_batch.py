@@ -104,3 +104,12 @@ def test_epoch_column_scales_checks_range_and_reports_missing_rows():
     assert missing == [2] and millis.get(1).year == 9999
     with pytest.raises(TypeError):
         epoch_column(string_column(["1"]))
+
+
+def test_constant_int64_column_fills_every_row():
+    col = B.constant_int64_column(7, 3)
+    assert col.to_pylist() == [7, 7, 7] and col.type_name == "BIGINT" and col.null_count() == 0
+    ts = B.constant_int64_column(1_700_000_000_000, 2, timestamp=True)
+    assert ts.type_name == "TIMESTAMP" and ts.get(1) == B.int64_column(
+        [1_700_000_000_000], timestamp=True).get(0)
+    assert B.constant_int64_column(0, 0).length == 0

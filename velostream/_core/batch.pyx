@@ -583,6 +583,17 @@ def int64_column(values, timestamp=False):
     return make_int64(data, _validity_for(values), n, T_TIMESTAMP if timestamp else T_INT64)
 
 
+def constant_int64_column(int64_t value, Py_ssize_t n, timestamp=False):
+    """A BIGINT (or TIMESTAMP) column of ``n`` rows all ``value`` (a file's ``_partition`` 0,
+    its ``_timestamp``), filled in C instead of from a list of n Python ints."""
+    cdef Py_ssize_t i
+    cdef object data = new_int64_array(n)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    for i in range(n):
+        dst[i] = value
+    return make_int64(data, None, n, T_TIMESTAMP if timestamp else T_INT64)
+
+
 # The range Python's datetime can show: 0001-01-01 .. 9999-12-31T23:59:59.999 UTC.
 cdef int64_t _MIN_EPOCH_MS = -62135596800000
 cdef int64_t _MAX_EPOCH_MS = 253402300799999

@@ -459,8 +459,10 @@ class FileSource(Source):
         if lines is not None:
             batch.meta.setdefault("_offset", lines)
         now = int(time.time() * 1000)
-        batch.meta.setdefault("_partition", B.int64_column([0] * n))
-        batch.meta.setdefault("_timestamp", B.int64_column([now] * n, timestamp=True))
+        if "_partition" not in batch.meta:
+            batch.meta["_partition"] = B.constant_int64_column(0, n)
+        if "_timestamp" not in batch.meta:
+            batch.meta["_timestamp"] = B.constant_int64_column(now, n, timestamp=True)
         return source_batch
 
 

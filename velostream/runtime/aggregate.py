@@ -239,7 +239,7 @@ class AggregateOperator(Operator):
         if acc is not None:
             return acc.result(ids)
         if self.calls[j].function in ("count", "count_star", "approx_count_distinct"):
-            return B.int64_column([0] * n)
+            return B.constant_int64_column(0, n)
         return B.null_column(n)
 
     def _names(self):
