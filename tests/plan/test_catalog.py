@@ -226,8 +226,8 @@ def test_create_stream_name_without_type_is_explained():
 
 
 def test_dotted_job_properties_are_not_endpoints():
-    refused = ["batch.strategy", "batch.low_latency_wait", "dlq.topic", "state.backend",
-               "state.dir", "checkpoint.interval", "late.data.strategy", "allowed.lateness",
+    refused = ["batch.strategy", "batch.low_latency_wait", "dlq.topic",
+               "late.data.strategy", "allowed.lateness",
                "source.buffer_size"]
     found = endpoint_findings(with_(
         *TYPED, ("batch.strategy", "low_latency"), ("batch.low_latency_wait", "10ms"),

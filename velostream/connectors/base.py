@@ -70,12 +70,14 @@ class SinkContext:
     """What a sink is told besides its endpoint: ``format_override`` (the CLI's ``--format``, an
     output format of formats.registry), ``stream`` (where standard output goes),
     ``financial_precision``, and ``path_key``: the setting a file sink's path came from, for its
-    errors (the CLI's ``--output-file``; default ``<name>.path``)."""
+    errors (the CLI's ``--output-file``; default ``<name>.path``). ``resume_length``: a
+    checkpoint committed this many bytes of the sink's output; reopen it there (None: start)."""
 
     format_override: str | None = None
     stream: Any = None
     financial_precision: bool = True
     path_key: str | None = None
+    resume_length: int | None = None
 
 
 @dataclass

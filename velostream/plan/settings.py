@@ -255,10 +255,12 @@ SETTINGS: list[Setting] = [
     _no(JOB, "batch.min_size", "integer", "adaptive_size batches"),
     _no(JOB, "batch.max_size", "integer", "adaptive_size batches"),
     _no(JOB, "batch.target_latency", "duration", "adaptive_size batches"),
-    _no(JOB, "state.backend", "enum", "where operator state is kept (this build: memory)",
-        choices=("memory", "rocksdb", "sqlite"), inert="memory"),
-    _no(JOB, "state.dir", "path", "where state is kept"),
-    _no(JOB, "checkpoint.interval", "duration", "checkpoint period"),
+    _row(JOB, "state.backend", "enum", None, "where operator state is kept (default: rocksdb "
+         "with a state.dir, memory without)", choices=("memory", "rocksdb", "sqlite")),
+    _row(JOB, "state.dir", "path", None, "where state and checkpoints are kept (unset: memory "
+         "state, no checkpoints)"),
+    _row(JOB, "checkpoint.interval", "duration", 5000, "how often a job with a state.dir makes "
+         "its state, source positions and sink lengths durable", minimum=1),
     _no(JOB, "allowed.lateness", "duration", "how late an event may be"),
     _no(JOB, "late.data.strategy", "string", "what a too-late event does"),
     _no(JOB, "source.buffer_size", "integer", "read buffer of the sources (-- BUFFER_SIZE:)",

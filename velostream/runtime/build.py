@@ -45,6 +45,7 @@ class RunOptions:
     progress: object = None             # cli.progress.FileProgress, or None
     extra_sinks: list = field(default_factory=list)     # Sink objects besides the plan's
     poll_timeout: float = 0.1           # seconds a poll may wait for a follower's data
+    reset_state: bool = False           # --reset-state: drop the state.dir's checkpoint first
 
 
 def operator_for(node):
@@ -82,8 +83,22 @@ def build_job(plan, options: RunOptions | None = None, *, sources=None, sinks=No
         inputs.append(SourceInput(scan, OperatorChain(stages),
                                   (lambda s=given: s) if given is not None else
                                   _source_opener(plan, scan, options)))
-    return Job(plan, physical, OperatorChain(shared), inputs,
-               lambda: _open_sinks(plan, sink_node, options, sinks or {}), options=options)
+    job = Job(plan, physical, OperatorChain(shared), inputs,
+              lambda resume: _open_sinks(plan, sink_node, options, sinks or {}, resume),
+              options=options)
+    job.checkpoints = _checkpointer(plan, job, options)
+    return job
+
+
+def _checkpointer(plan, job, options):
+    """The job's checkpoints when it has a ``'state.dir'`` (else None: memory state, as before)."""
+    directory = plan.setting("state.dir")
+    if not directory:
+        return None
+    from velostream.runtime import checkpoint
+
+    checkpoint.refuse_unsupported(job._chains())
+    return checkpoint.open_checkpoints(plan, str(directory), reset=options.reset_state)
 
 
 def _source_opener(plan, scan, options):
@@ -97,7 +112,9 @@ def _source_opener(plan, scan, options):
     return open_
 
 
-def _open_sinks(plan, node, options, given):
+def _open_sinks(plan, node, options, given, resume=None):
+    """The sinks of ``node``; ``resume``: sink name → the length a checkpoint committed (a file
+    sink reopens its file there instead of starting it again)."""
     from velostream.connectors import open_sink
     from velostream.connectors.base import SinkContext
 
@@ -108,7 +125,10 @@ def _open_sinks(plan, node, options, given):
             if ep.name in given:
                 sinks.append(given[ep.name])
                 continue
-            sinks.append(open_sink(ep, SinkContext(financial_precision=financial, **ep.context)))
+            context = SinkContext(financial_precision=financial, **ep.context)
+            if resume and resume.get(ep.name) is not None:
+                context.resume_length = resume[ep.name]
+            sinks.append(open_sink(ep, context))
     except BaseException:
         for sink in sinks:
             sink.close()

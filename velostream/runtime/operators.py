@@ -176,6 +176,7 @@ class SortOperator(Operator):
     (a stable argsort over the typed key columns, in C) without the hidden key columns."""
 
     name = "Sort"
+    checkpointable = False       # its held rows are not snapshotted (runtime.checkpoint refuses)
 
     def __init__(self, node):
         self.keys = node.keys
@@ -244,6 +245,14 @@ class LimitOperator(Operator):
         self.emitted += batch.length
         out.add(batch)
         return out
+
+    def snapshot(self, store) -> None:
+        store.put("limit", b"emitted", self.emitted.to_bytes(8, "big"))
+
+    def restore(self, store) -> None:
+        value = store.table("limit").get(b"emitted")
+        if value is not None:
+            self.emitted = int.from_bytes(value, "big")
 
     @property
     def done(self) -> bool:
