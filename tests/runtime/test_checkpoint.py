@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -265,7 +267,7 @@ def test_reset_state_starts_over(events, tmp_path):
 
 def test_without_a_state_dir_there_are_no_checkpoints(events, tmp_path):
     job = build_job(_plan(_sql(events), tmp_path / "o.csv"), RunOptions())
-    assert job.checkpoints is None
+    assert job.open_checkpoints is None
     job.run()
     assert not any(p.name.startswith("state") for p in tmp_path.iterdir())
 
@@ -292,3 +294,37 @@ def test_a_sink_that_is_not_a_regular_file_cannot_be_checkpointed(events, tmp_pa
         pytest.skip("no /dev/null")
     with pytest.raises(ConfigError, match="is not a regular file"):
         _run(_sql(events, tmp_path / "st"), "/dev/null", "csv")
+
+
+def _follow_until(sql, output, lines):
+    """Runs ``sql`` as a follower until ``output`` has ``lines`` lines, then stops it."""
+    stop = threading.Event()
+    job = build_job(_plan(sql, output), RunOptions(continuous=True, stop_event=stop,
+                                                   poll_timeout=0.01))
+    result = []
+    worker = threading.Thread(target=lambda: result.append(job.run()))
+    worker.start()
+    try:
+        while not (output.exists() and output.read_bytes().count(b"\n") >= lines):
+            assert worker.is_alive(), "the follower ended by itself"
+            time.sleep(0.005)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert result, "the follower failed"
+    return result[0]
+
+
+def test_a_stopped_follower_resumes_where_it_stopped(tmp_path):
+    source, output, state = tmp_path / "in.jsonl", tmp_path / "out.csv", tmp_path / "state"
+    rows = [f'{{"user": {i % 70}, "kind": "k{i % 2}", "n": {i}}}\n' for i in range(600)]
+    source.write_text("".join(rows[:300]))
+    sql = _sql(source, state, "sqlite")
+    first = _follow_until(sql, output, 1 + 70)
+    with open(source, "a") as more:
+        more.write("".join(rows[300:]) + '{"user": 999, "kind": "new", "n": 600}\n')
+    metrics = _follow_until(sql, output, 1 + 70 + 1)
+    assert first.records_in + metrics.records_in == 601   # each record read once
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(source.read_bytes())
+    assert output.read_bytes() == _reference(whole, tmp_path)

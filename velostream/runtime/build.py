@@ -86,19 +86,21 @@ def build_job(plan, options: RunOptions | None = None, *, sources=None, sinks=No
     job = Job(plan, physical, OperatorChain(shared), inputs,
               lambda resume: _open_sinks(plan, sink_node, options, sinks or {}, resume),
               options=options)
-    job.checkpoints = _checkpointer(plan, job, options)
+    job.open_checkpoints = _checkpoints(plan, job, options)
     return job
 
 
-def _checkpointer(plan, job, options):
-    """The job's checkpoints when it has a ``'state.dir'`` (else None: memory state, as before)."""
+def _checkpoints(plan, job, options):
+    """What opens the job's checkpoints when it has a ``'state.dir'`` (None: memory state, no
+    checkpoints). The store opens when the job runs, not when it is built."""
     directory = plan.setting("state.dir")
     if not directory:
         return None
     from velostream.runtime import checkpoint
 
     checkpoint.refuse_unsupported(job._chains())
-    return checkpoint.open_checkpoints(plan, str(directory), reset=options.reset_state)
+    checkpoint.check_backend(plan)
+    return lambda: checkpoint.open_checkpoints(plan, str(directory), reset=options.reset_state)
 
 
 def _source_opener(plan, scan, options):

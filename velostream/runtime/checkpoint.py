@@ -148,17 +148,22 @@ def open_checkpoints(plan, directory: str, *, reset: bool = False) -> Checkpoint
     except ImportError:  # TEMP until the state branch is merged
         from velostream.state._scratch import open_store
 
-    backend = plan.setting("state.backend") or "rocksdb"
-    if backend == "memory":
-        raise ConfigError("'state.backend' = 'memory' keeps nothing a restart could resume "
-                          "from; with 'state.dir' use rocksdb or sqlite (or leave 'state.dir' "
-                          "out)", key="state.backend")
-    store = open_store(directory, backend, reset=reset)
+    store = open_store(directory, check_backend(plan), reset=reset)
     try:
         return Checkpointer(plan, store, directory, plan.setting("checkpoint.interval"))
     except BaseException:
         store.close()
         raise
+
+
+def check_backend(plan) -> str:
+    """The backend a job with a ``'state.dir'`` keeps its state in (RocksDB unless set)."""
+    backend = plan.setting("state.backend") or "rocksdb"
+    if backend == "memory":
+        raise ConfigError("'state.backend' = 'memory' keeps nothing a restart could resume "
+                          "from; with 'state.dir' use rocksdb or sqlite (or leave 'state.dir' "
+                          "out)", key="state.backend")
+    return backend
 
 
 class Checkpointer:

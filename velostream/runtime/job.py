@@ -85,6 +85,7 @@ class Job:
         self.router = None
         self.sinks: list = []
         self.checkpoints = checkpoints        # runtime.checkpoint.Checkpointer, or None
+        self.open_checkpoints = None          # () -> Checkpointer, called by run()
         self._restored = None                 # the checkpoint this run resumed from
 
     def stop(self) -> None:
@@ -151,6 +152,8 @@ class Job:
     def _run(self) -> JobMetrics:
         started = time.perf_counter()
         try:
+            if self.checkpoints is None and self.open_checkpoints is not None:
+                self.checkpoints = self.open_checkpoints()
             if self.checkpoints is not None:
                 self._restored = self.checkpoints.load()
                 if self._restored is not None and self._restored["finished"]:
