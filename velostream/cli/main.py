@@ -116,7 +116,8 @@ def stream(query, file, job, fmt, limit, output, output_file, properties, stats,
            continuous):
     """Run a query continuously: with --continuous, file sources follow their growing files.
 
-    Ctrl-C stops cleanly: the current batch is finished, sinks are flushed, exit code 0.
+    Ctrl-C stops cleanly: the current batch is finished, sinks are flushed, exit code 0. With
+    a 'state.dir' a last checkpoint is taken, and the next run continues from there.
     """
     _run(query, file, job, fmt, limit, output, output_file, properties, stats,
          continuous=continuous, reset_state=reset_state)

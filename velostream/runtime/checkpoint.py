@@ -202,8 +202,9 @@ class Checkpointer:
                               f"reads {FORMAT_VERSION}")
         if found != self.fingerprint:
             raise self._error("it holds the state of a different query (the statement or a "
-                              "setting that changes results was edited since: plan "
-                              f"fingerprint {found}, this query's is {self.fingerprint})")
+                              "setting that changes results was edited since, or another job "
+                              f"uses this state.dir: plan fingerprint {found}, this query's is "
+                              f"{self.fingerprint})")
         try:
             meta["sources"] = {name: decode_position(p) for name, p in meta["sources"].items()}
         except (ValueError, KeyError, TypeError) as err:
