@@ -183,6 +183,36 @@ def test_a_sink_file_shorter_than_its_commit_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------------ resuming
+def _as_format(events, fmt):
+    """The events file as CSV (a header: decoder state) or one JSON array (a document cut
+    between elements: decoder state and rows to skip)."""
+    rows = [json.loads(line) for line in events.read_text().splitlines()]
+    if fmt == "csv":
+        path = events.with_suffix(".csv")
+        path.write_text("user,kind,n\n" + "".join(f"{r['user']},{r['kind']},{r['n']}\n"
+                                                   for r in rows))
+    else:
+        path = events.with_suffix(".json")
+        path.write_text("[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n")
+    return path
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("input_format", ["csv", "json"])
+def test_inputs_with_decoder_state_resume_exactly(events, tmp_path, backend, input_format):
+    source = _as_format(events, input_format)
+    expected = _reference(events, tmp_path)
+    state, output = tmp_path / "state", tmp_path / "out.csv"
+    sql = _sql(source, state, backend).replace(
+        "'events.batch.size'", f"'events.format' = '{input_format}', 'events.batch.size'")
+    for after in (4, 11):
+        with pytest.raises(Crash):
+            _run(sql, output, extra_sinks=[CrashingSink(after)])
+    metrics = _run(sql, output)
+    assert output.read_bytes() == expected
+    assert 0 < metrics.records_in < ROWS
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("fmt, suffix", [(None, ".csv"), ("json", ".json")])
 def test_a_job_resumes_after_crashes_with_the_same_output(events, tmp_path, backend, fmt,
