@@ -358,3 +358,30 @@ def test_a_stopped_follower_resumes_where_it_stopped(tmp_path):
     whole = tmp_path / "whole.jsonl"
     whole.write_bytes(source.read_bytes())
     assert output.read_bytes() == _reference(whole, tmp_path)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dead_letters_are_written_once_across_crashes(events, tmp_path, backend):
+    lines = events.read_text().splitlines(keepends=True)
+    for i in range(50, ROWS, 200):
+        lines[i] = '{"user": oops}\n'              # a record that does not decode
+    events.write_text("".join(lines))
+
+    def entries(path):
+        found = [json.loads(line) for line in path.read_text().splitlines()]
+        for entry in found:
+            entry.pop("failed_at")                 # the wall clock of the run that wrote it
+        return found
+
+    dlq = ", 'failure_strategy' = 'SendToDLQ', 'dlq.path' = '{}'"
+    expected = _reference(events, tmp_path, extra=dlq.format(tmp_path / "dead0.jsonl"))
+    want = entries(tmp_path / "dead0.jsonl")
+    assert len(want) == len(range(50, ROWS, 200))
+    state, output, dead = tmp_path / "state", tmp_path / "out.csv", tmp_path / "dead.jsonl"
+    sql = _sql(events, state, backend, extra=dlq.format(dead))
+    for after in (5, 13):
+        with pytest.raises(Crash):
+            _run(sql, output, extra_sinks=[CrashingSink(after)])
+    _run(sql, output)
+    assert output.read_bytes() == expected
+    assert entries(dead) == want

@@ -5,6 +5,7 @@ Owns the checkpoint protocol, the plan fingerprint and restoring a job at start.
 
 1. every sink commits: a file sink flushes and fsyncs its file and says its length (the bytes
    that are now part of the result); a sink that cannot say (standard output) is at-least-once;
+   the dead-letter file (``SendToDLQ``) commits the same way;
 2. one store write batch holds every operator's state (``Operator.snapshot`` through a view that
    names each operator's tables ``<chain>.<index>.<table>``), every source's position and every
    sink's committed length, under the ``checkpoint`` table with the plan fingerprint;
@@ -12,7 +13,8 @@ Owns the checkpoint protocol, the plan fingerprint and restoring a job at start.
 
 On start: the fingerprint is compared (a changed query or result-changing setting is refused,
 never reused), operators restore, sources seek, file sinks are truncated to their committed
-length (so output written after the checkpoint is dropped and written again, byte for byte).
+length (so output written after the checkpoint is dropped and written again, byte for byte),
+and so is the dead-letter file.
 A bounded run that finished records that, and running it again does nothing.
 
 Positions and lengths are one small JSON record per checkpoint (readable with any tool; it is
@@ -252,13 +254,15 @@ class Checkpointer:
     def due(self) -> bool:
         return self.clock() - self._last >= self.interval
 
-    def take(self, chains, inputs, sinks, *, finished: bool = False) -> None:
-        """One checkpoint (see the module docstring)."""
+    def take(self, chains, inputs, sinks, *, finished: bool = False, router=None) -> None:
+        """One checkpoint (see the module docstring); ``router``: the job's FailureRouter,
+        whose dead-letter file is committed like a file sink."""
         lengths = {}
         for sink in sinks:
             # The last checkpoint of a finished run holds the sink's end marker (``]``) too.
             lengths[sink.name] = (sink.commit(final=True) if finished and
                                   getattr(sink, "exactly_once", False) else sink.commit())
+        dead_letters = router.commit_dead_letters() if router is not None else None
         if self._pause and self.taken == self._pause_at:
             _pause_here(self._pause)
         batch = WriteBatch()
@@ -274,6 +278,7 @@ class Checkpointer:
             "sources": {item.scan.endpoint.name: encode_position(item.source.position())
                         for item in inputs if item.source is not None},
             "sinks": lengths,
+            "dead_letters": dead_letters,
             "written_at": time.time(),
         }
         batch.put(TABLE, META_KEY, json.dumps(meta, sort_keys=True).encode())

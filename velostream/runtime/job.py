@@ -114,6 +114,7 @@ class Job:
         if self.router is None:
             self.router = FailureRouter(self.plan, self.metrics)
             if self._restored is not None:
+                self.router.resume_dead_letters(self._restored.get("dead_letters"))
                 self.checkpoints.restore_operators(self._chains())
             self.sinks = self.open_sinks(self._restored["sinks"] if self._restored else {})
             if self.checkpoints is not None:
@@ -124,7 +125,8 @@ class Job:
             [("job", self.chain)]
 
     def _checkpoint(self, finished: bool = False) -> None:
-        self.checkpoints.take(self._chains(), self.inputs, self.sinks, finished=finished)
+        self.checkpoints.take(self._chains(), self.inputs, self.sinks, finished=finished,
+                              router=self.router)
 
     def close(self) -> None:
         errors = []
