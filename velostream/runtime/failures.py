@@ -170,6 +170,11 @@ class FailureRouter:
         """Cut the dead-letter file back to what a checkpoint committed: the entries after it
         are written again by the resumed run, once."""
         if self._dlq is not None and length is not None:
+            size = os.fstat(self._dlq.fileno()).st_size
+            if size < length:
+                raise ConfigError(f"{self._dlq_path} has {size} bytes, but the job's checkpoint "
+                                  f"committed {length} bytes of it: it was changed outside the "
+                                  "job; run with --reset-state to start over", key="dlq.path")
             self._dlq.truncate(length)
             self._dlq.seek(length)
 
