@@ -4,7 +4,8 @@ Real subprocesses (``python -m velostream.cli.main execute``) run SELECT DISTINC
 that takes a few seconds, with ``checkpoint.interval`` = 200ms, and are SIGKILLed at random
 points: when the output has grown past a random fraction of its final size, and in the middle
 of a checkpoint (the test-only pause hook of runtime.checkpoint: the sinks are committed, the
-store is not; the process says so with a marker file and waits to be killed). After each kill
+store is not; the process says so with a marker file and waits to be killed), including the
+last checkpoint of the run (its output complete with the JSON array's ``]``, not committed). After each kill
 the same command runs again; the last run ends by itself. Both state backends; the RocksDB run
 writes a JSON array (an end marker), the SQLite run CSV (a header). The seed is printed on
 failure and can be set with VELOSTREAM_KILL_SEED.
@@ -108,6 +109,7 @@ def test_output_after_kills_and_restarts_is_byte_identical(backend, suffix, big_
     plan = [("checkpoint", rng.randint(1, 2)) for _ in range(KILLS_IN_CHECKPOINT)]
     fractions = sorted(rng.uniform(0.1, 0.9) for _ in range(KILLS_AT_SIZE))
     plan += [("size", int(f * len(expected))) for f in fractions]
+    plan.append(("checkpoint", "final"))      # the end marker is written, not committed
     try:
         for i, (kind, at) in enumerate(plan):
             if kind == "checkpoint":

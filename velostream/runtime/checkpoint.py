@@ -46,8 +46,9 @@ OPERATIONAL_KEYS = frozenset({
 
 # Test-only hooks (the kill-and-restart test): with VELOSTREAM_TEST_CHECKPOINT_PAUSE=<file>,
 # the checkpoint numbered VELOSTREAM_TEST_CHECKPOINT_PAUSE_AT of this process (default 1; a
-# first run takes number 0 at start) stops after the sinks are committed and before the store
-# write, creates <file> and waits there until the process is killed.
+# first run takes number 0 at start; ``final``: the last one of a finished run, after the
+# sinks' end markers) stops after the sinks are committed and before the store write, creates
+# <file> and waits there until the process is killed.
 PAUSE_ENV = "VELOSTREAM_TEST_CHECKPOINT_PAUSE"
 PAUSE_AT_ENV = "VELOSTREAM_TEST_CHECKPOINT_PAUSE_AT"
 
@@ -184,7 +185,7 @@ class Checkpointer:
         self.taken = 0                  # checkpoints taken by this process
         self._last = clock()
         self._pause = os.environ.get(PAUSE_ENV)
-        self._pause_at = int(os.environ.get(PAUSE_AT_ENV, "1"))
+        self._pause_at = os.environ.get(PAUSE_AT_ENV, "1")
 
     # ------------------------------------------------------------------ start
     def load(self) -> dict | None:
@@ -263,7 +264,7 @@ class Checkpointer:
             lengths[sink.name] = (sink.commit(final=True) if finished and
                                   getattr(sink, "exactly_once", False) else sink.commit())
         dead_letters = router.commit_dead_letters() if router is not None else None
-        if self._pause and self.taken == self._pause_at:
+        if self._pause and self._pause_at == ("final" if finished else str(self.taken)):
             _pause_here(self._pause)
         batch = WriteBatch()
         for prefix, op in _operators(chains):
