@@ -109,8 +109,8 @@ def test_refused_keys_name_key_file_and_line():
     err = refused("SELECT a FROM t WITH (\n  " + FILE + ",\n  'use_transactions' = 'true')")
     assert str(err) == ("app.sql:3: use_transactions: 'use_transactions' is not supported by "
                         "this build yet (remove it, or set it to 'false', what this build does)")
-    err = refused(query("'allowed.lateness' = '5s'"))
-    assert "'allowed.lateness' is not supported by this build yet" in str(err)
+    err = refused(query("'batch.memory_limit_mb' = '4'"))
+    assert "'batch.memory_limit_mb' is not supported by this build yet" in str(err)
     err = refused(query("'decimal_places' = '4'"))
     assert str(err) == "app.sql:1: decimal_places: 'decimal_places' is not supported by this build yet"
 

@@ -22,6 +22,7 @@ from velostream.errors import ConfigError
 from velostream.plan.bind import EndpointConfig, OutputOverride
 from velostream.runtime import checkpoint as C
 from velostream.runtime.build import RunOptions, build_job
+from velostream.state.jobstate import StateDirError
 
 BACKENDS = ["rocksdb", "sqlite"]
 ROWS = 3000
@@ -258,11 +259,11 @@ def test_a_changed_query_is_refused_and_the_output_kept(events, tmp_path, backen
     with pytest.raises(Crash):
         _run(_sql(events, state, backend), output, extra_sinks=[CrashingSink(5)])
     before = output.read_bytes()
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(StateDirError) as info:
         _run(_sql(events, state, backend, select="DISTINCT user"), output)
     message = str(info.value)
-    assert f"state directory {state}" in message
-    assert "holds the state of a different query" in message and "--reset-state" in message
+    assert f"state directory {state / 'job_1'}" in message
+    assert "was written by a different query" in message and "--reset-state" in message
     assert output.read_bytes() == before
 
 
@@ -274,7 +275,7 @@ def test_a_truncated_input_is_refused(events, tmp_path, backend):
         _run(sql, output, extra_sinks=[CrashingSink(12)])
     data = events.read_bytes()
     events.write_bytes(data[:100])
-    with pytest.raises(ConfigError, match=r"input .*events.jsonl is shorter \(100 bytes\) than "
+    with pytest.raises(StateDirError, match=r"input .*events.jsonl is shorter \(100 bytes\) than "
                                            r"the checkpointed position"):
         _run(sql, output)
 
@@ -385,3 +386,21 @@ def test_dead_letters_are_written_once_across_crashes(events, tmp_path, backend)
     _run(sql, output)
     assert output.read_bytes() == expected
     assert entries(dead) == want
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_damaged_checkpoint_record_is_reported(events, tmp_path, backend):
+    from velostream.state.jobstate import open_job_state
+
+    state, output = tmp_path / "state", tmp_path / "out.csv"
+    sql = _sql(events, state, backend)
+    with pytest.raises(Crash):
+        _run(sql, output, extra_sinks=[CrashingSink(5)])
+    plan = _plan(sql, output)
+    job_state = open_job_state(plan, C.fingerprint(plan))
+    job_state.store.put(C.TABLE, C.META_KEY, b"{not json")
+    job_state.store.commit()
+    job_state.close()
+    with pytest.raises(StateDirError, match=r"its checkpoint record cannot be read.*"
+                                            r"--reset-state"):
+        _run(sql, output)

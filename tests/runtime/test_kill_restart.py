@@ -70,8 +70,8 @@ def _wait_until(proc, ready, what):
 
 def _kill(proc):
     proc.send_signal(signal.SIGKILL)
-    proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
+    _, err = proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, f"ended by itself ({proc.returncode}): {err!r}"
 
 
 @pytest.fixture(scope="module")

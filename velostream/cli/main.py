@@ -8,6 +8,7 @@ import click
 
 from velostream import __version__
 from velostream.cli.common import FORMATS, friendly_errors, read_source, render_reports
+from velostream.cli.state_commands import export_state, import_state
 from velostream.formats import registry as formats
 
 
@@ -261,6 +262,10 @@ def config_keys(fmt):
         click.echo(reference_markdown(), nl=False)
     else:
         reference_table()
+
+
+cli.add_command(export_state)
+cli.add_command(import_state)
 
 
 if __name__ == "__main__":  # python -m velostream.cli.main

@@ -5,7 +5,7 @@ type, a default, a one-line description and a status: *implemented* (the runtime
 :meth:`Setting.parse` by way of ``JobPlan.setting`` / ``EndpointConfig.setting``) or *refused*
 ("not supported by this build yet": ``validate`` warns, binding refuses with a ConfigError naming
 the key, file and line). A refused key may name an *inert* value — what this build does anyway
-(``use_transactions = 'false'``, ``state.backend = 'memory'``) — which is accepted. Keys of a
+(``use_transactions = 'false'``, ``batch.strategy = 'fixed_size'``) — which is accepted. Keys of a
 connector this build does not have (Kafka, database, S3, HTTP, Iceberg) are refused with their
 type. No key is accepted and then ignored.
 
@@ -255,10 +255,11 @@ SETTINGS: list[Setting] = [
     _no(JOB, "batch.min_size", "integer", "adaptive_size batches"),
     _no(JOB, "batch.max_size", "integer", "adaptive_size batches"),
     _no(JOB, "batch.target_latency", "duration", "adaptive_size batches"),
-    _row(JOB, "state.backend", "enum", None, "where operator state is kept (default: rocksdb "
-         "with a state.dir, memory without)", choices=("memory", "rocksdb", "sqlite")),
-    _row(JOB, "state.dir", "path", None, "where state and checkpoints are kept (unset: memory "
-         "state, no checkpoints)"),
+    _row(JOB, "state.backend", "enum", None, "where operator state is kept: memory, rocksdb or "
+         "sqlite (default: rocksdb when 'state.dir' is set, else memory)",
+         choices=("memory", "rocksdb", "sqlite")),
+    _row(JOB, "state.dir", "path", None, "the directory job state is kept in (<dir>/<job name>/); "
+         "with it the job checkpoints and resumes"),
     _row(JOB, "checkpoint.interval", "duration", 5000, "how often a job with a state.dir makes "
          "its state, source positions and sink lengths durable", minimum=1),
     _no(JOB, "allowed.lateness", "duration", "how late an event may be"),

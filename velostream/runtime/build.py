@@ -100,7 +100,7 @@ def _checkpoints(plan, job, options):
 
     checkpoint.refuse_unsupported(job._chains())
     checkpoint.check_backend(plan)
-    return lambda: checkpoint.open_checkpoints(plan, str(directory), reset=options.reset_state)
+    return lambda: checkpoint.open_checkpoints(plan, reset=options.reset_state)
 
 
 def _source_opener(plan, scan, options):

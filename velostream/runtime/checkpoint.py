@@ -53,11 +53,6 @@ PAUSE_ENV = "VELOSTREAM_TEST_CHECKPOINT_PAUSE"
 PAUSE_AT_ENV = "VELOSTREAM_TEST_CHECKPOINT_PAUSE_AT"
 
 
-class StateError(ConfigError):
-    """A state directory that cannot be used as it is (changed query, corrupt record, output
-    changed outside the job): says the path, the reason and what to do."""
-
-
 def fingerprint(plan) -> str:
     """A hash of the normalised statement (printed from its syntax tree, so spacing, case of
     keywords and comments do not count) and of every setting that can change the results."""
@@ -133,29 +128,34 @@ class _OperatorView(StateStore):
     def table(self, name: str):
         return self.store.table(self.prefix + name)
 
+    def tables(self) -> list[str]:
+        n = len(self.prefix)
+        return [name[n:] for name in self.store.tables() if name.startswith(self.prefix)]
+
     def write(self, batch: WriteBatch) -> None:
         if self.batch is None:
             raise RuntimeError("an operator wrote state outside a checkpoint")
-        for table, key, value in batch.ops:
-            if value is None:
-                self.batch.delete(self.prefix + table, key)
-            else:
-                self.batch.put(self.prefix + table, key, value)
+        prefix = self.prefix
+        self.batch.ops.extend((kind, prefix + table, key, value)
+                              for kind, table, key, value in batch.ops)
+
+    def commit(self) -> None:
+        raise RuntimeError("operators do not commit: the checkpoint does, with the positions")
 
 
-def open_checkpoints(plan, directory: str, *, reset: bool = False) -> Checkpointer:
-    """The checkpoints of ``plan`` in ``directory`` (its ``'state.backend'``: RocksDB unless
-    set); ``reset``: the directory's state is dropped first (``--reset-state``)."""
+def open_checkpoints(plan, *, reset: bool = False) -> Checkpointer:
+    """The checkpoints of ``plan`` in its job's directory under ``'state.dir'`` (locked while
+    the job runs; the manifest names the backend and the plan fingerprint: state.jobstate);
+    ``reset``: the job's state is dropped first (``--reset-state``)."""
+    from velostream.state.jobstate import open_job_state
+
+    check_backend(plan)
+    state = open_job_state(plan, fingerprint(plan), reset=reset)
     try:
-        from velostream.state import open_store
-    except ImportError:  # TEMP until the state branch is merged
-        from velostream.state._scratch import open_store
-
-    store = open_store(directory, check_backend(plan), reset=reset)
-    try:
-        return Checkpointer(plan, store, directory, plan.setting("checkpoint.interval"))
+        return Checkpointer(plan, state.store, state.path, plan.setting("checkpoint.interval"),
+                            on_close=state.close)
     except BaseException:
-        store.close()
+        state.close()
         raise
 
 
@@ -173,10 +173,11 @@ class Checkpointer:
     """The checkpoints of one job: ``load()`` at start, ``due()`` / ``take()`` while it runs."""
 
     def __init__(self, plan, store: StateStore, directory: str, interval_ms: int, *,
-                 clock=time.monotonic):
+                 clock=time.monotonic, on_close=None):
         self.plan = plan
         self.store = store
         self.directory = directory
+        self._on_close = on_close or store.close
         self.interval = interval_ms / 1000.0
         self.clock = clock
         self.fingerprint = fingerprint(plan)
@@ -191,7 +192,7 @@ class Checkpointer:
     def load(self) -> dict | None:
         """The last checkpoint (``sources``: name → position, ``sinks``: name → length,
         ``finished``), or None for a first run; a changed plan or a corrupt record is a
-        StateError."""
+        StateDirError."""
         raw = self.store.table(TABLE).get(META_KEY)
         if raw is None:
             return None
@@ -216,10 +217,12 @@ class Checkpointer:
         self.restored = meta
         return meta
 
-    def _error(self, reason: str) -> StateError:
-        return StateError(f"state directory {self.directory}: {reason}. Run with --reset-state "
-                          "to start over (the results are written again from the beginning), "
-                          "or point 'state.dir' at another directory", key="state.dir")
+    def _error(self, reason: str):
+        from velostream.state.jobstate import StateDirError
+
+        return StateDirError(self.directory, reason, "run with --reset-state to start over (the "
+                             "results are written again from the beginning), or point "
+                             "'state.dir' somewhere else")
 
     def restore_operators(self, chains) -> None:
         for prefix, op in _operators(chains):
@@ -249,7 +252,8 @@ class Checkpointer:
                             "exactly-once)", self.plan.name, sink.name)
 
     def close(self) -> None:
-        self.store.close()
+        """Release the store and the directory's lock."""
+        self._on_close()
 
     # ------------------------------------------------------------------ running
     def due(self) -> bool:
@@ -284,7 +288,7 @@ class Checkpointer:
         }
         batch.put(TABLE, META_KEY, json.dumps(meta, sort_keys=True).encode())
         self.store.write(batch)
-        _durable(self.store)
+        self.store.commit()
         self.sequence += 1
         self.taken += 1
         self._last = self.clock()
@@ -295,12 +299,6 @@ def _operators(chains):
     for chain_name, chain in chains:
         for i, op in enumerate(chain.operators):
             yield f"{chain_name}.{i}.", op
-
-
-def _durable(store) -> None:
-    sync = getattr(store, "sync", None) or getattr(store, "flush", None)
-    if sync is not None:
-        sync()
 
 
 def _pause_here(marker: str) -> None:

@@ -1,10 +1,10 @@
 """Operator state: the store interface stateful operators snapshot to and restore from.
 
-``store.py`` defines it (named tables of bytes keys → bytes values with point reads, prefix
-scans and atomic write batches) with the in-memory backend; RocksDB (rocksdict) and SQLite
-backends implement the same interface.
+``store.py`` defines it (named tables of bytes keys → bytes values with point reads, ordered
+prefix and range scans, atomic write batches and a durable commit) with the in-memory backend;
+``rocksdb.py`` (rocksdict) and ``sqlite.py`` (sqlite3) implement the same contract.
 """
 
-from velostream.state.store import MemoryStore, StateStore, StateTable, WriteBatch
+from velostream.state.store import MemoryStore, Snapshot, StateStore, StateTable, WriteBatch
 
-__all__ = ["MemoryStore", "StateStore", "StateTable", "WriteBatch"]
+__all__ = ["MemoryStore", "Snapshot", "StateStore", "StateTable", "WriteBatch"]

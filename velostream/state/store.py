@@ -1,12 +1,26 @@
 """The state-store interface and its in-memory backend.
 
 A :class:`StateStore` holds named tables (one per operator: a RocksDB column family, a SQLite
-table), each mapping bytes keys to bytes values. Operators encode their own keys and values
-(``_core.rowkeys`` for grouping keys); the store knows nothing of their meaning. Reads are point
-lookups and ordered prefix scans; writes go through a :class:`WriteBatch` that is applied
-atomically — all of it or none —, which is what a checkpoint needs to keep state and source
-positions consistent. ``operator.snapshot(store)`` / ``operator.restore(store)`` read and write
-through this interface.
+key range), each mapping bytes keys to bytes values. Operators encode their own keys and values
+(``state.keycodec`` for ordered keys, ``state.valuecodec`` for values); the store knows nothing of
+their meaning.
+
+The contract every backend passes (``tests/state/test_contract.py``):
+
+- reads: ``table.get(key)``, ``table.scan(prefix)`` and ``table.range(start, end)`` (``[start,
+  end)``, ``end=None``: to the last key), both in unsigned byte order; a scan sees the writes
+  made before it started (writes made while it is being consumed may or may not be seen);
+- writes: ``put`` / ``delete`` / ``delete_range`` directly or gathered in a :class:`WriteBatch`
+  that ``write`` applies atomically — all of it or none (a bad batch changes nothing);
+- ``commit()``: everything written before it is durable once it returns (it survives kill -9).
+  Reopening a durable store after a crash, or after ``close()`` without ``commit()``, shows
+  exactly the state of the last commit: writes after it are *discarded*, never half-kept. That is
+  what lets a bounded cache spill dirty state between checkpoints without a crash leaving state
+  that is newer than the source positions committed with it;
+- ``snapshot()`` / ``restore(snapshot)``: a copy of every table, and putting one back (tables
+  not in it are emptied). It is an in-memory copy, for tests and small stores; checkpoints use
+  ``commit()``;
+- ``close()`` releases files and locks; the store is unusable afterwards.
 """
 
 from __future__ import annotations
@@ -15,49 +29,126 @@ import bisect
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
+PUT, DELETE, DELETE_RANGE = 0, 1, 2
+
+# Scans of durable backends read this many entries per seek, so that no backend iterator or
+# cursor stays open between two ``next()`` of a scan (an abandoned scan holds nothing).
+SCAN_CHUNK = 1024
+
+
+def prefix_end(prefix: bytes) -> bytes | None:
+    """The smallest key greater than every key starting with ``prefix`` (None: no such key)."""
+    p = bytearray(prefix)
+    while p and p[-1] == 0xFF:
+        p.pop()
+    if not p:
+        return None
+    p[-1] += 1
+    return bytes(p)
+
 
 class StateTable(ABC):
-    """One operator's keys and values."""
+    """One operator's keys and values, in a store."""
 
     name: str
+    store: StateStore
 
     @abstractmethod
     def get(self, key: bytes) -> bytes | None: ...
 
     @abstractmethod
+    def range(self, start: bytes = b"", end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """``(key, value)`` of every key in ``[start, end)``, in byte order."""
+
     def scan(self, prefix: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` of every key starting with ``prefix``, in byte order."""
+        return self.range(prefix, prefix_end(prefix))
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.store.put(self.name, key, value)
+
+    def delete(self, key: bytes) -> None:
+        self.store.delete(self.name, key)
+
+    def delete_range(self, start: bytes = b"", end: bytes | None = None) -> None:
+        self.store.delete_range(self.name, start, end)
 
     def __contains__(self, key: bytes) -> bool:
         return self.get(key) is not None
 
 
 class WriteBatch:
-    """Puts and deletes across tables, applied together by ``StateStore.write``."""
+    """Puts and deletes across tables, applied together (in order) by ``StateStore.write``."""
+
+    __slots__ = ("ops",)
 
     def __init__(self):
-        self.ops: list[tuple[str, bytes, bytes | None]] = []
+        # (kind, table, key, value): value is the bytes of a PUT, the end key of a DELETE_RANGE
+        # (None: to the last key), None for a DELETE.
+        self.ops: list[tuple[int, str, bytes, bytes | None]] = []
 
     def put(self, table: str, key: bytes, value: bytes) -> None:
-        self.ops.append((table, bytes(key), bytes(value)))
+        self.ops.append((PUT, table, bytes(key), bytes(value)))
 
     def delete(self, table: str, key: bytes) -> None:
-        self.ops.append((table, bytes(key), None))
+        self.ops.append((DELETE, table, bytes(key), None))
+
+    def delete_range(self, table: str, start: bytes = b"", end: bytes | None = None) -> None:
+        self.ops.append((DELETE_RANGE, table, bytes(start), None if end is None else bytes(end)))
 
     def __len__(self) -> int:
         return len(self.ops)
 
 
+def check_batch(batch: WriteBatch) -> None:
+    """Raise ``ValueError`` / ``TypeError`` for a batch a backend must refuse (before applying any of it)."""
+    for kind, table, key, value in batch.ops:
+        if not isinstance(table, str) or not table:
+            raise ValueError(f"a table name must be a non-empty string; got {table!r}")
+        if not isinstance(key, bytes):
+            raise TypeError(f"a state key must be bytes; got {type(key).__name__}")
+        if kind == PUT:
+            if not isinstance(value, bytes):
+                raise TypeError(f"a state value must be bytes; got {type(value).__name__}")
+        elif kind == DELETE_RANGE:
+            if value is not None and not isinstance(value, bytes):
+                raise TypeError(f"a range end must be bytes or None; got {type(value).__name__}")
+        elif kind != DELETE:
+            raise ValueError(f"unknown write-batch operation {kind!r}")
+
+
+class Snapshot:
+    """Every table of a store at one moment: ``tables[name] = [(key, value), ...]`` in order."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self, tables: dict[str, list[tuple[bytes, bytes]]]):
+        self.tables = tables
+
+
 class StateStore(ABC):
-    """Named tables with atomic write batches. ``close()`` releases the backend."""
+    """Named tables with atomic write batches and a durable ``commit``."""
+
+    #: True when committed state survives the process (RocksDB, SQLite).
+    durable: bool = False
+    #: The ``state.backend`` name.
+    backend: str = ""
 
     @abstractmethod
     def table(self, name: str) -> StateTable:
         """The table ``name`` (created empty when it does not exist)."""
 
     @abstractmethod
+    def tables(self) -> list[str]:
+        """The names of the tables created so far, sorted."""
+
+    @abstractmethod
     def write(self, batch: WriteBatch) -> None:
-        """Apply every put and delete of ``batch``, atomically."""
+        """Apply every operation of ``batch``, in order, atomically."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make everything written so far durable (see the module docstring)."""
 
     def put(self, table: str, key: bytes, value: bytes) -> None:
         batch = WriteBatch()
@@ -69,12 +160,36 @@ class StateStore(ABC):
         batch.delete(table, key)
         self.write(batch)
 
+    def delete_range(self, table: str, start: bytes = b"", end: bytes | None = None) -> None:
+        batch = WriteBatch()
+        batch.delete_range(table, start, end)
+        self.write(batch)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot({name: list(self.table(name).range()) for name in self.tables()})
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Make the store hold exactly ``snapshot`` (one atomic batch; not committed)."""
+        batch = WriteBatch()
+        for name in sorted(set(self.tables()) | set(snapshot.tables)):
+            batch.delete_range(name)
+            for key, value in snapshot.tables.get(name, ()):
+                batch.put(name, key, value)
+        self.write(batch)
+
     def close(self) -> None:
-        """Nothing to release for the memory backend."""
+        """Release the backend (nothing to release for the memory backend)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class _MemoryTable(StateTable):
-    def __init__(self, name: str):
+    def __init__(self, store: MemoryStore, name: str):
+        self.store = store
         self.name = name
         self.data: dict[bytes, bytes] = {}
         self._sorted: list[bytes] | None = None      # keys in order, rebuilt after writes
@@ -82,13 +197,20 @@ class _MemoryTable(StateTable):
     def get(self, key: bytes) -> bytes | None:
         return self.data.get(bytes(key))
 
-    def scan(self, prefix: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+    def range(self, start: bytes = b"", end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         if self._sorted is None:
             self._sorted = sorted(self.data)
         keys = self._sorted
-        i = bisect.bisect_left(keys, prefix)
-        while i < len(keys) and keys[i].startswith(prefix):
-            yield keys[i], self.data[keys[i]]
+        i = bisect.bisect_left(keys, start)
+        stop = len(keys) if end is None else bisect.bisect_left(keys, end)
+        return self._iterate(keys, i, stop)
+
+    def _iterate(self, keys, i, stop):
+        data = self.data
+        while i < stop:
+            value = data.get(keys[i])
+            if value is not None:        # deleted while the scan was consumed
+                yield keys[i], value
             i += 1
 
     def __len__(self) -> int:
@@ -98,27 +220,35 @@ class _MemoryTable(StateTable):
 class MemoryStore(StateStore):
     """State in Python dicts: for bounded runs and tests (nothing survives the process)."""
 
+    backend = "memory"
+
     def __init__(self):
         self._tables: dict[str, _MemoryTable] = {}
 
     def table(self, name: str) -> StateTable:
         found = self._tables.get(name)
         if found is None:
-            found = self._tables[name] = _MemoryTable(name)
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"a table name must be a non-empty string; got {name!r}")
+            found = self._tables[name] = _MemoryTable(self, name)
         return found
 
     def write(self, batch: WriteBatch) -> None:
-        # Validated before anything is applied, so a bad batch changes nothing.
-        for table, key, value in batch.ops:
-            if not isinstance(table, str) or not table:
-                raise ValueError(f"a table name must be a non-empty string; got {table!r}")
-        for table, key, value in batch.ops:
+        check_batch(batch)          # before anything is applied, so a bad batch changes nothing
+        for kind, table, key, value in batch.ops:
             target = self.table(table)
-            if value is None:
+            if kind == PUT:
+                target.data[key] = value
+            elif kind == DELETE:
                 target.data.pop(key, None)
             else:
-                target.data[key] = value
+                doomed = [k for k in target.data if k >= key and (value is None or k < value)]
+                for k in doomed:
+                    del target.data[k]
             target._sorted = None
+
+    def commit(self) -> None:
+        """Nothing to make durable."""
 
     def tables(self) -> list[str]:
         return sorted(self._tables)

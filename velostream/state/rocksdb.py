@@ -1,0 +1,241 @@
+"""The RocksDB state backend (rocksdict, raw bytes mode, one column family per table).
+
+Layout of the store directory::
+
+    live/           the open RocksDB (writes since the last commit land here)
+    commits/<n>/    a RocksDB checkpoint (hard-linked SST files) of commit n
+    COMMITTED       "n": the last complete commit, replaced atomically (write, fsync, rename)
+
+``commit()`` creates ``commits/<n+1>`` with RocksDB's checkpoint API (which flushes every
+memtable first, so the checkpoint holds every column family as of that instant), fsyncs it,
+then points ``COMMITTED`` at it and removes the older one. Opening rebuilds ``live/`` from the
+committed checkpoint (SST files are immutable, so they are hard-linked, the small MANIFEST /
+OPTIONS / log files copied), which discards whatever was written after the last commit — the
+store contract: after a crash the state is exactly the last commit's. Without it, a memtable
+flushed on its own between checkpoints (or a WAL replay) would bring back state newer than the
+source positions committed with it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import rocksdict
+
+from velostream.state.store import (
+    DELETE,
+    PUT,
+    SCAN_CHUNK,
+    StateStore,
+    StateTable,
+    WriteBatch,
+    check_batch,
+)
+
+_CF_PREFIX = "t."          # table "agg" is column family "t.agg" ("default" is never a table)
+
+
+class StateCorrupted(Exception):
+    """A store directory that cannot be opened as it is."""
+
+
+def _raw_options() -> rocksdict.Options:
+    opts = rocksdict.Options(raw_mode=True)
+    opts.create_if_missing(True)
+    opts.create_missing_column_families(True)
+    return opts
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace ``path`` by ``data``: a crash leaves the old file or the new one, never a mix."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+class _RocksTable(StateTable):
+    def __init__(self, store: RocksDBStore, name: str, cf, handle):
+        self.store = store
+        self.name = name
+        self._cf = cf
+        self._handle = handle
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._cf.get(key)
+
+    def range(self, start: bytes = b"", end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return self._chunks(bytes(start), end)
+
+    def _chunks(self, start, end):
+        first = True
+        while True:
+            chunk = self._read(start, end, skip_start=not first)
+            yield from chunk
+            if len(chunk) < SCAN_CHUNK:
+                return
+            start, first = chunk[-1][0], False
+
+    def _read(self, start, end, skip_start):
+        out = []
+        it = self._cf.iter()
+        try:
+            it.seek(start)
+            if skip_start and it.valid() and it.key() == start:
+                it.next()
+            while it.valid() and len(out) < SCAN_CHUNK:
+                key = it.key()
+                if end is not None and key >= end:
+                    break
+                out.append((key, it.value()))
+                it.next()
+        finally:
+            del it
+        return out
+
+
+class RocksDBStore(StateStore):
+    """State in RocksDB under ``path`` (created when missing)."""
+
+    durable = True
+    backend = "rocksdb"
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        os.makedirs(self.path, exist_ok=True)
+        self._live = os.path.join(self.path, "live")
+        self._commits = os.path.join(self.path, "commits")
+        self._sequence = self._last_commit()
+        self._rebuild_live()
+        names = [n for n in rocksdict.Rdict.list_cf(self._live) if n.startswith(_CF_PREFIX)] \
+            if os.path.exists(os.path.join(self._live, "CURRENT")) else []
+        try:
+            self._db = rocksdict.Rdict(self._live, _raw_options(),
+                                       column_families={n: rocksdict.Options(raw_mode=True)
+                                                        for n in names})
+        except Exception as exc:
+            raise StateCorrupted(f"RocksDB cannot open {self._live}: {exc}") from exc
+        self._tables: dict[str, _RocksTable] = {}
+        for n in names:
+            self._attach(n[len(_CF_PREFIX):], self._db.get_column_family(n))
+
+    # -- opening: the last commit, nothing after it ----------------------------------------
+    def _last_commit(self) -> int:
+        marker = os.path.join(self.path, "COMMITTED")
+        if not os.path.exists(marker):
+            return 0
+        with open(marker, "rb") as f:
+            text = f.read().decode("ascii", "replace").strip()
+        if not text.isdigit() or not os.path.isdir(os.path.join(self._commits, text)):
+            raise StateCorrupted(f"{marker} names no complete commit ({text!r})")
+        return int(text)
+
+    def _rebuild_live(self) -> None:
+        if os.path.exists(self._live):
+            shutil.rmtree(self._live)           # writes after the last commit: discarded
+        if os.path.isdir(self._commits):
+            for entry in os.listdir(self._commits):
+                if entry != str(self._sequence):
+                    shutil.rmtree(os.path.join(self._commits, entry))   # a commit cut short
+        if not self._sequence:
+            return
+        source = os.path.join(self._commits, str(self._sequence))
+        os.makedirs(self._live)
+        for entry in os.listdir(source):
+            src, dst = os.path.join(source, entry), os.path.join(self._live, entry)
+            if entry.endswith(".sst"):
+                try:
+                    os.link(src, dst)
+                    continue
+                except OSError:
+                    pass                        # no hard links here: copy
+            shutil.copy2(src, dst)
+        fsync_dir(self._live)
+
+    def _attach(self, name: str, cf) -> _RocksTable:
+        table = _RocksTable(self, name, cf, self._db.get_column_family_handle(_CF_PREFIX + name))
+        self._tables[name] = table
+        return table
+
+    # -- the interface ---------------------------------------------------------------------
+    def table(self, name: str) -> StateTable:
+        found = self._tables.get(name)
+        if found is None:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"a table name must be a non-empty string; got {name!r}")
+            cf = self._db.create_column_family(_CF_PREFIX + name, rocksdict.Options(raw_mode=True))
+            found = self._attach(name, cf)
+        return found
+
+    def tables(self) -> list[str]:
+        return sorted(self._tables)
+
+    def write(self, batch: WriteBatch) -> None:
+        check_batch(batch)
+        wb = rocksdict.WriteBatch(raw_mode=True)
+        for kind, name, key, value in batch.ops:
+            table = self.table(name)
+            if kind == PUT:
+                wb.put(key, value, table._handle)
+            elif kind == DELETE:
+                wb.delete(key, table._handle)
+            elif value is not None:
+                if key < value:
+                    wb.delete_range(key, value, table._handle)
+            else:
+                # RocksDB ranges need an end: the last key + a zero byte ends past every key.
+                last = self._last_key(table)
+                if last is not None and key <= last:
+                    wb.delete_range(key, last + b"\x00", table._handle)
+        self._db.write(wb)
+
+    @staticmethod
+    def _last_key(table: _RocksTable) -> bytes | None:
+        it = table._cf.iter()
+        try:
+            it.seek_to_last()
+            return it.key() if it.valid() else None
+        finally:
+            del it
+
+    def commit(self) -> None:
+        sequence = self._sequence + 1
+        os.makedirs(self._commits, exist_ok=True)
+        target = os.path.join(self._commits, str(sequence))
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        rocksdict.Checkpoint(self._db).create_checkpoint(target)
+        for entry in os.listdir(target):
+            with open(os.path.join(target, entry), "rb") as f:
+                os.fsync(f.fileno())
+        fsync_dir(target)
+        fsync_dir(self._commits)
+        write_atomically(os.path.join(self.path, "COMMITTED"), b"%d\n" % sequence)
+        previous = os.path.join(self._commits, str(self._sequence))
+        self._sequence = sequence
+        if os.path.isdir(previous):
+            shutil.rmtree(previous)
+
+    def close(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is None:
+            return
+        for table in self._tables.values():
+            table._cf.close()
+            table._cf = table._handle = None
+        self._tables.clear()
+        db.close()
+        self._db = None
