@@ -404,3 +404,10 @@ def test_a_damaged_checkpoint_record_is_reported(events, tmp_path, backend):
     with pytest.raises(StateDirError, match=r"its checkpoint record cannot be read.*"
                                             r"--reset-state"):
         _run(sql, output)
+
+
+def test_reset_state_without_a_state_dir_says_there_is_nothing_to_reset(events, tmp_path,
+                                                                         caplog):
+    with caplog.at_level(logging.WARNING, logger="velostream"):
+        _run(_sql(events), tmp_path / "o.csv", reset_state=True)
+    assert "--reset-state: the job has no 'state.dir'" in caplog.text

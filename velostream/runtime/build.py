@@ -9,6 +9,7 @@ source and a collecting sink) and the job server all build their jobs here.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -95,6 +96,10 @@ def _checkpoints(plan, job, options):
     checkpoints). The store opens when the job runs, not when it is built."""
     directory = plan.setting("state.dir")
     if not directory:
+        if options.reset_state:
+            logging.getLogger("velostream.checkpoint").warning(
+                "%s: --reset-state: the job has no 'state.dir', so there is no state to reset",
+                plan.name)
         return None
     from velostream.runtime import checkpoint
 

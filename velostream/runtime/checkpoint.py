@@ -11,8 +11,9 @@ Owns the checkpoint protocol, the plan fingerprint and restoring a job at start.
    sink's committed length, under the ``checkpoint`` table with the plan fingerprint;
 3. the store commits it durably. A crash before 3 leaves the previous checkpoint in force.
 
-On start: the fingerprint is compared (a changed query or result-changing setting is refused,
-never reused), operators restore, sources seek, file sinks are truncated to their committed
+On start: the job's directory is locked and its manifest's fingerprint compared
+(``state.jobstate``; the checkpoint record's too): a changed query or result-changing setting is
+refused, never reused. Then operators restore, sources seek, file sinks are truncated to their committed
 length (so output written after the checkpoint is dropped and written again, byte for byte),
 and so is the dead-letter file.
 A bounded run that finished records that, and running it again does nothing.
@@ -41,7 +42,7 @@ FORMAT_VERSION = 1
 # Settings that change how a job runs but not what it outputs: changing them keeps the state.
 OPERATIONAL_KEYS = frozenset({
     "state.dir", "state.backend", "checkpoint.interval", "batch.size", "batch.timeout",
-    "batch_timeout", "max_batch_size", "failure_strategy.log_limit",
+    "batch_timeout", "max_batch_size",
 })
 
 # Test-only hooks (the kill-and-restart test): with VELOSTREAM_TEST_CHECKPOINT_PAUSE=<file>,
