@@ -169,6 +169,9 @@ def test_commit_survives_kill_9_and_later_writes_do_not(durable_opener):
         b.put("pos", b"src", b"1000")
         s.write(b)
         s.commit()
+        b = WriteBatch()
+        b.put("agg", (0).to_bytes(4, "big"), b"committed")
+        s.commit(b)                                   # a commit with a batch
         for round in range(20):
             b = WriteBatch()
             for i in range(1000):
@@ -188,3 +191,31 @@ def test_commit_survives_kill_9_and_later_writes_do_not(durable_opener):
     assert s.table("pos").get(b"src") == b"1000"
     rows = list(s.table("agg").range())
     assert len(rows) == 1000 and {v for _, v in rows} == {b"committed"}
+
+
+def test_commit_with_a_batch_then_uncommitted_writes_then_reopen(durable_opener):
+    """Both RocksDB commit paths: a synced batch (live/ is the commit) and, after uncommitted
+    writes, a checkpoint to come back to."""
+    s = durable_opener()
+    for n in range(3):
+        b = WriteBatch()
+        b.put("agg", b"k", b"%d" % n)
+        b.put("pos", b"src", b"%d" % n)
+        s.commit(b)
+    s.close()
+    s = durable_opener()
+    assert s.table("agg").get(b"k") == b"2" and s.table("pos").get(b"src") == b"2"
+    s.put("agg", b"k", b"spilled")                  # uncommitted
+    s.put("agg", b"other", b"spilled")
+    b = WriteBatch()
+    b.put("pos", b"src", b"3")
+    s.commit(b)                                     # commits the spills too
+    s.put("agg", b"k", b"after")                    # uncommitted again
+    s.close()
+    s = durable_opener()
+    assert dict(s.table("agg").range()) == {b"k": b"spilled", b"other": b"spilled"}
+    assert s.table("pos").get(b"src") == b"3"
+    s.commit()
+    s.close()
+    s = durable_opener()
+    assert s.table("agg").get(b"k") == b"spilled"

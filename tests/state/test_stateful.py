@@ -127,6 +127,6 @@ _settings = settings(max_examples=30, stateful_step_count=25, deadline=None,
 TestMemory = _machine("memory").TestCase
 TestMemory.settings = _settings
 TestRocksDB = _machine("rocksdb").TestCase
-TestRocksDB.settings = _settings
+TestRocksDB.settings = settings(_settings, max_examples=15)   # each checkpoint is disk work
 TestSQLite = _machine("sqlite").TestCase
 TestSQLite.settings = _settings

@@ -40,7 +40,10 @@ Ints, DECIMALs and DOUBLEs are different kinds here (a key column has one type);
 the order is the SQL order. ``KEY_CODEC_VERSION`` versions the layout (checkpoint manifests).
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 
@@ -49,37 +52,31 @@ import decimal as _decimal
 
 from velostream._core.batch import timestamp_to_datetime
 from velostream._core.decimal cimport ScaledInteger
+from velostream._core.keycodec cimport buf_byte, buf_bytes, buf_t, buf_u64_be, buf_write
 
 KEY_CODEC_VERSION = 1
 
-T_NULL = 0x01
-T_FALSE = 0x02
-T_TRUE = 0x03
-T_INT_NEG_BIG = 0x10
-T_INT = 0x11
-T_INT_POS_BIG = 0x12
-T_DEC_NEG = 0x20
-T_DEC_ZERO = 0x21
-T_DEC_POS = 0x22
-T_FLOAT = 0x30
-T_TIMESTAMP = 0x40
-T_STRING = 0x50
-T_BYTES = 0x51
+cdef enum:
+    T_NULL = 0x01
+    T_FALSE = 0x02
+    T_TRUE = 0x03
+    T_INT_NEG_BIG = 0x10
+    T_INT = 0x11
+    T_INT_POS_BIG = 0x12
+    T_DEC_NEG = 0x20
+    T_DEC_ZERO = 0x21
+    T_DEC_POS = 0x22
+    T_FLOAT = 0x30
+    T_TIMESTAMP = 0x40
+    T_STRING = 0x50
+    T_BYTES = 0x51
 
 cdef object _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 cdef object _MS = _dt.timedelta(milliseconds=1)
 cdef object _UTC = _dt.timezone.utc
-cdef int64_t _INT64_MIN = -9223372036854775807 - 1
-cdef int64_t _INT64_MAX = 9223372036854775807
 
 
-cdef inline void _put_u64(bytearray out, uint64_t u):
-    cdef char buf[8]
-    cdef int i
-    for i in range(8):
-        buf[7 - i] = <char>(u & 0xFF)
-        u >>= 8
-    out += PyBytes_FromStringAndSize(buf, 8)
+cdef buf_t _buf          # reused by every encode (the GIL serialises them)
 
 
 cdef inline uint64_t _get_u64(const uint8_t* p) noexcept:
@@ -90,95 +87,94 @@ cdef inline uint64_t _get_u64(const uint8_t* p) noexcept:
     return u
 
 
-cdef inline void _put_int64(bytearray out, int64_t v):
-    _put_u64(out, (<uint64_t>v) ^ 0x8000000000000000ULL)
+cdef inline int _put_int64(buf_t* out, uint8_t tag, int64_t v) except -1:
+    buf_byte(out, tag)
+    return buf_u64_be(out, (<uint64_t>v) ^ 0x8000000000000000ULL)
 
 
-cdef void _put_escaped(bytearray out, bytes data):
-    cdef const char* p = PyBytes_AS_STRING(data)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(data), i, start = 0
+cdef int _put_escaped(buf_t* out, uint8_t tag, const char* p, Py_ssize_t n) except -1:
+    cdef Py_ssize_t i, start = 0
+    buf_byte(out, tag)
     for i in range(n):
         if p[i] == 0:
-            out += data[start:i + 1]
-            out.append(0xFF)
+            buf_write(out, p + start, i + 1 - start)
+            buf_byte(out, 0xFF)
             start = i + 1
-    out += data[start:] if start else data
-    out.append(0x00)
-    out.append(0x01)
+    buf_write(out, p + start, n - start)
+    buf_byte(out, 0x00)
+    return buf_byte(out, 0x01)
 
 
-cdef void _put_double(bytearray out, double d):
+cdef int _put_double(buf_t* out, double d) except -1:
     cdef uint64_t u
     if d != d:
-        d = float("nan")            # one NaN: the positive quiet NaN
+        u = 0x7FF8000000000000ULL       # one NaN: the positive quiet NaN
     elif d == 0.0:
-        d = 0.0                     # -0.0 ties 0.0
-    memcpy(&u, &d, 8)
+        u = 0                           # -0.0 ties 0.0
+    else:
+        memcpy(&u, &d, 8)
     if u >> 63:
         u = ~u
     else:
         u ^= 0x8000000000000000ULL
-    out.append(T_FLOAT)
-    _put_u64(out, u)
+    buf_byte(out, T_FLOAT)
+    return buf_u64_be(out, u)
 
 
-cdef void _put_bigint(bytearray out, object v):
+cdef int _put_bigint(buf_t* out, object v) except -1:
     cdef bytes mag
-    cdef Py_ssize_t n
-    if v < 0:
-        mag = (-v).to_bytes(((-v).bit_length() + 7) // 8, "big")
-        n = len(mag)
-        if n > 255:
-            raise OverflowError("an integer key wider than 255 bytes")
-        out.append(T_INT_NEG_BIG)
-        out.append(255 - n)
-        out += bytes([255 - b for b in mag])
+    cdef Py_ssize_t n, i
+    cdef bint negative = v < 0
+    if negative:
+        v = -v
+    mag = v.to_bytes((v.bit_length() + 7) // 8, "big")
+    n = len(mag)
+    if n > 255:
+        raise OverflowError("an integer key wider than 255 bytes")
+    if negative:
+        buf_byte(out, T_INT_NEG_BIG)
+        buf_byte(out, 255 - n)
+        for i in range(n):
+            buf_byte(out, 255 - <uint8_t>mag[i])
     else:
-        mag = v.to_bytes((v.bit_length() + 7) // 8, "big")
-        n = len(mag)
-        if n > 255:
-            raise OverflowError("an integer key wider than 255 bytes")
-        out.append(T_INT_POS_BIG)
-        out.append(n)
-        out += mag
+        buf_byte(out, T_INT_POS_BIG)
+        buf_byte(out, n)
+        buf_write(out, PyBytes_AS_STRING(mag), n)
+    return 0
 
 
-cdef void _put_decimal(bytearray out, object mantissa, int scale):
+cdef int _put_decimal(buf_t* out, object mantissa, int scale) except -1:
     """``mantissa / 10**scale`` by value (see the module docstring)."""
     cdef bint negative
     cdef bytes digits
-    cdef Py_ssize_t n, i
+    cdef const char* d
+    cdef Py_ssize_t n, i, stripped
     cdef int exponent, pair
-    cdef bytearray body
+    cdef uint8_t flip
     if mantissa == 0:
-        out.append(T_DEC_ZERO)
-        return
+        return buf_byte(out, T_DEC_ZERO)
     negative = mantissa < 0
     digits = str(-mantissa if negative else mantissa).encode("ascii")
+    d = PyBytes_AS_STRING(digits)
     n = len(digits)
     exponent = <int>n - scale
-    digits = digits.rstrip(b"0")
-    if scale - (n - len(digits)) > 38:
+    stripped = n
+    while d[stripped - 1] == 48:
+        stripped -= 1
+    if scale - (n - stripped) > 38:
         raise ValueError("a DECIMAL key has at most 38 digits after the point")
-    n = len(digits)
     if not -0x8000 <= exponent < 0x8000:
         raise OverflowError("a DECIMAL key out of range")
-    body = bytearray()
-    body.append(((exponent + 0x8000) >> 8) & 0xFF)
-    body.append((exponent + 0x8000) & 0xFF)
+    flip = 0xFF if negative else 0
+    buf_byte(out, T_DEC_NEG if negative else T_DEC_POS)
+    buf_byte(out, (((exponent + 0x8000) >> 8) & 0xFF) ^ flip)
+    buf_byte(out, ((exponent + 0x8000) & 0xFF) ^ flip)
     i = 0
-    while i < n:
-        pair = (digits[i] - 48) * 10 + ((digits[i + 1] - 48) if i + 1 < n else 0)
-        body.append(pair + 1)
+    while i < stripped:
+        pair = (d[i] - 48) * 10 + ((d[i + 1] - 48) if i + 1 < stripped else 0)
+        buf_byte(out, (pair + 1) ^ flip)
         i += 2
-    body.append(0)
-    if negative:
-        out.append(T_DEC_NEG)
-        for i in range(len(body)):
-            body[i] = 255 - body[i]
-    else:
-        out.append(T_DEC_POS)
-    out += body
+    return buf_byte(out, flip)
 
 
 cdef int64_t _datetime_ms(object v) except? -1:
@@ -187,31 +183,36 @@ cdef int64_t _datetime_ms(object v) except? -1:
     return (v - _EPOCH) // _MS
 
 
-cdef void _put_value(bytearray out, object v):
+cdef int _put_value(buf_t* out, object v) except -1:
     cdef type t = type(v)
     cdef ScaledInteger si
+    cdef int overflow = 0
+    cdef long long x
+    cdef const char* p
+    cdef Py_ssize_t n
     if v is None:
-        out.append(T_NULL)
-    elif t is bool:
-        out.append(T_TRUE if v else T_FALSE)
-    elif t is int:
-        if _INT64_MIN <= v <= _INT64_MAX:
-            out.append(T_INT)
-            _put_int64(out, <int64_t>v)
-        else:
-            _put_bigint(out, v)
-    elif t is float:
-        _put_double(out, <double>v)
-    elif t is str:
-        out.append(T_STRING)
-        _put_escaped(out, (<str>v).encode("utf-8"))
-    elif t is bytes or t is bytearray or t is memoryview:
-        out.append(T_BYTES)
-        _put_escaped(out, bytes(v))
-    elif t is ScaledInteger:
+        return buf_byte(out, T_NULL)
+    if t is str:
+        p = PyUnicode_AsUTF8AndSize(v, &n)
+        return _put_escaped(out, T_STRING, p, n)
+    if t is int:
+        x = PyLong_AsLongLongAndOverflow(v, &overflow)
+        if overflow:
+            return _put_bigint(out, v)
+        return _put_int64(out, T_INT, x)
+    if t is float:
+        return _put_double(out, PyFloat_AS_DOUBLE(v))
+    if t is bool:
+        return buf_byte(out, T_TRUE if v else T_FALSE)
+    if t is ScaledInteger:
         si = <ScaledInteger>v
-        _put_decimal(out, si.mantissa, si.scale)
-    elif isinstance(v, _decimal.Decimal):
+        return _put_decimal(out, si.mantissa, si.scale)
+    if t is bytes:
+        return _put_escaped(out, T_BYTES, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v))
+    if t is bytearray or t is memoryview:
+        v = bytes(v)
+        return _put_escaped(out, T_BYTES, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v))
+    if isinstance(v, _decimal.Decimal):
         if not v.is_finite():
             raise ValueError(f"a DECIMAL key must be finite; got {v}")
         sign, digits, exp = v.as_tuple()
@@ -219,52 +220,56 @@ cdef void _put_value(bytearray out, object v):
         if exp > 0:
             m *= 10 ** exp
             exp = 0
-        _put_decimal(out, -m if sign else m, -exp)
-    elif isinstance(v, _dt.datetime):
-        out.append(T_TIMESTAMP)
-        _put_int64(out, _datetime_ms(v))
-    elif isinstance(v, bool):
-        out.append(T_TRUE if v else T_FALSE)
-    elif isinstance(v, int):
-        _put_value(out, int(v))
-    elif isinstance(v, float):
-        _put_double(out, <double>v)
-    elif isinstance(v, str):
-        out.append(T_STRING)
-        _put_escaped(out, str(v).encode("utf-8"))
-    else:
-        raise TypeError(f"a state key cannot hold a {t.__name__} value ({v!r})")
+        return _put_decimal(out, -m if sign else m, -exp)
+    if isinstance(v, _dt.datetime):
+        return _put_int64(out, T_TIMESTAMP, _datetime_ms(v))
+    if isinstance(v, bool):
+        return buf_byte(out, T_TRUE if v else T_FALSE)
+    if isinstance(v, int):
+        return _put_value(out, int(v))
+    if isinstance(v, float):
+        return _put_double(out, <double>v)
+    if isinstance(v, str):
+        return _put_value(out, str(v))
+    raise TypeError(f"a state key cannot hold a {t.__name__} value ({v!r})")
+
+
+cdef inline int _start(bytes prefix) except -1:
+    _buf.n = 0
+    return buf_write(&_buf, PyBytes_AS_STRING(prefix), PyBytes_GET_SIZE(prefix))
 
 
 def encode_key(values, bytes prefix=b""):
     """The order-preserving key of the tuple ``values`` (any iterable), after ``prefix``."""
-    cdef bytearray out = bytearray(prefix)
-    for v in values:
-        _put_value(out, v)
-    return bytes(out)
+    _start(prefix)
+    if type(values) is tuple:
+        for v in <tuple>values:
+            _put_value(&_buf, v)
+    else:
+        for v in values:
+            _put_value(&_buf, v)
+    return buf_bytes(&_buf)
 
 
 def encode_value(v, bytes prefix=b""):
     """The key of the one-field tuple ``(v,)``."""
-    cdef bytearray out = bytearray(prefix)
-    _put_value(out, v)
-    return bytes(out)
+    _start(prefix)
+    _put_value(&_buf, v)
+    return buf_bytes(&_buf)
 
 
 def encode_int64(int64_t v, bytes prefix=b""):
     """``encode_key((v,))`` for a BIGINT without the Python dispatch."""
-    cdef bytearray out = bytearray(prefix)
-    out.append(T_INT)
-    _put_int64(out, v)
-    return bytes(out)
+    _start(prefix)
+    _put_int64(&_buf, T_INT, v)
+    return buf_bytes(&_buf)
 
 
 def encode_timestamp(int64_t ms, bytes prefix=b""):
     """The key field of a TIMESTAMP given as epoch milliseconds (window bounds)."""
-    cdef bytearray out = bytearray(prefix)
-    out.append(T_TIMESTAMP)
-    _put_int64(out, ms)
-    return bytes(out)
+    _start(prefix)
+    _put_int64(&_buf, T_TIMESTAMP, ms)
+    return buf_bytes(&_buf)
 
 
 # ---------------------------------------------------------------------------------- decoding

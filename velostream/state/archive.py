@@ -1,8 +1,8 @@
 """Moving a job's state: ``export_state`` writes a tarball, ``import_state`` puts one back.
 
 The archive (``.tar.gz``) holds, under ``velostream-state/``: the job's ``MANIFEST.json``, its
-committed store files (RocksDB: ``COMMITTED`` and the checkpoint it names — ``live/`` is rebuilt
-from it on open; SQLite: the database file) and ``ARCHIVE.json``: the archive format, the job,
+committed store files (RocksDB: ``COMMITTED`` and what it names — ``live/`` or a checkpoint under
+``commits/``; SQLite: the database file and its WAL) and ``ARCHIVE.json``: the archive format, the job,
 the backend and the SHA-256 and size of every file. Export takes the job's lock, so it never
 copies state a running job is changing. Import checks every member (plain files and folders
 under ``velostream-state/`` only) and every checksum before anything is written, unpacks next to
@@ -36,16 +36,26 @@ class StateArchiveError(VelostreamError):
 def _committed_files(directory: str, backend: str) -> list[str]:
     """Paths (relative to the job directory) of the committed state, sorted."""
     store = os.path.join(directory, STORE)
-    out = [MANIFEST]
-    for base, dirs, files in os.walk(store):
-        rel = os.path.relpath(base, directory)
-        if backend == "rocksdb" and rel == STORE:
-            dirs[:] = [d for d in dirs if d == "commits"]          # not live/
-            files = [f for f in files if f == "COMMITTED"]
-        if backend == "sqlite":
-            files = [f for f in files if not f.endswith("-shm")]   # rebuilt by SQLite
-        dirs.sort()
-        out.extend(os.path.join(rel, f) for f in sorted(files))
+    if backend == "rocksdb":
+        marker = os.path.join(store, "COMMITTED")
+        if not os.path.exists(marker):
+            return [MANIFEST]                                   # nothing committed yet
+        with open(marker, "rb") as f:
+            where = f.read().decode("ascii", "replace").strip()
+        roots = ["live" if where == "live" else os.path.join("commits", where)]
+        top = ["COMMITTED"]
+    else:
+        roots, top = [""], None
+    out = [MANIFEST] + [os.path.join(STORE, f) for f in top or ()]
+    for root in roots:
+        for base, dirs, files in os.walk(os.path.join(store, root)):
+            rel = os.path.relpath(base, directory)
+            dirs.sort()
+            for f in sorted(files):
+                # RocksDB's LOCK and info LOG files, SQLite's shared-memory index: rebuilt.
+                if f == "LOCK" or f.startswith("LOG") or f.endswith("-shm"):
+                    continue
+                out.append(os.path.join(rel, f))
     return out
 
 

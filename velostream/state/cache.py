@@ -132,9 +132,7 @@ class StateCache:
         self._collect(out, None)
         if batch is not None:
             out.ops.extend(batch.ops)
-        if out.ops:
-            self.store.write(out)
-        self.store.commit()
+        self.store.commit(out)
 
     def range(self, table: str, start: bytes = b"", end: bytes | None = None
               ) -> Iterator[tuple[bytes, bytes]]:

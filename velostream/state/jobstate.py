@@ -22,10 +22,11 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 from dataclasses import dataclass, field
 
 from velostream.errors import ConfigError, VelostreamError
-from velostream.state.rocksdb import RocksDBStore, write_atomically
+from velostream.state.rocksdb import RocksDBStore, StateCorrupted, write_atomically
 from velostream.state.sqlite import SQLiteStore
 from velostream.state.store import MemoryStore, StateStore
 
@@ -154,7 +155,7 @@ def open_state(state_dir: str | None, job: str, fingerprint: str, backend: str |
                                     f"({STORE}/) is missing")
         try:
             store = _open_store(backend, store_path)
-        except Exception as exc:          # sqlite3.DatabaseError, RocksDB's own errors
+        except (StateCorrupted, sqlite3.DatabaseError, OSError) as exc:
             raise StateDirError(directory, f"the {backend} store cannot be opened: {exc}"
                                 ) from exc
         if fresh:

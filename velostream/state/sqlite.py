@@ -126,7 +126,9 @@ class SQLiteStore(StateStore):
         for name in created:
             self._tables[name] = _SQLiteTable(self, name)
 
-    def commit(self) -> None:
+    def commit(self, batch: WriteBatch | None = None) -> None:
+        if batch is not None:
+            self.write(batch)
         self._conn.execute("COMMIT")
         self._conn.execute("BEGIN")
 
