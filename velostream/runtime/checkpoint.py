@@ -140,7 +140,7 @@ class _OperatorView(StateStore):
         self.batch.ops.extend((kind, prefix + table, key, value)
                               for kind, table, key, value in batch.ops)
 
-    def commit(self) -> None:
+    def commit(self, batch: WriteBatch | None = None) -> None:
         raise RuntimeError("operators do not commit: the checkpoint does, with the positions")
 
 
@@ -288,8 +288,7 @@ class Checkpointer:
             "written_at": time.time(),
         }
         batch.put(TABLE, META_KEY, json.dumps(meta, sort_keys=True).encode())
-        self.store.write(batch)
-        self.store.commit()
+        self.store.commit(batch)      # applied atomically and made durable together
         self.sequence += 1
         self.taken += 1
         self._last = self.clock()
