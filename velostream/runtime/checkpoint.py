@@ -272,7 +272,9 @@ class Checkpointer:
         if self._pause and self._pause_at == ("final" if finished else str(self.taken)):
             _pause_here(self._pause)
         batch = WriteBatch()
-        for prefix, op in _operators(chains):
+        # A finished run is never resumed (running it again does nothing), so its last
+        # checkpoint records the end and the sink lengths, not the operators' state.
+        for prefix, op in () if finished else _operators(chains):
             view = _OperatorView(self.store, prefix)
             view.batch = batch
             op.snapshot(view)
