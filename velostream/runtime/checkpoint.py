@@ -46,10 +46,10 @@ OPERATIONAL_KEYS = frozenset({
 })
 
 # Test-only hooks (the kill-and-restart test): with VELOSTREAM_TEST_CHECKPOINT_PAUSE=<file>,
-# the checkpoint numbered VELOSTREAM_TEST_CHECKPOINT_PAUSE_AT of this process (default 1; a
-# first run takes number 0 at start; ``final``: the last one of a finished run, after the
-# sinks' end markers) stops after the sinks are committed and before the store write, creates
-# <file> and waits there until the process is killed.
+# the checkpoint numbered VELOSTREAM_TEST_CHECKPOINT_PAUSE_AT of this process (default 1: the
+# first periodic one; a first run's checkpoint at start is 0; ``final``: the last one of a
+# finished run, after the sinks' end markers) stops after the sinks are committed and before
+# the store write, creates <file> and waits there until the process is killed.
 PAUSE_ENV = "VELOSTREAM_TEST_CHECKPOINT_PAUSE"
 PAUSE_AT_ENV = "VELOSTREAM_TEST_CHECKPOINT_PAUSE_AT"
 
@@ -269,7 +269,8 @@ class Checkpointer:
             lengths[sink.name] = (sink.commit(final=True) if finished and
                                   getattr(sink, "exactly_once", False) else sink.commit())
         dead_letters = router.commit_dead_letters() if router is not None else None
-        if self._pause and self._pause_at == ("final" if finished else str(self.taken)):
+        number = self.taken + (self.restored is not None)       # periodic ones from 1
+        if self._pause and self._pause_at == ("final" if finished else str(number)):
             _pause_here(self._pause)
         batch = WriteBatch()
         # A finished run is never resumed (running it again does nothing), so its last
