@@ -79,3 +79,16 @@ def test_a_file_that_is_not_parquet_is_a_config_error_naming_the_path(tmp_path):
         list(StreamApp(f"SELECT * FROM t WITH ('t.type' = 'file_source', "
                        f"'t.path' = '{src}')").results())
     assert err.value.key == "t.path"
+
+
+def test_a_parquet_sink_refuses_a_checkpointed_job_at_start(tmp_path):
+    """A restart would rewrite a Parquet file from its first row and lose what the checkpoint
+    kept: refused before anything is read, naming the sink's format."""
+    src = tmp_path / "t.parquet"
+    _trades(src, 2)
+    with pytest.raises(ConfigError, match="whole only once closed") as err:
+        _job(f"SELECT * FROM t INTO o WITH ('t.type' = 'file_source', 't.path' = '{src}', "
+             f"'o.type' = 'file_sink', 'o.path' = '{tmp_path / 'o.parquet'}', "
+             f"'state.dir' = '{tmp_path / 'state'}', 'state.backend' = 'sqlite')")
+    assert err.value.key == "o.format"
+    assert not (tmp_path / "o.parquet").exists()

@@ -226,7 +226,7 @@ def test_create_stream_name_without_type_is_explained():
 
 
 def test_dotted_job_properties_are_not_endpoints():
-    refused = ["batch.strategy", "batch.low_latency_wait", "dlq.topic", "checkpoint.interval",
+    refused = ["batch.strategy", "batch.low_latency_wait", "dlq.topic",
                "source.buffer_size"]
     found = endpoint_findings(with_(
         *TYPED, ("batch.strategy", "low_latency"), ("batch.low_latency_wait", "10ms"),

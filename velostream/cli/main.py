@@ -72,6 +72,9 @@ def _run_options(func):
                           "(repeatable; wins over WITH and job comments)."),
         click.option("--stats/--no-stats", default=None,
                      help="Print records in/out/failed at the end (default: on a terminal)."),
+        click.option("--reset-state", is_flag=True,
+                     help="With a 'state.dir': drop its checkpoint and start over from the "
+                          "beginning of the inputs (instead of resuming where it stopped)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -91,7 +94,7 @@ def _parse_properties(items) -> dict:
 @cli.command()
 @_run_options
 @friendly_errors
-def execute(query, file, job, fmt, limit, output, output_file, properties, stats):
+def execute(query, file, job, fmt, limit, output, output_file, properties, stats, reset_state):
     """Run a query (or an application's jobs) over bounded inputs and exit when they end.
 
     \b
@@ -101,7 +104,8 @@ def execute(query, file, job, fmt, limit, output, output_file, properties, stats
         'trades.path' = 'trades.jsonl', 'trades.format' = 'jsonl')"
     A query without INTO prints its results (see --format) or writes --output-file.
     """
-    _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous=False)
+    _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous=False,
+         reset_state=reset_state)
 
 
 @cli.command()
@@ -109,13 +113,15 @@ def execute(query, file, job, fmt, limit, output, output_file, properties, stats
 @click.option("--continuous", is_flag=True,
               help="Keep following the inputs (file sources tail their files) until Ctrl-C.")
 @friendly_errors
-def stream(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):
+def stream(query, file, job, fmt, limit, output, output_file, properties, stats, reset_state,
+           continuous):
     """Run a query continuously: with --continuous, file sources follow their growing files.
 
-    Ctrl-C stops cleanly: the current batch is finished, sinks are flushed, exit code 0.
+    Ctrl-C stops cleanly: the current batch is finished, sinks are flushed, exit code 0. With
+    a 'state.dir' a last checkpoint is taken, and the next run continues from there.
     """
     _run(query, file, job, fmt, limit, output, output_file, properties, stats,
-         continuous=continuous)
+         continuous=continuous, reset_state=reset_state)
 
 
 def _output_file_format(output, output_file, fmt) -> str | None:
@@ -138,7 +144,8 @@ def _output_file_format(output, output_file, fmt) -> str | None:
     return spec.name
 
 
-def _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous):
+def _run(query, file, job, fmt, limit, output, output_file, properties, stats, continuous,
+         reset_state=False):
     import signal
     import threading
 
@@ -188,7 +195,7 @@ def _run(query, file, job, fmt, limit, output, output_file, properties, stats, c
             terminal_out = any(s.type == "stdout_sink" for s in plan.sinks) and sys.stdout.isatty()
             progress = FileProgress() if FileProgress.wanted(terminal_out) else None
             runner = app.make_job(plan, limit=limit, continuous=continuous, stop_event=stop,
-                                  progress=progress)
+                                  progress=progress, reset_state=reset_state)
             metrics = runner.run()
             if stats or (stats is None and sys.stderr.isatty()):
                 click.echo(f"{plan.name}: {metrics.records_in} records in, {metrics.records_out} "

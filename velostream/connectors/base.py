@@ -70,12 +70,14 @@ class SinkContext:
     """What a sink is told besides its endpoint: ``format_override`` (the CLI's ``--format``, an
     output format of formats.registry), ``stream`` (where standard output goes),
     ``financial_precision``, and ``path_key``: the setting a file sink's path came from, for its
-    errors (the CLI's ``--output-file``; default ``<name>.path``)."""
+    errors (the CLI's ``--output-file``; default ``<name>.path``). ``resume_length``: a
+    checkpoint committed this many bytes of the sink's output; reopen it there (None: start)."""
 
     format_override: str | None = None
     stream: Any = None
     financial_precision: bool = True
     path_key: str | None = None
+    resume_length: int | None = None
 
 
 @dataclass
@@ -214,6 +216,10 @@ class Sink(ABC):
     """Where result batches go."""
 
     name: str = ""
+    exactly_once: bool = False
+    """A checkpointed job can cut it back to a committed length on restart (file sinks)."""
+    checkpoint_refusal: Exception | None = None
+    """Why a job with checkpoints cannot use this sink (raised at start), or None."""
 
     def open(self) -> None:
         """Acquire what writing needs; sinks open in their constructor when not called."""

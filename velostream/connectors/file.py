@@ -5,7 +5,10 @@ right), following a growing file (``watch``: tail, as ``velo-sql stream --contin
 the source's byte-offset position (``position()`` after each batch; ``seek`` continues right
 after the last record of that batch), ``batch.size`` (records per batch: a decoded block is
 split) and ``batch.timeout`` (how long a follower gathers records for a batch), and writing
-encoded batches (``append`` or truncate). Decoding and encoding themselves are the formats'
+encoded batches (``append`` or truncate) and a file sink's checkpoint side: ``commit()`` makes
+what was written durable and says the committed length; reopened with a checkpoint's length it
+truncates what was written after it (and the encoder continues instead of starting over: no
+second CSV header, the JSON array's next separator). Decoding and encoding themselves are the formats'
 (formats.registry), and so is where a record ends: the decoder takes the whole records at the
 start of a block and says how many bytes they took; the rest (a last line without a line feed,
 a CSV quoted field spanning the cut) starts the next block. A last line without a line feed is
@@ -18,6 +21,7 @@ import bisect
 import collections
 import logging
 import os
+import stat
 import time
 
 from velostream.connectors import BATCH_SIZE_KEYS, BATCH_TIMEOUT_KEYS
@@ -478,7 +482,10 @@ class FileSink(Sink):
     """Writes batches to ``path`` in any writable format of the registry: the endpoint's
     ``format`` (a file sink's ``json`` is JSON Lines, so the file can be appended to and
     followed), else the path's extension, else JSON Lines; ``SinkContext.format_override`` (the
-    CLI's ``--output-file --format``) names an output format itself (``json``: one array)."""
+    CLI's ``--output-file --format``) names an output format itself (``json``: one array).
+    Exactly once with checkpoints: see ``commit`` and ``SinkContext.resume_length``."""
+
+    exactly_once = True
 
     def __init__(self, endpoint, context=None, *, format_override=None):
         from velostream.connectors.base import SinkContext
@@ -502,17 +509,43 @@ class FileSink(Sink):
         self.format = spec.name
         self.records = 0
         self.writer = None
+        self._ended = False
+        self._synced_dir = False
         if spec.writer:             # a whole-file format (Parquet) owns its file
             self.encoder = self.handle = None
+            self.exactly_once = False
+            self.checkpoint_refusal = ConfigError(
+                f"a {spec.name} file is whole only once closed, so a job with checkpoints "
+                "cannot cut it back on a restart; write json-lines or csv, or run without "
+                "'state.dir'", key=key)
             self.writer = formats.make_writer(spec, self.path, endpoint)
             return
-        append = endpoint.flag("append")
-        had_data = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        key = context.path_key or f"{endpoint.name}.path"
+        resume = context.resume_length
+        if resume is not None:
+            self.handle = self._reopen(resume, key)         # closed in close()
+            had_data = resume > 0
+        else:
+            append = endpoint.flag("append")
+            had_data = append and os.path.exists(self.path) and os.path.getsize(self.path) > 0
+            self.handle = open_file(self.path, "ab" if append else "wb", key)
         self.encoder = formats.make_encoder(spec, endpoint,
                                             formats.EncoderOptions(appending=had_data))
-        self.handle = open_file(self.path, "ab" if append else "wb",  # closed in close()
-                                context.path_key or f"{endpoint.name}.path")
-        self.handle.write(self.encoder.begin())
+        if resume is None or not had_data:
+            self.handle.write(self.encoder.begin())
+
+    def _reopen(self, length: int, key: str):
+        """The file a checkpoint committed ``length`` bytes of, cut back to them."""
+        size = os.path.getsize(self.path) if os.path.isfile(self.path) else None
+        if size is None or size < length:
+            found = "is missing" if size is None else f"has {size} bytes"
+            raise ConfigError(f"{self.path} {found}, but the job's checkpoint committed "
+                              f"{length} bytes of it: it was changed outside the job; run "
+                              "with --reset-state to start over", key=key)
+        handle = open_file(self.path, "r+b", key)
+        handle.truncate(length)
+        handle.seek(length)
+        return handle
 
     def write(self, batch) -> None:
         if batch is None or batch.length == 0:
@@ -530,13 +563,46 @@ class FileSink(Sink):
         self.handle.write(self.encoder.flush())
         self.handle.flush()
 
+    def commit(self, final: bool = False) -> int:
+        """Flush and fsync; the length of the output that is durable now (a checkpoint records
+        it). ``final``: the output ends here, with its end marker (a JSON array's ``]``)."""
+        if final and not self._ended:
+            self.handle.write(self.encoder.end())
+            self._ended = True
+        self.flush()
+        fileno = self.handle.fileno()
+        if not stat.S_ISREG(os.fstat(fileno).st_mode):
+            raise ConfigError(f"{self.path} is not a regular file, so the job's checkpoints "
+                              "cannot cut it back on a restart; write to a file, or run "
+                              "without 'state.dir'", key=f"{self.name}.path")
+        os.fsync(fileno)
+        if not self._synced_dir:
+            # A new file's directory entry must be durable too.
+            _fsync_directory(os.path.dirname(os.path.abspath(self.path)))
+            self._synced_dir = True
+        return self.handle.tell()
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
             return
         if not self.handle.closed:
             try:
-                self.handle.write(self.encoder.end())
+                if not self._ended:
+                    self.handle.write(self.encoder.end())
                 self.handle.flush()
             finally:
                 self.handle.close()
+
+
+def _fsync_directory(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return                        # not openable (a platform without directory fds)
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

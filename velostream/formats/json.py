@@ -300,11 +300,13 @@ class JsonArrayStream:
     """The registry's JSON array encoder: one array document for the whole output, written as
     rows arrive (``json``; ``json-pretty`` indented)."""
 
-    def __init__(self, decimals_as_numbers=False, pretty=False):
+    def __init__(self, decimals_as_numbers=False, pretty=False, continuing=False):
         self.encoder = JsonEncoder(decimals_as_numbers=decimals_as_numbers, pretty=pretty)
         self.pretty = pretty
         self.separator = b",\n" if pretty else b","
-        self._rows = 0
+        # continuing: the output holds this array's first rows already (a checkpointed sink
+        # reopened at its committed length), so the next rows start with a separator.
+        self._rows = 1 if continuing else 0
 
     def begin(self) -> bytes:
         return b""          # "[" comes with the first row, so an empty output is "[]"
@@ -333,8 +335,9 @@ def lines_encoder(endpoint, options):
 
 
 def array_encoder(endpoint, options):
-    return JsonArrayStream(endpoint.flag("decimals_as_numbers"))
+    return JsonArrayStream(endpoint.flag("decimals_as_numbers"), continuing=options.appending)
 
 
 def pretty_array_encoder(endpoint, options):
-    return JsonArrayStream(endpoint.flag("decimals_as_numbers"), pretty=True)
+    return JsonArrayStream(endpoint.flag("decimals_as_numbers"), pretty=True,
+                           continuing=options.appending)

@@ -251,8 +251,10 @@ SETTINGS: list[Setting] = [
     _row(JOB, "state.backend", "enum", None, "where operator state is kept: memory, rocksdb or "
          "sqlite (default: rocksdb when 'state.dir' is set, else memory)",
          choices=("memory", "rocksdb", "sqlite")),
-    _row(JOB, "state.dir", "path", None, "the directory job state is kept in (<dir>/<job name>/)"),
-    _no(JOB, "checkpoint.interval", "duration", "checkpoint period"),
+    _row(JOB, "state.dir", "path", None, "the directory job state is kept in (<dir>/<job name>/); "
+         "with it the job checkpoints and resumes"),
+    _row(JOB, "checkpoint.interval", "duration", 5000, "how often a job with a state.dir makes "
+         "its state, source positions and sink lengths durable", minimum=1),
     _row(JOB, "allowed.lateness", "duration", 0, "windows close this long after the watermark "
          "passes their end (each still emits one final row)"),
     _row(JOB, "late.data.strategy", "enum", "drop", "a record whose windows are all closed: "

@@ -9,6 +9,7 @@ source and a collecting sink) and the job server all build their jobs here.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -51,6 +52,7 @@ class RunOptions:
     progress: object = None             # cli.progress.FileProgress, or None
     extra_sinks: list = field(default_factory=list)     # Sink objects besides the plan's
     poll_timeout: float = 0.1           # seconds a poll may wait for a follower's data
+    reset_state: bool = False           # --reset-state: drop the state.dir's checkpoint first
 
 
 def operator_for(node):
@@ -89,8 +91,28 @@ def build_job(plan, options: RunOptions | None = None, *, sources=None, sinks=No
         inputs.append(SourceInput(scan, OperatorChain(stages),
                                   (lambda s=given: s) if given is not None else
                                   _source_opener(plan, scan, options)))
-    return Job(plan, physical, OperatorChain(shared), inputs,
-               lambda: _open_sinks(plan, sink_node, options, sinks or {}), options=options)
+    job = Job(plan, physical, OperatorChain(shared), inputs,
+              lambda resume: _open_sinks(plan, sink_node, options, sinks or {}, resume),
+              options=options)
+    job.open_checkpoints = _checkpoints(plan, job, options)
+    return job
+
+
+def _checkpoints(plan, job, options):
+    """What opens the job's checkpoints when it has a ``'state.dir'`` (None: memory state, no
+    checkpoints). The store opens when the job runs, not when it is built."""
+    directory = plan.setting("state.dir")
+    if not directory:
+        if options.reset_state:
+            logging.getLogger("velostream.checkpoint").warning(
+                "%s: --reset-state: the job has no 'state.dir', so there is no state to reset",
+                plan.name)
+        return None
+    from velostream.runtime import checkpoint
+
+    checkpoint.refuse_unsupported(job._chains())
+    checkpoint.check_backend(plan)
+    return lambda: checkpoint.open_checkpoints(plan, reset=options.reset_state)
 
 
 def _source_opener(plan, scan, options):
@@ -104,7 +126,9 @@ def _source_opener(plan, scan, options):
     return open_
 
 
-def _open_sinks(plan, node, options, given):
+def _open_sinks(plan, node, options, given, resume=None):
+    """The sinks of ``node``; ``resume``: sink name → the length a checkpoint committed (a file
+    sink reopens its file there instead of starting it again)."""
     from velostream.connectors import open_sink
     from velostream.connectors.base import SinkContext
 
@@ -115,7 +139,10 @@ def _open_sinks(plan, node, options, given):
             if ep.name in given:
                 sinks.append(given[ep.name])
                 continue
-            sinks.append(open_sink(ep, SinkContext(financial_precision=financial, **ep.context)))
+            context = SinkContext(financial_precision=financial, **ep.context)
+            if resume and resume.get(ep.name) is not None:
+                context.resume_length = resume[ep.name]
+            sinks.append(open_sink(ep, context))
     except BaseException:
         for sink in sinks:
             sink.close()

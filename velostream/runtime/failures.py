@@ -10,6 +10,7 @@ without one of these.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 
@@ -186,6 +187,27 @@ class FailureRouter:
                         LOG_FIRST)
         self.metrics.records_failed_logged = shown + min(room, len(failures))
         self.metrics.failures_not_shown += len(failures) - min(room, len(failures))
+
+    def commit_dead_letters(self) -> int | None:
+        """Flush and fsync the dead-letter file; its length, which a checkpoint records (None:
+        no dead-letter file)."""
+        if self._dlq is None:
+            return None
+        self._dlq.flush()
+        os.fsync(self._dlq.fileno())
+        return self._dlq.tell()
+
+    def resume_dead_letters(self, length: int) -> None:
+        """Cut the dead-letter file back to what a checkpoint committed: the entries after it
+        are written again by the resumed run, once."""
+        if self._dlq is not None and length is not None:
+            size = os.fstat(self._dlq.fileno()).st_size
+            if size < length:
+                raise ConfigError(f"{self._dlq_path} has {size} bytes, but the job's checkpoint "
+                                  f"committed {length} bytes of it: it was changed outside the "
+                                  "job; run with --reset-state to start over", key="dlq.path")
+            self._dlq.truncate(length)
+            self._dlq.seek(length)
 
     def close(self) -> None:
         if self._dlq is not None:

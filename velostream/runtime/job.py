@@ -6,6 +6,10 @@ Ctrl-C handler calls), giving failures their source location and raw bytes, fail
 sink-write retries and the metrics counters. ``RetryWithBackoff`` retries what a retry can fix —
 writing to a sink; a record that cannot be decoded or computed fails the same way every time, so
 under that strategy it stops the job like ``FailBatch``.
+
+With a ``'state.dir'`` the job has a ``runtime.checkpoint.Checkpointer``: it restores the last
+checkpoint before anything is read or written, takes one between batches every
+``'checkpoint.interval'``, and a last one when the job ends (see that module for the protocol).
 """
 
 from __future__ import annotations
@@ -69,7 +73,8 @@ class Job:
     """A runnable job (built by ``runtime.build``): ``run()`` until the inputs end or ``stop()``;
     ``step()`` processes what the sources hold now (in-process use)."""
 
-    def __init__(self, plan, physical, chain, inputs, open_sinks, *, options, metrics=None):
+    def __init__(self, plan, physical, chain, inputs, open_sinks, *, options, metrics=None,
+                 checkpoints=None):
         self.plan = plan
         self.physical = physical
         self.chain = chain
@@ -82,6 +87,9 @@ class Job:
         self.router = None
         self.sinks: list = []
         self.watermark = JobWatermark([item.stages.find(WatermarkOperator) for item in inputs])
+        self.checkpoints = checkpoints        # runtime.checkpoint.Checkpointer, or None
+        self.open_checkpoints = None          # () -> Checkpointer, called by run()
+        self._restored = None                 # the checkpoint this run resumed from
 
     def stop(self) -> None:
         """Ask the loop to finish the current batch, flush the sinks and return."""
@@ -104,10 +112,24 @@ class Job:
             raise located from None
 
     def open(self) -> None:
-        """Open the failure router and the sinks (sources open as the loop reaches them)."""
+        """Open the failure router and the sinks (sources open as the loop reaches them); with
+        checkpoints, restore the operators and reopen file sinks at their committed length."""
         if self.router is None:
             self.router = FailureRouter(self.plan, self.metrics)
-            self.sinks = self.open_sinks()
+            if self._restored is not None:
+                self.router.resume_dead_letters(self._restored.get("dead_letters"))
+                self.checkpoints.restore_operators(self._chains())
+            self.sinks = self.open_sinks(self._restored["sinks"] if self._restored else {})
+            if self.checkpoints is not None:
+                self.checkpoints.check_sinks(self.sinks)
+
+    def _chains(self):
+        return [(f"s{i}", item.stages) for i, item in enumerate(self.inputs)] + \
+            [("job", self.chain)]
+
+    def _checkpoint(self, finished: bool = False) -> None:
+        self.checkpoints.take(self._chains(), self.inputs, self.sinks, finished=finished,
+                              router=self.router)
 
     def close(self) -> None:
         errors = []
@@ -124,18 +146,39 @@ class Job:
                 errors.append(err)
         if self.router is not None:
             self.router.close()
+        if self.checkpoints is not None:
+            try:
+                self.checkpoints.close()
+            except Exception as err:  # noqa: BLE001 - the store is released whatever happened
+                errors.append(err)
         if errors and not isinstance(errors[0], JobFailed):
             raise errors[0]
 
     def _run(self) -> JobMetrics:
         started = time.perf_counter()
         try:
+            if self.checkpoints is None and self.open_checkpoints is not None:
+                self.checkpoints = self.open_checkpoints()
+            if self.checkpoints is not None:
+                self._restored = self.checkpoints.load()
+                if self._restored is not None and self._restored["finished"]:
+                    log.warning("%s: the state in %s is of a run that finished; nothing to do "
+                                "(--reset-state runs it again)", self.plan.name,
+                                self.checkpoints.directory)
+                    return self.metrics
             self.open()
             if not self.inputs:
                 self._values()
             else:
                 self._loop()
+            stopped = self.stop_event.is_set() or self.options.continuous
+            if self.checkpoints is not None and stopped:
+                # Stopped, not ended: what finish() emits lies past the committed output and
+                # is dropped on resume, which continues the input instead.
+                self._checkpoint()
             self._emit(self.chain.finish())
+            if self.checkpoints is not None and not stopped:
+                self._checkpoint(finished=True)
         finally:
             self.metrics.elapsed_seconds = time.perf_counter() - started
             self.close()
@@ -155,6 +198,9 @@ class Job:
     def _loop(self) -> None:
         for item in self.inputs:
             self._open_source(item)
+        checkpoints = self.checkpoints
+        if checkpoints is not None and self._restored is None:
+            self._checkpoint()       # the start: sink lengths (an appended file's old data)
         active = list(self.inputs)
         try:
             while active and not self.chain.done:
@@ -171,12 +217,16 @@ class Job:
                             break
                     elif self.watermark.active and self.options.continuous:
                         self._advance_watermark(idle=True)   # an idle source's may move on
+                    if checkpoints is not None and checkpoints.due():
+                        self._checkpoint()
         finally:
             if self.progress:
                 self.progress.finish()
 
     def _open_source(self, item) -> None:
         item.source = item.open()
+        if self._restored is not None:
+            self.checkpoints.seek(item.source, self._restored["sources"])
         item.missing = MissingFields(self.plan.query, item.scan.endpoint, item.source)
         if self.progress:
             self.progress.start(getattr(item.source, "size", None), item.scan.endpoint.name)

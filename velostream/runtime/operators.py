@@ -148,26 +148,36 @@ class DistinctOperator(Operator):
         return out
 
     def snapshot(self, store) -> None:
-        """The remembered keys, oldest first, under the ``distinct`` table of ``store``."""
+        """The remembered keys, oldest first, under the ``distinct`` table of ``store``: one
+        value, the count, every key's length (u32, little-endian) and the keys (built by C-level
+        joins: a checkpoint of many keys is not a Python loop per key)."""
         import struct
+        import sys
 
         keys = self._filter.snapshot()
-        value = b"".join(struct.pack("<I", len(k)) + k for k in keys)
-        store.put("distinct", b"keys", value)
+        lengths = array("I", map(len, keys))
+        if sys.byteorder == "big":
+            lengths.byteswap()
+        store.put("distinct", b"keys",
+                  struct.pack("<I", len(keys)) + lengths.tobytes() + b"".join(keys))
         store.put("distinct", b"evictions", struct.pack("<q", self._filter.evictions))
 
     def restore(self, store) -> None:
         import struct
+        import sys
+        from itertools import accumulate, pairwise
 
         table = store.table("distinct")
         value, evictions = table.get(b"keys"), table.get(b"evictions")
         if value is None:
             return
-        keys, at = [], 0
-        while at < len(value):
-            (size,) = struct.unpack_from("<I", value, at)
-            keys.append(value[at + 4:at + 4 + size])
-            at += 4 + size
+        (count,) = struct.unpack_from("<I", value, 0)
+        lengths = array("I")
+        lengths.frombytes(value[4:4 + 4 * count])
+        if sys.byteorder == "big":
+            lengths.byteswap()
+        ends = accumulate(lengths, initial=4 + 4 * count)
+        keys = [value[a:b] for a, b in pairwise(ends)]
         self._filter.restore(keys, struct.unpack("<q", evictions)[0] if evictions else 0)
 
 
@@ -176,6 +186,7 @@ class SortOperator(Operator):
     (a stable argsort over the typed key columns, in C) without the hidden key columns."""
 
     name = "Sort"
+    checkpointable = False       # its held rows are not snapshotted (runtime.checkpoint refuses)
 
     def __init__(self, node):
         self.keys = node.keys
@@ -244,6 +255,14 @@ class LimitOperator(Operator):
         self.emitted += batch.length
         out.add(batch)
         return out
+
+    def snapshot(self, store) -> None:
+        store.put("limit", b"emitted", self.emitted.to_bytes(8, "big"))
+
+    def restore(self, store) -> None:
+        value = store.table("limit").get(b"emitted")
+        if value is not None:
+            self.emitted = int.from_bytes(value, "big")
 
     @property
     def done(self) -> bool:
