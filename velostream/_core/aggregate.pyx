@@ -37,8 +37,9 @@ Semantics (DIALECT §3, §5; DuckDB / Flink where they are silent):
 - COUNT(DISTINCT x) uses DISTINCT's equality (``row_keys``); APPROX_COUNT_DISTINCT is the same
   exact count (error 0; memory grows with the distinct values, as COUNT(DISTINCT)'s does).
   ``distinct=True`` on SUM/AVG/LISTAGG/... folds each group's distinct values once.
-- The state of the numeric accumulators is C arrays (no Python object per row); COUNT(DISTINCT),
-  MEDIAN(DECIMAL) and the DISTINCT forms hold Python objects per distinct value / row.
+- The state of the numeric accumulators is C arrays (no Python object per row); COUNT(DISTINCT)
+  probes a GroupTable of (group, value) pairs (an object per distinct pair, not per row);
+  MEDIAN(DECIMAL) and the other DISTINCT forms hold Python objects per row / distinct value.
 """
 
 from cpython cimport array
@@ -2464,64 +2465,110 @@ cdef list _unpack_values(bytes state):
 # ---- COUNT(DISTINCT x), APPROX_COUNT_DISTINCT (exact), and f(DISTINCT x)
 
 cdef class _CountDistinct(Aggregate):
-    """The set of distinct value keys per group (``rowkeys.row_keys``: DISTINCT's equality,
-    ``1 = 1.0``). APPROX_COUNT_DISTINCT is this exact count too (error 0)."""
-    cdef list _v            # set of bytes or None per group
+    """Distinct (group, value) pairs in a ``GroupTable`` of two key columns (the group id and
+    the value: DISTINCT's equality, ``1 = 1.0``), so a row costs a typed hash probe and only a
+    new pair allocates. APPROX_COUNT_DISTINCT is this exact count too (error 0)."""
+    cdef GroupTable pairs
+    cdef int64_t* cnt
+    cdef list _members      # array('q') of pair ids or None, per group
 
     def __cinit__(self):
-        self._v = []
+        self.pairs = GroupTable(2)
+        self._members = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.cnt)
 
     cdef int _grow(self, Py_ssize_t cap) except -1:
-        self._v.extend([None] * (cap - self.cap))
+        self.cnt = <int64_t*>_grow_buf(self.cnt, self.cap, cap, sizeof(int64_t))
+        self._members.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _add_pair(self, int64_t gid, int64_t pid) except -1:
+        if self._members[gid] is None:
+            self._members[gid] = _array("q")
+        self._members[gid].append(pid)
+        self.cnt[gid] += 1
         return 0
 
     cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
-        cdef Py_ssize_t i
-        cdef list keys
+        cdef Py_ssize_t i, m = 0
+        cdef object rows = new_int64_array(hi - lo)
+        cdef int64_t* r = <int64_t*>(<array.array>rows).data.as_voidptr
+        cdef object gids = new_int64_array(hi - lo)
+        cdef int64_t* gp = <int64_t*>(<array.array>gids).data.as_voidptr
         if c.type == T_NULL:
             return 0
-        keys = _row_keys([c.take(_array("q", range(lo, hi)))]) if (lo, hi) != (0, c.length) \
-            else _row_keys([c])
         for i in range(lo, hi):
-            if _skip(c, i):
-                continue
-            st = self._v[g[i]]
-            if st is None:
-                st = self._v[g[i]] = set()
-            (<set>st).add(keys[i - lo])
+            if not _skip(c, i):
+                r[m] = i
+                gp[m] = g[i]
+                m += 1
+        if m == 0:
+            return 0
+        col = c if m == c.length else c.take(rows[:m])
+        self.pairs.assign([make_int64(gids, None, m, T_INT64), col], m)
+        for pid in self.pairs.new_ids:
+            self._add_pair((<tuple>self.pairs._kv[pid])[0], pid)
         return 0
 
     cdef object _value(self, int64_t gid):
-        return 0 if self._v[gid] is None else len(self._v[gid])
+        return self.cnt[gid]
+
+    cdef int _running_kind(self) noexcept:
+        return RUN_INT64
+
+    cdef int _cell_i(self, int64_t gid, int64_t* out) except -1:
+        out[0] = self.cnt[gid]
+        return 1
 
     cdef Column _result(self, const int64_t* g, Py_ssize_t n):
         cdef object data = new_int64_array(n)
         cdef int64_t* d = <int64_t*>(<array.array>data).data.as_voidptr
         cdef Py_ssize_t i
         for i in range(n):
-            d[i] = 0 if self._v[g[i]] is None else len(self._v[g[i]])
+            d[i] = self.cnt[g[i]]
         return make_int64(data, None, n, T_INT64)
 
+    cdef bytes _pair_key(self, int64_t gid, bytes value_field):
+        return bytes([AG_INT]) + _Q8.pack(gid) + value_field
+
+    cdef int _intern(self, int64_t gid, bytes value_field) except -1:
+        cdef bytes key = self._pair_key(gid, value_field)
+        cdef uint64_t h = ag_hash(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
+        if self.pairs._find(h, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key)) < 0:
+            self._add_pair(gid, self.pairs._insert(h, PyBytes_AS_STRING(key),
+                                                   PyBytes_GET_SIZE(key), (gid, None)))
+        return 0
+
+    cdef list _fields(self, int64_t gid):
+        """The value fields (``row_keys`` bytes) of a group's distinct values."""
+        if self._members[gid] is None:
+            return []
+        return [self.pairs.key_bytes(pid)[9:] for pid in self._members[gid]]
+
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
-        if self._v[src]:
-            if self._v[dst] is None:
-                self._v[dst] = set()
-            (<set>self._v[dst]).update(self._v[src])
+        for f in self._fields(src):
+            self._intern(dst, f)
         return 0
 
     cdef int _reset1(self, int64_t gid) except -1:
-        self._v[gid] = None
+        if self._members[gid] is not None:
+            self.pairs.release(self._members[gid])
+            self._members[gid] = None
+        self.cnt[gid] = 0
         return 0
 
     cdef bytes _snap(self, int64_t gid):
         cdef list parts = []
-        for k in sorted(self._v[gid] or ()):     # sorted: the same bytes on every run
+        for k in sorted(self._fields(gid)):     # sorted: the same bytes on every run
             parts.append(_varint(len(k)))
             parts.append(k)
         return b"".join(parts)
 
     cdef int _load(self, int64_t gid, bytes state) except -1:
-        self._v[gid] = set(_unpack_fields(state)) or None
+        for f in _unpack_fields(state):
+            self._intern(gid, f)
         return 0
 
 
