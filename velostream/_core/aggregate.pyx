@@ -31,7 +31,7 @@ Semantics (DIALECT §3, §5; DuckDB / Flink where they are silent):
   first value, merged with Chan's formula; VAR_SAMP of one row is NULL, VAR_POP of one row 0.
 - FIRST_VALUE/LAST_VALUE: the first/last non-NULL value in arrival order, of the input type.
 - LISTAGG/STRING_AGG: non-NULL values as text joined by ``options["separator"]`` (default
-  ``,``) in arrival order; STRING, result STRING.
+  ``,``) in arrival order; the result is a STRING.
 - MEDIAN is exact: BIGINT/DOUBLE give DOUBLE (the mean of the two middle values for an even
   count), TIMESTAMP a TIMESTAMP (floored), DECIMAL a DECIMAL (one more decimal when needed).
 - COUNT(DISTINCT x) uses DISTINCT's equality (``row_keys``); APPROX_COUNT_DISTINCT is the same
@@ -285,7 +285,7 @@ cdef class GroupTable:
         """The group id of each of the ``n`` rows of ``key_columns`` (array('q')); rows whose
         key is new get new ids (also listed in ``new_ids``)."""
         cdef list cols = list(key_columns)
-        cdef Py_ssize_t k = len(cols), i, j, size, sl, mask
+        cdef Py_ssize_t k = len(cols), i, j, size, sl, mask, at
         cdef Column c
         cdef kcol* kc
         cdef kcol* q
@@ -334,50 +334,49 @@ cdef class GroupTable:
                 else:
                     q.kind = K_FIELDS
                     fields[j] = _row_keys([c])
-            # pass 1: every row's key, back to back in buf, and its hash
+            # pass 1: every row's key, back to back in buf, and its hash. buf gets an upper
+            # bound first (a string field is at most 11 bytes + its text), so one pass encodes.
+            size = 0
+            for j in range(k):
+                q = &kc[j]
+                if q.kind == K_FIELDS:
+                    for i in range(n):
+                        size += PyBytes_GET_SIZE(fields[j][i])
+                elif q.kind == K_STR:
+                    size += q.offs[n] - q.offs[0] + 11 * n
+                else:
+                    size += 9 * n
+            if size > self.bufcap:
+                PyMem_Free(self.buf)
+                self.buf = NULL
+                self.buf = <char*>_grow_buf(NULL, 0, size * 2, 1)
+                self.bufcap = size * 2
+            p = self.buf
             rofs[0] = 0
             for i in range(n):
-                size = 0
                 for j in range(k):
                     q = &kc[j]
-                    if q.kind == K_FIELDS:
-                        size += PyBytes_GET_SIZE(fields[j][i])
-                    elif q.kind == K_NULL or q.kind == K_BOOL or \
-                            (q.valid != NULL and q.valid[i] == 0):
-                        size += 1
-                    elif q.kind == K_INT:
-                        size += 9
-                    else:
-                        sl = q.offs[i + 1] - q.offs[i]
-                        size += 1 + ag_varint_size(sl) + sl
-                rofs[i + 1] = rofs[i] + size
-            if rofs[n] > self.bufcap:
-                self.buf = <char*>_grow_buf(self.buf, 0, rofs[n] * 2, 1)
-                self.bufcap = rofs[n] * 2
-            for i in range(n):
-                p = self.buf + rofs[i]
-                for j in range(k):
-                    q = &kc[j]
-                    if q.kind == K_FIELDS:
-                        f = fields[j][i]
-                        memcpy(p, PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f))
-                        p += PyBytes_GET_SIZE(f)
-                    elif q.kind == K_NULL or (q.valid != NULL and q.valid[i] == 0):
-                        p[0] = <char>AG_NULL
-                        p += 1
-                    elif q.kind == K_BOOL:
-                        p[0] = <char>(AG_TRUE if q.u8[i] else AG_FALSE)
-                        p += 1
-                    elif q.kind == K_INT:
-                        p[0] = <char>q.tag
-                        memcpy(p + 1, &q.i64[i], 8)
-                        p += 9
-                    else:
+                    if q.kind == K_STR and (q.valid == NULL or q.valid[i]):
                         sl = q.offs[i + 1] - q.offs[i]
                         p[0] = <char>AG_STR
                         p = ag_put_varint(p + 1, sl)
                         memcpy(p, q.chars + q.offs[i], sl)
                         p += sl
+                    elif q.kind == K_INT and (q.valid == NULL or q.valid[i]):
+                        p[0] = <char>q.tag
+                        memcpy(p + 1, &q.i64[i], 8)
+                        p += 9
+                    elif q.kind == K_FIELDS:
+                        f = fields[j][i]
+                        memcpy(p, PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f))
+                        p += PyBytes_GET_SIZE(f)
+                    elif q.kind == K_BOOL and (q.valid == NULL or q.valid[i]):
+                        p[0] = <char>(AG_TRUE if q.u8[i] else AG_FALSE)
+                        p += 1
+                    else:
+                        p[0] = <char>AG_NULL
+                        p += 1
+                rofs[i + 1] = p - self.buf
                 rh[i] = ag_hash(self.buf + rofs[i], rofs[i + 1] - rofs[i])
             # pass 2: probe, the slot of a row AG_AHEAD rows on already on its way to the cache
             for i in range(n):
@@ -385,7 +384,17 @@ cdef class GroupTable:
                     mask = self.nslots - 1
                     ag_prefetch(&self.slots[<Py_ssize_t>(rh[i + AG_AHEAD] & <uint64_t>mask)])
                 size = rofs[i + 1] - rofs[i]
-                gid = self._find(rh[i], self.buf + rofs[i], size)
+                # _find, inlined: the hot loop of GROUP BY
+                mask = self.nslots - 1
+                at = <Py_ssize_t>(rh[i] & <uint64_t>mask)
+                while True:
+                    gid = self.slots[at].gid
+                    if gid == -1 or (gid >= 0 and self.slots[at].h == rh[i] and
+                                     self.klen[gid] == size and
+                                     memcmp(self.kdata + self.koff[gid], self.buf + rofs[i],
+                                            size) == 0):
+                        break
+                    at = (at + 1) & mask
                 if gid < 0:
                     gid = self._insert(rh[i], self.buf + rofs[i], size,
                                        tuple([(<Column>cols[j]).get(i) for j in range(k)]))
