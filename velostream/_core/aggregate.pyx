@@ -31,14 +31,15 @@ Semantics (DIALECT §3, §5; DuckDB / Flink where they are silent):
   first value, merged with Chan's formula; VAR_SAMP of one row is NULL, VAR_POP of one row 0.
 - FIRST_VALUE/LAST_VALUE: the first/last non-NULL value in arrival order, of the input type.
 - LISTAGG/STRING_AGG: non-NULL values as text joined by ``options["separator"]`` (default
-  ``,``) in arrival order; STRING, result STRING.
+  ``,``) in arrival order; the result is a STRING.
 - MEDIAN is exact: BIGINT/DOUBLE give DOUBLE (the mean of the two middle values for an even
   count), TIMESTAMP a TIMESTAMP (floored), DECIMAL a DECIMAL (one more decimal when needed).
 - COUNT(DISTINCT x) uses DISTINCT's equality (``row_keys``); APPROX_COUNT_DISTINCT is the same
   exact count (error 0; memory grows with the distinct values, as COUNT(DISTINCT)'s does).
   ``distinct=True`` on SUM/AVG/LISTAGG/... folds each group's distinct values once.
-- The state of the numeric accumulators is C arrays (no Python object per row); COUNT(DISTINCT),
-  MEDIAN(DECIMAL) and the DISTINCT forms hold Python objects per distinct value / row.
+- The state of the numeric accumulators is C arrays (no Python object per row); COUNT(DISTINCT)
+  probes a GroupTable of (group, value) pairs (an object per distinct pair, not per row);
+  MEDIAN(DECIMAL) and the other DISTINCT forms hold Python objects per row / distinct value.
 """
 
 from cpython cimport array
@@ -284,7 +285,7 @@ cdef class GroupTable:
         """The group id of each of the ``n`` rows of ``key_columns`` (array('q')); rows whose
         key is new get new ids (also listed in ``new_ids``)."""
         cdef list cols = list(key_columns)
-        cdef Py_ssize_t k = len(cols), i, j, size, sl, mask
+        cdef Py_ssize_t k = len(cols), i, j, size, sl, mask, at
         cdef Column c
         cdef kcol* kc
         cdef kcol* q
@@ -333,50 +334,49 @@ cdef class GroupTable:
                 else:
                     q.kind = K_FIELDS
                     fields[j] = _row_keys([c])
-            # pass 1: every row's key, back to back in buf, and its hash
+            # pass 1: every row's key, back to back in buf, and its hash. buf gets an upper
+            # bound first (a string field is at most 11 bytes + its text), so one pass encodes.
+            size = 0
+            for j in range(k):
+                q = &kc[j]
+                if q.kind == K_FIELDS:
+                    for i in range(n):
+                        size += PyBytes_GET_SIZE(fields[j][i])
+                elif q.kind == K_STR:
+                    size += q.offs[n] - q.offs[0] + 11 * n
+                else:
+                    size += 9 * n
+            if size > self.bufcap:
+                PyMem_Free(self.buf)
+                self.buf = NULL
+                self.buf = <char*>_grow_buf(NULL, 0, size * 2, 1)
+                self.bufcap = size * 2
+            p = self.buf
             rofs[0] = 0
             for i in range(n):
-                size = 0
                 for j in range(k):
                     q = &kc[j]
-                    if q.kind == K_FIELDS:
-                        size += PyBytes_GET_SIZE(fields[j][i])
-                    elif q.kind == K_NULL or q.kind == K_BOOL or \
-                            (q.valid != NULL and q.valid[i] == 0):
-                        size += 1
-                    elif q.kind == K_INT:
-                        size += 9
-                    else:
-                        sl = q.offs[i + 1] - q.offs[i]
-                        size += 1 + ag_varint_size(sl) + sl
-                rofs[i + 1] = rofs[i] + size
-            if rofs[n] > self.bufcap:
-                self.buf = <char*>_grow_buf(self.buf, 0, rofs[n] * 2, 1)
-                self.bufcap = rofs[n] * 2
-            for i in range(n):
-                p = self.buf + rofs[i]
-                for j in range(k):
-                    q = &kc[j]
-                    if q.kind == K_FIELDS:
-                        f = fields[j][i]
-                        memcpy(p, PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f))
-                        p += PyBytes_GET_SIZE(f)
-                    elif q.kind == K_NULL or (q.valid != NULL and q.valid[i] == 0):
-                        p[0] = <char>AG_NULL
-                        p += 1
-                    elif q.kind == K_BOOL:
-                        p[0] = <char>(AG_TRUE if q.u8[i] else AG_FALSE)
-                        p += 1
-                    elif q.kind == K_INT:
-                        p[0] = <char>q.tag
-                        memcpy(p + 1, &q.i64[i], 8)
-                        p += 9
-                    else:
+                    if q.kind == K_STR and (q.valid == NULL or q.valid[i]):
                         sl = q.offs[i + 1] - q.offs[i]
                         p[0] = <char>AG_STR
                         p = ag_put_varint(p + 1, sl)
                         memcpy(p, q.chars + q.offs[i], sl)
                         p += sl
+                    elif q.kind == K_INT and (q.valid == NULL or q.valid[i]):
+                        p[0] = <char>q.tag
+                        memcpy(p + 1, &q.i64[i], 8)
+                        p += 9
+                    elif q.kind == K_FIELDS:
+                        f = fields[j][i]
+                        memcpy(p, PyBytes_AS_STRING(f), PyBytes_GET_SIZE(f))
+                        p += PyBytes_GET_SIZE(f)
+                    elif q.kind == K_BOOL and (q.valid == NULL or q.valid[i]):
+                        p[0] = <char>(AG_TRUE if q.u8[i] else AG_FALSE)
+                        p += 1
+                    else:
+                        p[0] = <char>AG_NULL
+                        p += 1
+                rofs[i + 1] = p - self.buf
                 rh[i] = ag_hash(self.buf + rofs[i], rofs[i + 1] - rofs[i])
             # pass 2: probe, the slot of a row AG_AHEAD rows on already on its way to the cache
             for i in range(n):
@@ -384,7 +384,17 @@ cdef class GroupTable:
                     mask = self.nslots - 1
                     ag_prefetch(&self.slots[<Py_ssize_t>(rh[i + AG_AHEAD] & <uint64_t>mask)])
                 size = rofs[i + 1] - rofs[i]
-                gid = self._find(rh[i], self.buf + rofs[i], size)
+                # _find, inlined: the hot loop of GROUP BY
+                mask = self.nslots - 1
+                at = <Py_ssize_t>(rh[i] & <uint64_t>mask)
+                while True:
+                    gid = self.slots[at].gid
+                    if gid == -1 or (gid >= 0 and self.slots[at].h == rh[i] and
+                                     self.klen[gid] == size and
+                                     memcmp(self.kdata + self.koff[gid], self.buf + rofs[i],
+                                            size) == 0):
+                        break
+                    at = (at + 1) & mask
                 if gid < 0:
                     gid = self._insert(rh[i], self.buf + rofs[i], size,
                                        tuple([(<Column>cols[j]).get(i) for j in range(k)]))
@@ -2464,64 +2474,110 @@ cdef list _unpack_values(bytes state):
 # ---- COUNT(DISTINCT x), APPROX_COUNT_DISTINCT (exact), and f(DISTINCT x)
 
 cdef class _CountDistinct(Aggregate):
-    """The set of distinct value keys per group (``rowkeys.row_keys``: DISTINCT's equality,
-    ``1 = 1.0``). APPROX_COUNT_DISTINCT is this exact count too (error 0)."""
-    cdef list _v            # set of bytes or None per group
+    """Distinct (group, value) pairs in a ``GroupTable`` of two key columns (the group id and
+    the value: DISTINCT's equality, ``1 = 1.0``), so a row costs a typed hash probe and only a
+    new pair allocates. APPROX_COUNT_DISTINCT is this exact count too (error 0)."""
+    cdef GroupTable pairs
+    cdef int64_t* cnt
+    cdef list _members      # array('q') of pair ids or None, per group
 
     def __cinit__(self):
-        self._v = []
+        self.pairs = GroupTable(2)
+        self._members = []
+
+    def __dealloc__(self):
+        PyMem_Free(self.cnt)
 
     cdef int _grow(self, Py_ssize_t cap) except -1:
-        self._v.extend([None] * (cap - self.cap))
+        self.cnt = <int64_t*>_grow_buf(self.cnt, self.cap, cap, sizeof(int64_t))
+        self._members.extend([None] * (cap - self.cap))
+        return 0
+
+    cdef int _add_pair(self, int64_t gid, int64_t pid) except -1:
+        if self._members[gid] is None:
+            self._members[gid] = _array("q")
+        self._members[gid].append(pid)
+        self.cnt[gid] += 1
         return 0
 
     cdef int _fold(self, const int64_t* g, Column c, Py_ssize_t lo, Py_ssize_t hi) except -1:
-        cdef Py_ssize_t i
-        cdef list keys
+        cdef Py_ssize_t i, m = 0
+        cdef object rows = new_int64_array(hi - lo)
+        cdef int64_t* r = <int64_t*>(<array.array>rows).data.as_voidptr
+        cdef object gids = new_int64_array(hi - lo)
+        cdef int64_t* gp = <int64_t*>(<array.array>gids).data.as_voidptr
         if c.type == T_NULL:
             return 0
-        keys = _row_keys([c.take(_array("q", range(lo, hi)))]) if (lo, hi) != (0, c.length) \
-            else _row_keys([c])
         for i in range(lo, hi):
-            if _skip(c, i):
-                continue
-            st = self._v[g[i]]
-            if st is None:
-                st = self._v[g[i]] = set()
-            (<set>st).add(keys[i - lo])
+            if not _skip(c, i):
+                r[m] = i
+                gp[m] = g[i]
+                m += 1
+        if m == 0:
+            return 0
+        col = c if m == c.length else c.take(rows[:m])
+        self.pairs.assign([make_int64(gids, None, m, T_INT64), col], m)
+        for pid in self.pairs.new_ids:
+            self._add_pair((<tuple>self.pairs._kv[pid])[0], pid)
         return 0
 
     cdef object _value(self, int64_t gid):
-        return 0 if self._v[gid] is None else len(self._v[gid])
+        return self.cnt[gid]
+
+    cdef int _running_kind(self) noexcept:
+        return RUN_INT64
+
+    cdef int _cell_i(self, int64_t gid, int64_t* out) except -1:
+        out[0] = self.cnt[gid]
+        return 1
 
     cdef Column _result(self, const int64_t* g, Py_ssize_t n):
         cdef object data = new_int64_array(n)
         cdef int64_t* d = <int64_t*>(<array.array>data).data.as_voidptr
         cdef Py_ssize_t i
         for i in range(n):
-            d[i] = 0 if self._v[g[i]] is None else len(self._v[g[i]])
+            d[i] = self.cnt[g[i]]
         return make_int64(data, None, n, T_INT64)
 
+    cdef bytes _pair_key(self, int64_t gid, bytes value_field):
+        return bytes([AG_INT]) + _Q8.pack(gid) + value_field
+
+    cdef int _intern(self, int64_t gid, bytes value_field) except -1:
+        cdef bytes key = self._pair_key(gid, value_field)
+        cdef uint64_t h = ag_hash(PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key))
+        if self.pairs._find(h, PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key)) < 0:
+            self._add_pair(gid, self.pairs._insert(h, PyBytes_AS_STRING(key),
+                                                   PyBytes_GET_SIZE(key), (gid, None)))
+        return 0
+
+    cdef list _fields(self, int64_t gid):
+        """The value fields (``row_keys`` bytes) of a group's distinct values."""
+        if self._members[gid] is None:
+            return []
+        return [self.pairs.key_bytes(pid)[9:] for pid in self._members[gid]]
+
     cdef int _merge(self, int64_t dst, int64_t src) except -1:
-        if self._v[src]:
-            if self._v[dst] is None:
-                self._v[dst] = set()
-            (<set>self._v[dst]).update(self._v[src])
+        for f in self._fields(src):
+            self._intern(dst, f)
         return 0
 
     cdef int _reset1(self, int64_t gid) except -1:
-        self._v[gid] = None
+        if self._members[gid] is not None:
+            self.pairs.release(self._members[gid])
+            self._members[gid] = None
+        self.cnt[gid] = 0
         return 0
 
     cdef bytes _snap(self, int64_t gid):
         cdef list parts = []
-        for k in sorted(self._v[gid] or ()):     # sorted: the same bytes on every run
+        for k in sorted(self._fields(gid)):     # sorted: the same bytes on every run
             parts.append(_varint(len(k)))
             parts.append(k)
         return b"".join(parts)
 
     cdef int _load(self, int64_t gid, bytes state) except -1:
-        self._v[gid] = set(_unpack_fields(state)) or None
+        for f in _unpack_fields(state):
+            self._intern(gid, f)
         return 0
 
 
