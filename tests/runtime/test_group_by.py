@@ -167,6 +167,13 @@ def test_explain_shows_the_aggregate(trades):
     line = next(x for x in result.stdout.splitlines() if "Aggregate" in x)
     assert "key=[symbol]" in line and "window=none" in line and "emit=CHANGES" in line
     assert "state=memory" in line and "COUNT(*)" in line
+    for extra, backend in ((["-p", "state.dir=/tmp/nowhere"], "rocksdb"),
+                           (["-p", "state.dir=/tmp/nowhere", "-p", "state.backend=sqlite"],
+                            "sqlite")):
+        shown = CliRunner().invoke(cli, ["explain", "--query", "SELECT symbol, COUNT(*) AS n "
+                                         "FROM trades GROUP BY symbol " + source(path), *extra])
+        assert shown.exit_code == 0, shown.output
+        assert f"state={backend}" in shown.stdout     # nothing is opened by EXPLAIN
 
 
 def test_emit_final_without_window_needs_a_bounded_input(tmp_path):

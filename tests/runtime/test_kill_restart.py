@@ -1,7 +1,8 @@
 """Kill -9 and restart: a checkpointed file → file job's output is byte-identical to one run.
 
-Real subprocesses (``python -m velostream.cli.main execute``) run SELECT DISTINCT over a file
-that takes a few seconds, with ``checkpoint.interval`` = 200ms, and are SIGKILLed at random
+Real subprocesses (``python -m velostream.cli.main execute``) run a query with state — SELECT
+DISTINCT, and a windowed GROUP BY whose windows close as the watermark moves (its accumulators,
+open windows and watermark are checkpointed) — over a file that takes a few seconds, with ``checkpoint.interval`` = 200ms, and are SIGKILLed at random
 points: when the output has grown past a random fraction of its final size, and in the middle
 of a checkpoint (the test-only pause hook of runtime.checkpoint: the sinks are committed, the
 store is not; the process says so with a marker file and waits to be killed), including the
@@ -36,12 +37,22 @@ def big_input(tmp_path_factory):
     rng = random.Random(7)
     with open(path, "w") as out:
         out.writelines(f'{{"user": {rng.randrange(150_000)}, "kind": "k{rng.randrange(4)}", '
-                       f'"n": {i}}}\n' for i in range(ROWS))
+                       f'"n": {i}, "ts": {1_700_000_000_000 + 10 * i}}}\n' for i in range(ROWS))
     return path
 
 
-def _query(source, state_dir, backend):
-    return ("SELECT DISTINCT user, kind FROM events WITH ("
+QUERIES = {
+    "distinct": "SELECT DISTINCT user, kind FROM events",
+    # 300 windows of 10 s, each closed (and written) once the watermark passes it.
+    "window": ("SELECT kind, _window_start AS start, COUNT(*) AS events, SUM(n) AS total, "
+               "AVG(n) AS mean, MIN(user) AS low, MAX(user) AS high, "
+               "COUNT(DISTINCT user) AS users FROM events GROUP BY kind "
+               "WINDOW TUMBLING(ts, 10s) EMIT FINAL"),
+}
+
+
+def _query(source, state_dir, backend, kind="distinct"):
+    return (QUERIES[kind] + " WITH ("
             f"'events.type' = 'file_source', 'events.path' = '{source}', "
             "'events.batch.size' = '2000', "
             f"'state.dir' = '{state_dir}', 'state.backend' = '{backend}', "
@@ -76,15 +87,18 @@ def _kill(proc):
 
 @pytest.fixture(scope="module")
 def reference(big_input, tmp_path_factory):
-    """The uninterrupted runs' outputs, by output suffix (with state, without kills)."""
+    """The uninterrupted runs' outputs, by (query, output suffix) (with state, without kills)."""
     base = tmp_path_factory.mktemp("reference")
     found = {}
-    for suffix in (".json", ".csv"):
-        output = base / f"out{suffix}"
-        done = subprocess.run(_command(_query(big_input, base / f"state{suffix}", "sqlite"),
-                                       output), check=False, capture_output=True)
-        assert done.returncode == 0, done.stderr.decode()
-        found[suffix] = output.read_bytes()
+    for kind in QUERIES:
+        for suffix in (".json", ".csv"):
+            output = base / f"{kind}{suffix}"
+            done = subprocess.run(_command(_query(big_input, base / f"state{kind}{suffix}",
+                                                  "sqlite", kind), output),
+                                  check=False, capture_output=True)
+            assert done.returncode == 0, done.stderr.decode()
+            found[kind, suffix] = output.read_bytes()
+    assert found["window", ".csv"].count(b"\n") == 1 + 4 * 300     # header + kinds × windows
     # Without a state dir the job writes the same bytes (checkpointing changes nothing).
     plain = base / "plain.json"
     stateful = _query(big_input, "x", "rocksdb")
@@ -93,26 +107,27 @@ def reference(big_input, tmp_path_factory):
     assert "state.dir" not in query
     done = subprocess.run(_command(query, plain), check=False, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
-    assert plain.read_bytes() == found[".json"]
+    assert plain.read_bytes() == found["distinct", ".json"]
     return found
 
 
+@pytest.mark.parametrize("kind", list(QUERIES))
 @pytest.mark.parametrize("backend, suffix", [("rocksdb", ".json"), ("sqlite", ".csv")])
-def test_output_after_kills_and_restarts_is_byte_identical(backend, suffix, big_input,
+def test_output_after_kills_and_restarts_is_byte_identical(backend, suffix, kind, big_input,
                                                            reference, tmp_path):
     seed = int(os.environ.get("VELOSTREAM_KILL_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
-    expected = reference[suffix]
+    expected = reference[kind, suffix]
     output, state = tmp_path / f"out{suffix}", tmp_path / "state"
-    query = _query(big_input, state, backend)
+    query = _query(big_input, state, backend, kind)
     # Early kills in a checkpoint (the job is sure to reach them), then at growing sizes.
     plan = [("checkpoint", rng.randint(1, 2)) for _ in range(KILLS_IN_CHECKPOINT)]
     fractions = sorted(rng.uniform(0.1, 0.8) for _ in range(KILLS_AT_SIZE))
     plan += [("size", int(f * len(expected))) for f in fractions]
     plan.append(("checkpoint", "final"))      # the end marker is written, not committed
     try:
-        for i, (kind, at) in enumerate(plan):
-            if kind == "checkpoint":
+        for i, (when, at) in enumerate(plan):
+            if when == "checkpoint":
                 marker = tmp_path / f"paused{i}"
                 proc = _start(query, output, {PAUSE_ENV: str(marker), PAUSE_AT_ENV: str(at)})
                 _wait_until(proc, marker.exists, f"pausing in checkpoint {at}")

@@ -580,6 +580,14 @@ class WatermarkNode(PlanNode):
                                    else "none")]
 
 
+def _state_backend(plan) -> str:
+    """Where the job keeps operator state (EXPLAIN shows it): ``state.backend``, else RocksDB
+    with a ``state.dir``, else memory."""
+    from velostream.state.jobstate import resolve_backend
+
+    return resolve_backend(plan.setting("state.backend"), plan.setting("state.dir"))
+
+
 def window_spec(window, params) -> WindowSpec:
     """The planned window of a WINDOW clause (durations already in the AST as Interval nodes;
     a bare number is seconds, as the grammar reads it)."""
@@ -714,7 +722,7 @@ def plan_aggregate(plan, query, node, qualifiers, params, bounded):
         rewriter.calls(), window, emit,
         lateness=plan.setting("allowed.lateness") if window else 0,
         late_strategy=plan.setting("late.data.strategy") if window else "drop",
-        state_backend="memory", inputs=[node])
+        state_backend=_state_backend(plan), inputs=[node])
     if having is not None:
         node = FilterNode(PlannedExpression(having, params), inputs=[node])
     rewritten = query.replace(items=tuple(items), order_by=order_by, having=None, group_by=(),
