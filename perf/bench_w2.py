@@ -16,6 +16,7 @@ Measured in one run, on one core (DuckDB is set to one thread; velostream is sin
   ``Application``'s consumer loop; without a broker only its internal test fixtures can drive it,
   which would not measure what its users run. (The Kafka issue measures it against a broker.)
 
+A session-window query (1,000 symbols, 5 s gap) runs against the same kind of loop.
 The state-backend groups run W2 with its state in memory, in RocksDB and checkpointed every
 second (the cost of durable state), and measure the peak RSS of a fresh process holding a million
 groups open at once with memory and with RocksDB state.
