@@ -127,6 +127,7 @@ def test_a_second_process_on_the_same_state_fails_clearly(tmp_path):
 ])
 def test_damaged_state_is_reported_not_wiped(tmp_path, damage, reason):
     st = open_state(str(tmp_path), "job", "fp", "sqlite")
+    st.store.put("op", b"k", b"v")
     st.store.commit()
     st.close()
     damage(tmp_path / "job")
@@ -137,6 +138,18 @@ def test_damaged_state_is_reported_not_wiped(tmp_path, damage, reason):
     assert "--reset-state" in str(err.value)
     assert sorted(os.listdir(tmp_path / "job")) == before
     open_state(str(tmp_path), "job", "fp", "sqlite", reset=True).close()   # the way out
+
+
+@pytest.mark.parametrize("backend", ["rocksdb", "sqlite"])
+def test_a_start_killed_before_its_manifest_was_written_starts_fresh(tmp_path, backend):
+    """The store is created before the manifest: a store that holds nothing and has no
+    manifest is such a start's, not someone's state, and is taken as fresh."""
+    open_state(str(tmp_path), "job", "fp", backend).close()
+    (tmp_path / "job" / MANIFEST).unlink()
+    st = open_state(str(tmp_path), "job", "fp", backend)
+    assert st.fresh
+    st.close()
+    assert json.loads((tmp_path / "job" / MANIFEST).read_text())["fingerprint"] == "fp"
 
 
 def test_a_damaged_rocksdb_commit_marker_is_reported(tmp_path):

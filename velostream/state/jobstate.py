@@ -143,7 +143,9 @@ def open_state(state_dir: str | None, job: str, fingerprint: str, backend: str |
         store_path = os.path.join(directory, STORE)
         fresh = manifest is None
         if fresh:
-            if os.path.exists(store_path):
+            # A store without a manifest is this function's own, from a start killed between
+            # creating the store and writing the manifest — unless it holds data.
+            if os.path.exists(store_path) and not _holds_nothing(backend, store_path):
                 raise StateDirError(directory, f"holds state ({STORE}/) but no {MANIFEST}, so "
                                     "nothing says which job, backend or query wrote it")
             manifest = {"format": FORMAT_VERSION, "backend": backend, "job": job,
@@ -165,6 +167,20 @@ def open_state(state_dir: str | None, job: str, fingerprint: str, backend: str |
     except BaseException:
         lock.release()
         raise
+
+
+def _holds_nothing(backend: str, store_path: str) -> bool:
+    """Whether the store at ``store_path`` has no key in any table (False when it cannot be
+    opened as a ``backend`` store: that is reported as damage)."""
+    try:
+        store = _open_store(backend, store_path)
+    except (StateCorrupted, sqlite3.DatabaseError, OSError):
+        return False
+    try:
+        return not any(next(iter(store.table(name).scan()), None) is not None
+                       for name in store.tables())
+    finally:
+        store.close()
 
 
 def read_manifest(directory: str) -> dict | None:
