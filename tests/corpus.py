@@ -38,3 +38,13 @@ def corpus_names() -> list[str]:
 def statement_names() -> list[str]:
     """Corpus files that hold statements (all but the listed fragments)."""
     return [name for name in corpus_names() if name not in FRAGMENTS]
+
+
+def corpus_text(name: str) -> str:
+    """The text of corpus file ``name``; the test is skipped when shared/ is not beside the
+    checkout (a clean clone in CI), and fails when the corpus is there without that file."""
+    import pytest
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"the corpus is not beside this checkout ({CORPUS})")
+    return (CORPUS / name).read_text()

@@ -344,9 +344,9 @@ def _duck(rows, sql):
 def test_deployment_summary_moving_average(tmp_path):
     """spec/deployment-summary.md (corpus deployment-summary-cli-13.sql): AVG of a DECIMAL(18,4)
     over the last 5 rows per symbol, exact (scale 4 + 4)."""
-    from tests.corpus import CORPUS
+    from tests.corpus import corpus_text
 
-    sql = (CORPUS / "deployment-summary-cli-13.sql").read_text()
+    sql = corpus_text("deployment-summary-cli-13.sql")
     rows = _market_data(tmp_path / "trades.jsonl")
     result = CliRunner().invoke(cli, [
         "execute", "--query", sql, "-p", "trades.type=file_source", "-p",
@@ -370,9 +370,9 @@ def test_deployment_summary_moving_average(tmp_path):
 def test_operations_guide_price_monitor(tmp_path):
     """spec/operations-guide.md (corpus operations-guide-11.sql, job price_monitor): LAG three
     times (computed once) inside CASE, after WHERE."""
-    from tests.corpus import CORPUS
+    from tests.corpus import corpus_text
 
-    text = (CORPUS / "operations-guide-11.sql").read_text()
+    text = corpus_text("operations-guide-11.sql")
     start = text.index("START JOB price_monitor AS") + len("START JOB price_monitor AS")
     sql = text[start:text.index(";", start)]
     rows = _market_data(tmp_path / "md.jsonl")
