@@ -2,12 +2,14 @@
 
 Real subprocesses (``python -m velostream.cli.main execute``) run a query with state — SELECT
 DISTINCT, and a windowed GROUP BY whose windows close as the watermark moves (its accumulators,
-open windows and watermark are checkpointed) — over a file that takes a few seconds, with ``checkpoint.interval`` = 200ms, and are SIGKILLed at random
+open windows and watermark are checkpointed) — over a file that takes a second or so, with
+``checkpoint.interval`` = 50ms (so that a job on a quiet machine still reaches the first and
+second checkpoints the kills are planned in before it ends), and are SIGKILLed at random
 points: when the output has grown past a random fraction of its final size, and in the middle
 of a checkpoint (the test-only pause hook of runtime.checkpoint: the sinks are committed, the
 store is not; the process says so with a marker file and waits to be killed), including the
-last checkpoint of the run (its output complete with the JSON array's ``]``, not committed). After each kill
-the same command runs again; the last run ends by itself. Both state backends; the RocksDB run
+last checkpoint of the run (its output complete with the JSON array's ``]``, not committed).
+After each kill the same command runs again; the last run ends by itself. Both state backends; the RocksDB run
 writes a JSON array (an end marker), the SQLite run CSV (a header). The seed is printed on
 failure and can be set with VELOSTREAM_KILL_SEED.
 """
@@ -56,7 +58,7 @@ def _query(source, state_dir, backend, kind="distinct"):
             f"'events.type' = 'file_source', 'events.path' = '{source}', "
             "'events.batch.size' = '2000', "
             f"'state.dir' = '{state_dir}', 'state.backend' = '{backend}', "
-            "'checkpoint.interval' = '200ms')")
+            "'checkpoint.interval' = '50ms')")
 
 
 def _command(query, output):
@@ -103,7 +105,7 @@ def reference(big_input, tmp_path_factory):
     plain = base / "plain.json"
     stateful = _query(big_input, "x", "rocksdb")
     query = stateful.replace(
-        ", 'state.dir' = 'x', 'state.backend' = 'rocksdb', 'checkpoint.interval' = '200ms'", "")
+        ", 'state.dir' = 'x', 'state.backend' = 'rocksdb', 'checkpoint.interval' = '50ms'", "")
     assert "state.dir" not in query
     done = subprocess.run(_command(query, plain), check=False, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
