@@ -50,8 +50,8 @@ from libc.string cimport memcmp, memcpy, memset
 
 from velostream._core.batch cimport (
     T_BOOL, T_DECIMAL, T_FLOAT64, T_INT64, T_NULL, T_OBJECT, T_STRING, T_TIMESTAMP, BoolColumn,
-    Column, DecimalColumn, Float64Column, Int64Column, StringColumn, dec_is_objects,
-    dec_m128, dec_objects, make_decimal128, make_float64, make_int64, make_string,
+    Column, DecimalColumn, Float64Column, Int64Column, StringColumn, datetime_to_epoch_ms,
+    dec_is_objects, dec_m128, dec_objects, make_decimal128, make_float64, make_int64, make_string,
     new_byte_array, new_double_array, new_int64_array, vs_align128, vs_cmp128,
     vs_div128, vs_fits64, vs_hi128, vs_i128, vs_lo128, vs_mk128, vs_p10t, vs_st128,
 )
@@ -1824,7 +1824,7 @@ cdef bytes _enc_value(object v):
 cdef object _timestamp_ms(object v):
     import datetime as _dt
     if isinstance(v, _dt.datetime):
-        return _int64_column([v], timestamp=True).data[0]
+        return datetime_to_epoch_ms(v)
     return None
 
 

@@ -232,6 +232,9 @@ cdef enum ColumnType:
     T_OBJECT = 7
 
 
+cdef int64_t datetime_to_epoch_ms(object v) except? -1
+
+
 cdef class Column:
     cdef readonly int type
     cdef readonly Py_ssize_t length

@@ -579,7 +579,7 @@ def int64_column(values, timestamp=False):
         if v is None:
             dst[i] = 0
         else:
-            dst[i] = _to_epoch_ms(v) if timestamp else v
+            dst[i] = datetime_to_epoch_ms(v) if timestamp else v
     return make_int64(data, _validity_for(values), n, T_TIMESTAMP if timestamp else T_INT64)
 
 
@@ -628,7 +628,9 @@ def epoch_column(Column column, int64_t factor=1):
     return make_int64(data, validity if missing else None, n, T_TIMESTAMP), missing
 
 
-cdef int64_t _to_epoch_ms(object v) except? -1:
+cdef int64_t datetime_to_epoch_ms(object v) except? -1:
+    """A datetime as epoch milliseconds (a naive one read as UTC); other values unchanged (an
+    int is already epoch ms). The one conversion: codecs and kernels cimport it."""
     if isinstance(v, _dt.datetime):
         if v.tzinfo is None:
             v = v.replace(tzinfo=_dt.timezone.utc)

@@ -50,6 +50,7 @@ from libc.string cimport memcpy
 import datetime as _dt
 import decimal as _decimal
 
+from velostream._core.batch cimport datetime_to_epoch_ms
 from velostream._core.batch import timestamp_to_datetime
 from velostream._core.decimal cimport ScaledInteger
 from velostream._core.keycodec cimport buf_byte, buf_bytes, buf_t, buf_u64_be, buf_write
@@ -70,10 +71,6 @@ cdef enum:
     T_TIMESTAMP = 0x40
     T_STRING = 0x50
     T_BYTES = 0x51
-
-cdef object _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-cdef object _MS = _dt.timedelta(milliseconds=1)
-cdef object _UTC = _dt.timezone.utc
 
 
 cdef buf_t _buf          # reused by every encode (the GIL serialises them)
@@ -177,12 +174,6 @@ cdef int _put_decimal(buf_t* out, object mantissa, int scale) except -1:
     return buf_byte(out, flip)
 
 
-cdef int64_t _datetime_ms(object v) except? -1:
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=_UTC)
-    return (v - _EPOCH) // _MS
-
-
 cdef int _put_value(buf_t* out, object v) except -1:
     cdef type t = type(v)
     cdef ScaledInteger si
@@ -222,7 +213,7 @@ cdef int _put_value(buf_t* out, object v) except -1:
             exp = 0
         return _put_decimal(out, -m if sign else m, -exp)
     if isinstance(v, _dt.datetime):
-        return _put_int64(out, T_TIMESTAMP, _datetime_ms(v))
+        return _put_int64(out, T_TIMESTAMP, datetime_to_epoch_ms(v))
     if isinstance(v, bool):
         return buf_byte(out, T_TRUE if v else T_FALSE)
     if isinstance(v, int):

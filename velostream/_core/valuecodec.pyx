@@ -31,6 +31,7 @@ from libc.string cimport memcpy
 
 import datetime as _dt
 
+from velostream._core.batch cimport datetime_to_epoch_ms
 from velostream._core.batch import timestamp_to_datetime
 from velostream._core.decimal cimport (
     ScaledInteger, si_box, si_box_parts, si_is_wide, si_t, si_unbox,
@@ -55,10 +56,6 @@ cdef enum:
     V_TUPLE = 11
     V_LIST = 12
     V_DICT = 13
-
-cdef object _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-cdef object _MS = _dt.timedelta(milliseconds=1)
-cdef object _UTC = _dt.timezone.utc
 
 
 cdef buf_t _buf          # reused by every encode (the GIL serialises them)
@@ -144,10 +141,8 @@ cdef int _put(buf_t* out, object v) except -1:
         _varint(out, PyBytes_GET_SIZE(v))
         return buf_write(out, PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v))
     if isinstance(v, _dt.datetime):
-        if v.tzinfo is None:
-            v = v.replace(tzinfo=_UTC)
         buf_byte(out, V_TIMESTAMP)
-        return _zigzag(out, (v - _EPOCH) // _MS)
+        return _zigzag(out, datetime_to_epoch_ms(v))
     raise TypeError(f"a state value cannot hold a {t.__name__} ({v!r})")
 
 
