@@ -62,3 +62,16 @@ W1 = ("SELECT trade_id, symbol, price, quantity, price * quantity AS notional "
 def read_jsonl(path):
     with open(path) as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def duckdb_trades(path, sql):
+    """DuckDB (one thread) as the oracle of a query over the trades file at ``path``: the rows
+    of ``sql`` run against a table ``trades`` with the prices as DECIMAL(18, 4)."""
+    duckdb = pytest.importorskip("duckdb")
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.execute(f"CREATE TABLE trades AS SELECT trade_id, symbol, CAST(price AS DECIMAL(18, 4)) "
+                f"AS price, quantity, side, ts FROM read_json_auto('{path}')")
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from click.testing import CliRunner
 
+from tests.runtime.conftest import duckdb_trades as oracle
 from tests.runtime.conftest import make_trades, source, write_jsonl
 from velostream.cli.main import cli
 
@@ -39,16 +40,6 @@ def trades(tmp_path_factory):
     path = tmp_path_factory.mktemp("win") / "trades.jsonl"
     write_jsonl(path, rows)
     return path, rows
-
-
-def oracle(path, sql):
-    con = duckdb.connect()
-    con.execute("SET threads = 1")
-    con.execute(f"CREATE TABLE trades AS SELECT symbol, CAST(price AS DECIMAL(18, 4)) AS price, "
-                f"quantity, ts FROM read_json_auto('{path}')")
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def key(r):
