@@ -41,7 +41,7 @@ FORMAT_VERSION = 1
 
 # Settings that change how a job runs but not what it outputs: changing them keeps the state.
 OPERATIONAL_KEYS = frozenset({
-    "state.dir", "state.backend", "checkpoint.interval", "batch.size", "batch.timeout",
+    "state.dir", "state.backend", "state.cache.max_bytes", "checkpoint.interval", "batch.size", "batch.timeout",
     "batch_timeout", "max_batch_size",
 })
 
@@ -228,6 +228,11 @@ class Checkpointer:
     def restore_operators(self, chains) -> None:
         for prefix, op in _operators(chains):
             op.restore(_OperatorView(self.store, prefix))
+
+    def attach_operators(self, chains) -> None:
+        """Give every operator its live view of the store (``Operator.attach``)."""
+        for prefix, op in _operators(chains):
+            op.attach(_OperatorView(self.store, prefix))
 
     def seek(self, source, positions: dict) -> None:
         """Continue ``source`` from its checkpointed position (an input shorter than that

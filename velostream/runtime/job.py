@@ -119,6 +119,8 @@ class Job:
             if self._restored is not None:
                 self.router.resume_dead_letters(self._restored.get("dead_letters"))
                 self.checkpoints.restore_operators(self._chains())
+            if self.checkpoints is not None:
+                self.checkpoints.attach_operators(self._chains())
             self.sinks = self.open_sinks(self._restored["sinks"] if self._restored else {})
             if self.checkpoints is not None:
                 self.checkpoints.check_sinks(self.sinks)

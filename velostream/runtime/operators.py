@@ -8,7 +8,12 @@ Cython kernels the planned expressions run):
 - ``on_watermark(ts) -> Output``: event time passed ``ts`` (windows close; stateless: nothing);
 - ``finish() -> Output``: the bounded input ended — emit what is held (ORDER BY);
 - ``snapshot(store)`` / ``restore(store)``: write / read the operator's state to a state store
-  (stateless operators have none);
+  (stateless operators have none); ``snapshot`` writes through ``store.write(batch)``, which the
+  checkpoint gathers into its one atomic commit;
+- ``attach(store)``: with a state dir, the job's live store (after ``restore``): an operator
+  whose state outgrows memory spills to and reads back from its tables between checkpoints —
+  the store discards every write after the last commit on a crash, so a spill never gets ahead
+  of the committed source positions;
 - ``done``: it will emit nothing more (LIMIT reached), so the job can stop reading.
 
 An :class:`OperatorChain` runs a list of operators, each one's output into the next. Operators
@@ -55,6 +60,9 @@ class Operator:
 
     def restore(self, store) -> None:
         """Stateless operators keep nothing."""
+
+    def attach(self, store) -> None:
+        """Operators whose state fits in memory need no live store."""
 
     @property
     def done(self) -> bool:
