@@ -544,6 +544,7 @@ class AggregateNode(PlanNode):
     lateness: int = 0
     late_strategy: str = "drop"
     state_backend: str = "memory"
+    cache_bytes: int = 64 << 20          # 'state.cache.max_bytes'
     kind = "Aggregate"
 
     @property
@@ -722,7 +723,8 @@ def plan_aggregate(plan, query, node, qualifiers, params, bounded):
         rewriter.calls(), window, emit,
         lateness=plan.setting("allowed.lateness") if window else 0,
         late_strategy=plan.setting("late.data.strategy") if window else "drop",
-        state_backend=_state_backend(plan), inputs=[node])
+        state_backend=_state_backend(plan), cache_bytes=plan.setting("state.cache.max_bytes"),
+        inputs=[node])
     if having is not None:
         node = FilterNode(PlannedExpression(having, params), inputs=[node])
     rewritten = query.replace(items=tuple(items), order_by=order_by, having=None, group_by=(),

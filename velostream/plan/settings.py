@@ -253,6 +253,9 @@ SETTINGS: list[Setting] = [
          choices=("memory", "rocksdb", "sqlite")),
     _row(JOB, "state.dir", "path", None, "the directory job state is kept in (<dir>/<job name>/); "
          "with it the job checkpoints and resumes"),
+    _row(JOB, "state.cache.max_bytes", "integer", 64 << 20, "bytes of operator state a job with "
+         "a state.dir holds in memory (an estimate); colder state is spilled to the state "
+         "store and read back when needed", minimum=1 << 20),
     _row(JOB, "checkpoint.interval", "duration", 5000, "how often a job with a state.dir makes "
          "its state, source positions and sink lengths durable", minimum=1),
     _row(JOB, "allowed.lateness", "duration", 0, "windows close this long after the watermark "

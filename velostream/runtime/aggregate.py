@@ -94,14 +94,43 @@ class AggregateOperator(Operator):
         self._session_keys = None            # GroupTable of the keys alone (sessions, SLIDING)
         self._buffer = None                  # SLIDING(size): the rows still in some window
         self._held: list = []                # SLIDING(size): their argument columns
+        self._cache_bytes = node.cache_bytes
+        self.groups = None                   # GROUP BY / TUMBLING / HOPPING: runtime.group_state
+        if self.spillable:
+            self._spillable_groups()
+
+    @property
+    def spillable(self) -> bool:
+        """GROUP BY, TUMBLING and HOPPING keep their groups in the state store
+        (``runtime.group_state``); SESSION and SLIDING(size) hold theirs in memory."""
+        return self.window is None or self.window.kind not in ("SESSION", "SLIDING")
+
+    def _spillable_groups(self):
+        if self.groups is None:
+            from velostream.runtime.group_state import SpillableGroups
+
+            self.groups = SpillableGroups(self, self._cache_bytes)
+        return self.groups
 
     def snapshot(self, store) -> None:
-        """Every open group (keys, window, accumulator states) and the watermark, replacing
-        what ``store`` held for this operator, in one write batch."""
-        _snapshot(self, store)
+        """GROUP BY / TUMBLING / HOPPING: the groups changed since the last checkpoint and a
+        header (``runtime.group_state``); SESSION / SLIDING: every open group, replacing what
+        ``store`` held for this operator; in the checkpoint's write batch."""
+        if self.spillable:
+            self._spillable_groups().snapshot(store)
+        else:
+            _snapshot(self, store)
 
     def restore(self, store) -> None:
-        _restore(self, store)
+        if self.spillable:
+            self._spillable_groups().restore(store)
+            self.groups.store = store        # the restored groups are read back from it
+        else:
+            _restore(self, store)
+
+    def attach(self, store) -> None:
+        if self.spillable:
+            self._spillable_groups().store = store
 
     # ------------------------------------------------------------------ inputs
     def _inputs(self, batch, out):
@@ -170,9 +199,8 @@ class AggregateOperator(Operator):
         """Remake accumulator ``j`` for ``type_`` (DECIMAL or DOUBLE) from BIGINT: each live
         group's current value is folded into the new one, which is exact for the functions
         whose value is their own summary (SUM, MIN, MAX, FIRST_VALUE, LAST_VALUE)."""
-        old, call = self._accs[j], self.calls[j]
-        new = _kernel().Accumulator(call.function, type_, distinct=call.distinct,
-                                    options=call.options)
+        old = self._accs[j]
+        new = self._new_accumulator(j, type_)
         ids = self._live_ids()
         if len(ids):
             values = old.result(ids)
@@ -193,11 +221,18 @@ class AggregateOperator(Operator):
     def _accumulator(self, j, column):
         acc = self._accs[j]
         if acc is None and (column is None or column.type != T_NULL):
-            call = self.calls[j]
-            self._input_types[j] = None if column is None else column.type
-            acc = self._accs[j] = _kernel().Accumulator(
-                call.function, self._input_types[j], distinct=call.distinct,
-                options=call.options)
+            acc = self._make_accumulator(j, None if column is None else column.type)
+        return acc
+
+    def _new_accumulator(self, j, input_type):
+        call = self.calls[j]
+        return _kernel().Accumulator(call.function, input_type, distinct=call.distinct,
+                                     options=call.options)
+
+    def _make_accumulator(self, j, input_type):
+        """Aggregate ``j``'s accumulator, made for ``input_type`` (its first typed input)."""
+        acc = self._accs[j] = self._new_accumulator(j, input_type)
+        self._input_types[j] = input_type
         return acc
 
     def _update(self, ids, args, n, running: bool):
@@ -261,6 +296,8 @@ class AggregateOperator(Operator):
         args = self._conform(batch, args, out)
         if args is None:
             return out
+        if self.groups is not None:
+            self.groups.next_batch()
         if self.window is None:
             self._process_plain(batch, keys, args, out)
         elif self.window.kind == "SESSION":
@@ -269,6 +306,8 @@ class AggregateOperator(Operator):
             self._process_sliding(batch, keys, args, times, out)
         else:
             self._process_windows(batch, keys, args, times, out)
+        if self.groups is not None:
+            self.groups.maybe_spill()
         return out
 
     def on_watermark(self, ts: int) -> Output:
@@ -281,6 +320,10 @@ class AggregateOperator(Operator):
 
     def finish(self) -> Output:
         out = Output()
+        if self.window is None and self.groups is not None and self.groups.store is not None:
+            if self.emit == "FINAL":
+                out.batches = self._stream_closing([None], None, out)
+            return out
         if self.window is None:
             if self.emit == "FINAL":
                 ids = _concat(self._order)
@@ -304,11 +347,16 @@ class AggregateOperator(Operator):
         new, _ = W.mark_new(ids, ids, self._seen)
         if len(new):
             self._order.append(new)
+        groups = self.groups
+        if groups is not None:
+            groups.admit(new, None)
         if self.emit == "FINAL":
             self._update(ids, args, n, running=False)
-            return
-        values = self._update(ids, args, n, running=True)
-        out.add(B.RecordBatch(self._names(), keys + values))
+        else:
+            values = self._update(ids, args, n, running=True)
+            out.add(B.RecordBatch(self._names(), keys + values))
+        if groups is not None:
+            groups.touched(ids, n)
 
     def _emit_groups(self, ids, window_meta, out):
         if not len(ids):
@@ -367,12 +415,17 @@ class AggregateOperator(Operator):
         ids = self._table_for(len(keys) + 1).assign(keys + [start_col], m)
         new_ids, new_starts = W.mark_new(ids, starts, self._seen)
         self._file(new_ids, new_starts)
+        groups = self.groups
+        if groups is not None:
+            groups.admit(new_ids, new_starts)
         if self.emit == "FINAL":
             self._update(ids, args, m, running=False)
-            return
-        values = self._update(ids, args, m, running=True)
-        out.add(B.RecordBatch(self._names(), keys + values, {
-            "_window_start": start_col, "_window_end": W.time_column(starts, w.size)}))
+        else:
+            values = self._update(ids, args, m, running=True)
+            out.add(B.RecordBatch(self._names(), keys + values, {
+                "_window_start": start_col, "_window_end": W.time_column(starts, w.size)}))
+        if groups is not None:
+            groups.touched(ids, m)
 
     def _file(self, new_ids, new_starts):
         if not len(new_ids):
@@ -395,6 +448,9 @@ class AggregateOperator(Operator):
             self._trim_sliding(ts)
             return
         size = self.window.size
+        if self.groups is not None and self.groups.store is not None:
+            self._close_stored(ts, out)
+            return
         closing = sorted(s for s in self._open if ts == _END or s + size + self.lateness <= ts)
         if not closing:
             return
@@ -407,12 +463,75 @@ class AggregateOperator(Operator):
             self._emit_groups(all_ids, (W.time_column(starts), W.time_column(starts, size)), out)
         self._release(all_ids)
 
+    def _close_stored(self, ts, out):
+        """Close the windows that are done, one at a time in window order, with their groups
+        in the state store (``runtime.group_state``): held and spilled ones merged. The
+        output batches are a generator: the chain writes each before the next is read back."""
+        size = self.window.size
+        windows = set(self._open) | self.groups.stored | self.groups.spilled
+        closing = sorted(s for s in windows if ts == _END or s + size + self.lateness <= ts)
+        if not closing:
+            return
+        if self.emit == "FINAL":
+            out.batches = self._stream_closing(closing, size, out)
+            return
+        for start in closing:                      # EMIT CHANGES: forgotten, nothing emitted
+            for _ in self.groups.close(start, emit=False):
+                pass
+
+    def _stream_closing(self, starts, size, out):
+        """The rows of closing windows ``starts`` (size None: the plain GROUP BY's groups at
+        the end of the input), a batch per chunk of groups; failures go to ``out``."""
+        emitted = False
+        for start in starts:
+            for ids in self.groups.close(start, emit=True):
+                part = Output()
+                meta = None
+                if size is not None:
+                    begin = _ids(len(ids), start)
+                    meta = (W.time_column(begin), W.time_column(begin, size))
+                self._emit_groups(ids, meta, part)
+                out.failures.extend(part.failures)
+                emitted = True
+                yield from part.batches
+        if size is None and not self.keys and not emitted:
+            part = Output()
+            self._emit_groups(_ids(1), None, part)         # COUNT(*) = 0 over no rows
+            yield from part.batches
+
     def _release(self, ids):
+        self._forget(ids, filed=False)
+
+    def _forget(self, ids, filed: bool = True):
+        """Drop groups ``ids`` from memory (closed, or spilled to the store); ``filed``: also
+        from the lists of held groups (``_order`` / ``_open``)."""
         for acc in self._accs:
             if acc is not None:
                 acc.reset(ids)
-        self._table.release(ids)
+        if self._table is not None:
+            self._table.release(ids)
         W.unmark(ids, self._seen)
+        if not filed:
+            return
+        gone = set(ids)
+        if self.window is None:
+            kept = array("q", [g for g in _concat(self._order) if g not in gone])
+            self._order = [kept] if len(kept) else []
+            return
+        for start in list(self._open):
+            kept = array("q", [g for g in _concat(self._open[start]) if g not in gone])
+            if len(kept):
+                self._open[start] = [kept]
+            else:
+                del self._open[start]
+
+    def _held_of(self, start):
+        """The held groups of window ``start`` (None: of the plain GROUP BY), no longer
+        filed as held."""
+        if self.window is None:
+            ids, self._order = _concat(self._order), []
+            return ids
+        return _concat(self._open.pop(start, ()))
 
     def _fail_times(self, batch, times, late, missing, out):
         if len(late):
@@ -466,8 +585,7 @@ class AggregateOperator(Operator):
             if column is not None and column.type == T_NULL:
                 values.append(self._empty(j, ids, n))
                 continue
-            acc = _kernel().Accumulator(call.function, None if column is None else column.type,
-                                        distinct=call.distinct, options=call.options)
+            acc = self._new_accumulator(j, None if column is None else column.type)
             acc.update(rows, None if column is None else column.take(held), len(rows))
             values.append(acc.result(ids))
         ends = times if times.type == T_TIMESTAMP else W.time_column(_int_values(times))
@@ -630,9 +748,7 @@ def _restore(op, store) -> None:
     op._input_types = list(types)
     for j, t in enumerate(types):
         if t != _NOT_MADE:
-            call = op.calls[j]
-            op._accs[j] = _kernel().Accumulator(call.function, t, distinct=call.distinct,
-                                                options=call.options)
+            op._make_accumulator(j, t)
     entries = [pickle.loads(v) for _, v in table.scan(b"g")]
     if not entries:
         return

@@ -37,7 +37,7 @@ log = logging.getLogger("velostream.checkpoint")
 
 TABLE = "checkpoint"
 META_KEY = b"meta"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: aggregate groups stored one entry each (runtime.group_state)
 
 # Settings that change how a job runs but not what it outputs: changing them keeps the state.
 OPERATIONAL_KEYS = frozenset({
@@ -119,8 +119,8 @@ def _untagged(value):
 
 # ------------------------------------------------------------------------------ the store view
 class _OperatorView(StateStore):
-    """What one operator snapshots to and restores from: its own tables (``prefix`` + name) of
-    the job's store; writes are gathered into the checkpoint's batch instead of applied."""
+    """What one operator snapshots to, restores from and spills to: its own tables (``prefix`` +
+    name) of the job's store; in a checkpoint, writes are gathered into its batch."""
 
     def __init__(self, store: StateStore, prefix: str):
         self.store, self.prefix = store, prefix
@@ -134,11 +134,16 @@ class _OperatorView(StateStore):
         return [name[n:] for name in self.store.tables() if name.startswith(self.prefix)]
 
     def write(self, batch: WriteBatch) -> None:
-        if self.batch is None:
-            raise RuntimeError("an operator wrote state outside a checkpoint")
+        """In a checkpoint: into its batch. Between checkpoints (a spill): applied to the
+        store now, uncommitted — a crash discards it with everything after the last commit."""
         prefix = self.prefix
-        self.batch.ops.extend((kind, prefix + table, key, value)
-                              for kind, table, key, value in batch.ops)
+        ops = [(kind, prefix + table, key, value) for kind, table, key, value in batch.ops]
+        if self.batch is None:
+            spill = WriteBatch()
+            spill.ops = ops
+            self.store.write(spill)
+        else:
+            self.batch.ops.extend(ops)
 
     def commit(self, batch: WriteBatch | None = None) -> None:
         raise RuntimeError("operators do not commit: the checkpoint does, with the positions")

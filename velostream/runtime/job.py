@@ -178,7 +178,7 @@ class Job:
                 # Stopped, not ended: what finish() emits lies past the committed output and
                 # is dropped on resume, which continues the input instead.
                 self._checkpoint()
-            self._emit(self.chain.finish())
+            self._emit(self.chain.finish(emit=self._emit))
             if self.checkpoints is not None and not stopped:
                 self._checkpoint(finished=True)
         finally:
@@ -247,7 +247,7 @@ class Job:
 
     def finish(self) -> None:
         """End of input for the operators that hold rows until then (ORDER BY)."""
-        self._emit(self.chain.finish())
+        self._emit(self.chain.finish(emit=self._emit))
 
     # ------------------------------------------------------------------ one batch
     def _process(self, item, polled) -> None:
@@ -285,7 +285,7 @@ class Job:
         mark = self.watermark.advanced(idle)
         if mark is None:
             return
-        self._emit(self.chain.on_watermark(mark))
+        self._emit(self.chain.on_watermark(mark, emit=self._emit))
         if self.options.continuous:
             for sink in self.sinks:
                 sink.flush()

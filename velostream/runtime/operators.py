@@ -299,24 +299,30 @@ class OperatorChain:
         total.batches.extend(batches)
         return total
 
-    def on_watermark(self, ts: int) -> Output:
+    def on_watermark(self, ts: int, emit=None) -> Output:
+        """Event time passed ``ts``; ``emit``: see ``finish``."""
         total = Output()
         for i, op in enumerate(self.operators):
-            out = op.on_watermark(ts)
-            total.failures.extend(out.failures)
-            if out.batches:
-                self._push(i + 1, out.batches, total)
+            self._drain(i, op.on_watermark(ts), total, emit)
         return total
 
-    def finish(self) -> Output:
-        """End of a bounded input: each operator emits what it holds, through the rest."""
+    def finish(self, emit=None) -> Output:
+        """End of a bounded input: each operator emits what it holds, through the rest.
+        ``emit(Output)``: called with each part as it is made (a closing window's groups come
+        back from the state store a chunk at a time: ``batches`` may be a generator), so the
+        caller writes them out before the next; else everything is returned at once."""
         total = Output()
         for i, op in enumerate(self.operators):
-            out = op.finish()
-            total.failures.extend(out.failures)
-            if out.batches:
-                self._push(i + 1, out.batches, total)
+            self._drain(i, op.finish(), total, emit)
         return total
+
+    def _drain(self, i: int, out: Output, total: Output, emit) -> None:
+        for batch in out.batches:
+            if emit is None:
+                self._push(i + 1, [batch], total)
+            else:
+                emit(self._push(i + 1, [batch], Output()))
+        total.failures.extend(out.failures)       # a generator adds them as it runs
 
     @property
     def done(self) -> bool:
