@@ -21,6 +21,14 @@ def test_put_get_delete(store):
     assert b"k" not in store.table("op1")
 
 
+def test_get_many_answers_each_key_in_order(store):
+    t = store.table("agg")
+    t.put(b"a", b"1")
+    t.put(b"c", b"3")
+    assert t.get_many([b"c", b"b", b"a", b"c"]) == [b"3", None, b"1", b"3"]
+    assert t.get_many([]) == []
+
+
 def test_table_methods_write_through_the_store(store):
     t = store.table("t")
     t.put(b"a", b"1")

@@ -1,17 +1,22 @@
 # cython: language_level=3
-"""Per-group bookkeeping of spillable operator state: when each group was last updated.
+"""Per-group bookkeeping of spillable operator state: when each group was last updated, and
+its store entries.
 
 An operator whose groups can outgrow memory (``runtime.group_state``) stamps every group a
 batch updates with the batch's number (``stamp``, per row in C). A stamp after the last
 checkpoint's number means the group changed since (``changed``: what a checkpoint writes); the
 smallest stamps are the least recently used groups (``oldest``: what is spilled first).
+``entry_ops`` encodes the store entries of groups (the layout is ``runtime.group_state``'s).
 """
 
 from cpython cimport array
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 import array as _array
+
+from velostream._core.keycodec import encode_int64, encode_key
+from velostream._core.valuecodec import encode_values
 
 cdef array.array _Q = _array.array("q")
 
@@ -102,3 +107,42 @@ def number_new(const int64_t[::1] new_ids, new_starts, array.array seqs, array.a
         for i in range(n):
             st[new_ids[i]] = ns[i]
     return first + n
+
+
+def entry_ops(const int64_t[::1] ids, list keys, list types, list states, array.array seqs,
+              starts, bytearray indexed, str groups, str index, list ops, int put):
+    """Append to ``ops`` (a ``WriteBatch``'s) the store entries of groups ``ids``: under
+    ``groups``, window start + sequence → (key values, ``types``, the accumulators' states
+    ``states[j][i]``); under ``index``, window start + key values → sequence, for the groups
+    not ``indexed`` yet (then marked). ``starts``: per group id its window start, or None.
+    ``put``: the store's PUT operation code. Returns the window starts written (None: not
+    windowed)."""
+    cdef Py_ssize_t i, j, n = ids.shape[0], k = len(states)
+    cdef int64_t gid, seq
+    cdef const int64_t* sq = <const int64_t*>seqs.data.as_voidptr
+    cdef const int64_t* st = NULL
+    cdef unsigned char* ix = indexed
+    cdef bytes prefix = b""
+    cdef list cell
+    cdef set written = set()
+    if starts is not None:
+        st = <const int64_t*>(<array.array>starts).data.as_voidptr
+    for i in range(n):
+        gid = ids[i]
+        seq = sq[gid]
+        if st != NULL:
+            prefix = encode_int64(st[gid])
+            written.add(st[gid])
+        cell = [None] * k
+        for j in range(k):
+            if states[j] is not None:
+                cell[j] = (<list>states[j])[i]
+        ops.append((put, groups, encode_int64(seq, prefix),
+                    encode_values((keys[i], types, cell))))
+        if not ix[gid]:
+            ops.append((put, index, encode_key(keys[i], prefix),
+                        (<uint64_t>seq ^ (<uint64_t>1 << 63)).to_bytes(8, "big")))
+            ix[gid] = 1
+    if st == NULL and n:
+        written.add(None)
+    return written

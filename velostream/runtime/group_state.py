@@ -46,7 +46,7 @@ from velostream._core import groupstate as G
 from velostream._core import windows as W
 from velostream._core.keycodec import encode_int64, encode_key
 from velostream._core.valuecodec import decode_values, encode_values
-from velostream.state.store import WriteBatch, prefix_end
+from velostream.state.store import PUT, WriteBatch, prefix_end
 
 GROUPS, INDEX, META = "groups", "index", "aggregate"
 HEADER_KEY = b"s"
@@ -244,18 +244,9 @@ class SpillableGroups:
         keys = self._key_values(ids)
         types = list(op._input_types)
         states = [acc.snapshot(ids) if acc is not None else None for acc in op._accs]
-        seqs, indexed = self.seqs, self.indexed
-        for i, gid in enumerate(ids):
-            start = self.starts[gid] if self.windowed else None
-            prefix = _window_prefix(start)
-            seq = seqs[gid]
-            value = encode_values((keys[i], types,
-                                   [s[i] if s is not None else None for s in states]))
-            out.put(GROUPS, encode_int64(seq, prefix), value)
-            if not indexed[gid]:
-                out.put(INDEX, encode_key(keys[i], prefix), (seq + (1 << 63)).to_bytes(8, "big"))
-                indexed[gid] = 1
-            self.stored.add(start)
+        self.stored |= G.entry_ops(ids, keys, types, states, self.seqs,
+                                   self.starts if self.windowed else None, self.indexed,
+                                   GROUPS, INDEX, out.ops, PUT)
 
     def _lookup(self, new_ids, new_starts) -> dict:
         """gid → (sequence, entry) of the new groups that the store has."""
@@ -266,17 +257,15 @@ class SpillableGroups:
         ids = array("q", [new_ids[i] for i in picks])
         keys = self._key_values(ids)
         index, groups = self.store.table(INDEX), self.store.table(GROUPS)
-        found = {}
-        for i, gid, key in zip(picks, ids, keys):
-            prefix = _window_prefix(new_starts[i] if self.windowed else None)
-            raw = index.get(encode_key(key, prefix))
-            if raw is None:
-                continue
-            seq = int.from_bytes(raw, "big") - (1 << 63)
-            entry = groups.get(encode_int64(seq, prefix))
-            if entry is not None:
-                found[gid] = (seq, entry)
-        return found
+        prefixes = [_window_prefix(new_starts[i] if self.windowed else None) for i in picks]
+        raws = index.get_many([encode_key(key, prefix) for key, prefix in zip(keys, prefixes)])
+        hits = [(gid, prefix, int.from_bytes(raw, "big") - (1 << 63))
+                for gid, prefix, raw in zip(ids, prefixes, raws) if raw is not None]
+        if not hits:
+            return {}
+        entries = groups.get_many([encode_int64(seq, prefix) for _, prefix, seq in hits])
+        return {gid: (seq, entry) for (gid, _, seq), entry in zip(hits, entries)
+                if entry is not None}
 
     def _key_values(self, ids) -> list:
         """The key values (a tuple per group) of held groups ``ids``."""
@@ -320,7 +309,12 @@ class SpillableGroups:
         if decoded is None:
             decoded = [decode_values(v) for v in values]
         for j in range(len(op.calls)):
-            rows = [i for i, d in enumerate(decoded) if d[2][j] is not None]
+            states = [d[2][j] for d in decoded]
+            acc, now = op._accs[j], op._input_types[j]
+            if acc is not None and None not in states and all(d[1][j] == now for d in decoded):
+                acc.restore(ids, states)           # the usual case: one type, every state
+                continue
+            rows = [i for i, st in enumerate(states) if st is not None]
             by_type: dict = {}
             for i in rows:
                 by_type.setdefault(decoded[i][1][j], []).append(i)

@@ -94,6 +94,9 @@ class _RocksTable(StateTable):
     def get(self, key: bytes) -> bytes | None:
         return self._cf.get(key)
 
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        return self._cf.get(list(keys)) if keys else []      # one multi-get
+
     def range(self, start: bytes = b"", end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
         return self._chunks(bytes(start), end)
 

@@ -7,7 +7,8 @@ their meaning.
 
 The contract every backend passes (``tests/state/test_contract.py``):
 
-- reads: ``table.get(key)``, ``table.scan(prefix)`` and ``table.range(start, end)`` (``[start,
+- reads: ``table.get(key)`` (``get_many(keys)``: a list, None for a missing key),
+  ``table.scan(prefix)`` and ``table.range(start, end)`` (``[start,
   end)``, ``end=None``: to the last key), both in unsigned byte order; a scan sees the writes
   made before it started (writes made while it is being consumed may or may not be seen);
 - writes: ``put`` / ``delete`` / ``delete_range`` directly or gathered in a :class:`WriteBatch`
@@ -57,6 +58,10 @@ class StateTable(ABC):
 
     @abstractmethod
     def get(self, key: bytes) -> bytes | None: ...
+
+    def get_many(self, keys: list[bytes]) -> list[bytes | None]:
+        """``get`` of each key, in order (a backend may read them in one call)."""
+        return [self.get(key) for key in keys]
 
     @abstractmethod
     def range(self, start: bytes = b"", end: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
