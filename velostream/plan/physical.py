@@ -558,7 +558,10 @@ class AggregateNode(PlanNode):
                 f"emit={self.emit}",
                 *([f"allowed.lateness={self.lateness}ms", f"late={self.late_strategy}"]
                   if self.window else []),
-                f"state={self.state_backend}"]
+                f"state={self.state_backend}" + (
+                    f" (cache {self.cache_bytes >> 20} MiB)" if self.state_backend != "memory"
+                    and (self.window is None or self.window.kind not in ("SESSION", "SLIDING"))
+                    else "")]
 
 
 @dataclass

@@ -791,7 +791,12 @@ def _column_of(values, type_):
     makers = {1: B.bool_column, 2: B.int64_column, 3: B.float64_column, 4: B.decimal_column,
               5: B.string_column}
     maker = makers.get(type_)
-    return maker(values) if maker is not None else B.column_from_values(values)
+    if maker is not None:
+        try:
+            return maker(values)
+        except (TypeError, ValueError, OverflowError):
+            pass        # schema-on-read: a key column whose type changed between batches
+    return B.column_from_values(values)
 
 
 def _int_values(column):
