@@ -1,5 +1,6 @@
-"""Spillable aggregate state (runtime.group_state): groups spilled to the store and read back,
-incremental checkpoints and restarts give exactly the rows of a run that held everything."""
+"""Aggregate state in the store: spilled groups (runtime.group_state) read back, incremental
+checkpoints (groups and sessions, runtime.session_state) and restarts give exactly the rows of a
+run that held everything in memory."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def _reference(sql, batches):
 
 def _spilling(sql, capacity):
     op = _operator(sql)
-    op.groups.capacity = capacity
+    if op.groups is not None:          # SESSION / SLIDING hold their state in memory
+        op.groups.capacity = capacity
     return op
 
 
@@ -95,7 +97,9 @@ def test_spilled_groups_give_the_rows_of_a_run_that_held_them_all(shape, seed):
         assert op.groups.reloads > 0
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", SHAPES + [
+    "GROUP BY k WINDOW SESSION(150ms)", "GROUP BY k WINDOW SESSION(400ms) EMIT CHANGES",
+    "GROUP BY k WINDOW SLIDING(300ms)"])
 @pytest.mark.parametrize("seed", [4, 5, 6, 7])
 def test_checkpoints_and_crashes_while_spilling_change_no_row(shape, seed):
     """Checkpoints at random batches; crashes at random later batches go back to the last
@@ -146,6 +150,26 @@ def test_a_checkpoint_writes_only_the_groups_changed_since_the_last():
         sizes.append(sum(1 for kind, table, *_ in view.ops if table == "groups"))
     distinct_per_batch = [len(set(b.columns[0].to_pylist())) for b, _ in batches]
     assert sizes == distinct_per_batch
+
+
+def test_a_session_checkpoint_writes_the_sessions_changed_and_deletes_the_dropped():
+    sql = _sql("GROUP BY k WINDOW SESSION(150ms)")
+    op = _operator(sql)
+    store = MemoryStore()
+    written = []
+    for b, top in _batches(9, rows=600, keys=200, size=60):
+        op.process(b)
+        op.on_watermark(top - 80)
+        view = _Recording(store)
+        op.snapshot(view)
+        puts = sum(1 for kind, table, *_ in view.ops if table == "sessions" and kind == 0)
+        written.append((puts, len(store.table("sessions")),
+                        sum(len(v) for v in op._sessions.sessions.values())))
+    # each checkpoint writes at most the batch's rows' sessions; the store holds exactly the
+    # open ones (merged and closed ones deleted)
+    assert all(puts <= 60 for puts, _, _ in written)
+    assert all(stored == held for _, stored, held in written)
+    assert sum(puts for puts, _, _ in written) < 600
 
 
 class _Recording:

@@ -159,7 +159,9 @@ def unmark(const int64_t[::1] ids, bytearray seen):
 cdef class SessionAssigner:
     """Per key id, its open sessions ``[start, last, session id]``, sorted by start and never
     overlapping (a record that bridges two merges them). Session ids are dense and reused:
-    ``release`` hands ids back once the caller has dropped their state."""
+    ``release`` hands ids back once the caller has dropped their state. Each session also has
+    a sequence number, given when it opens and kept (in checkpoints too): closing sessions
+    with the same end come out in that order, which restarts do not change (ids they do)."""
 
     cdef readonly int64_t gap
     cdef readonly dict sessions          # key id -> list of [start, last, sid]
@@ -167,6 +169,8 @@ cdef class SessionAssigner:
     cdef int64_t next_sid
     cdef object first_of                 # array('q') by sid: the session's start
     cdef object last_of                  # ... and its last record's time
+    cdef object seq_of                   # ... and its sequence number
+    cdef public int64_t next_seq
 
     def __init__(self, int64_t gap):
         if gap <= 0:
@@ -177,14 +181,35 @@ cdef class SessionAssigner:
         self.next_sid = 0
         self.first_of = array.clone(_Q, 0, False)
         self.last_of = array.clone(_Q, 0, False)
+        self.seq_of = array.clone(_Q, 0, False)
+        self.next_seq = 0
 
-    cdef int64_t _allocate(self):
+    cdef int64_t _allocate(self, int64_t seq=-1):
+        cdef int64_t sid
+        if seq < 0:
+            seq = self.next_seq
+            self.next_seq += 1
         if self.free:
-            return self.free.pop()
-        self.next_sid += 1
-        self.first_of.append(0)
-        self.last_of.append(0)
-        return self.next_sid - 1
+            sid = self.free.pop()
+        else:
+            self.next_sid += 1
+            self.first_of.append(0)
+            self.last_of.append(0)
+            self.seq_of.append(0)
+            sid = self.next_sid - 1
+        (<int64_t*>(<array.array>self.seq_of).data.as_voidptr)[sid] = seq
+        return sid
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def seqs(self, const int64_t[::1] sids):
+        """The sequence numbers (``array('q')``) of the open sessions ``sids``."""
+        cdef Py_ssize_t i, n = sids.shape[0]
+        cdef array.array out = array.clone(_Q, n, False)
+        cdef int64_t* q = <int64_t*>(<array.array>self.seq_of).data.as_voidptr
+        for i in range(n):
+            out.data.as_longlongs[i] = q[sids[i]]
+        return out
 
     cdef inline void _note(self, list s):
         cdef int64_t sid = s[2]
@@ -208,9 +233,11 @@ cdef class SessionAssigner:
     def release(self, sids):
         self.free.extend(sids)
 
-    def add(self, int64_t kid, int64_t start, int64_t last):
-        """A restored session: its new id."""
-        cdef int64_t sid = self._allocate()
+    def add(self, int64_t kid, int64_t start, int64_t last, int64_t seq=-1):
+        """A restored session (``seq``: its sequence number; -1: the next): its new id."""
+        cdef int64_t sid = self._allocate(seq)
+        if seq >= self.next_seq:
+            self.next_seq = seq + 1
         found = self.sessions.setdefault(kid, [])
         s = [start, last, sid]
         found.append(s)
@@ -303,8 +330,8 @@ cdef class SessionAssigner:
 
     def closable(self, int64_t watermark, int64_t lateness):
         """Remove the sessions whose end (last + gap) + lateness <= watermark and return their
-        ``(kids, starts, lasts, sids)`` (``array('q')`` each, by end then id). Their ids are
-        released: the caller drops their state before the next ``assign``."""
+        ``(kids, starts, lasts, sids)`` (``array('q')`` each, by end then sequence number).
+        Their ids are released: the caller drops their state before the next ``assign``."""
         cdef array.array kids = array.clone(_Q, 0, False)
         cdef array.array starts = array.clone(_Q, 0, False)
         cdef array.array lasts = array.clone(_Q, 0, False)
@@ -332,8 +359,9 @@ cdef class SessionAssigner:
             del self.sessions[key]
         self.free.extend(sids)
         if len(sids) > 1:
+            seqs = self.seqs(sids)
             order = sort_indices([make_int64(lasts, None, len(lasts), T_INT64),
-                                  make_int64(sids, None, len(sids), T_INT64)],
+                                  make_int64(seqs, None, len(seqs), T_INT64)],
                                  [False, False], [False, False])
             kids, starts, lasts, sids = [_take_q(a, order) for a in (kids, starts, lasts, sids)]
         return kids, starts, lasts, sids

@@ -98,6 +98,11 @@ class AggregateOperator(Operator):
         self.groups = None                   # GROUP BY / TUMBLING / HOPPING: runtime.group_state
         if self.spillable:
             self._spillable_groups()
+        self.session_state = None            # SESSION: runtime.session_state
+        if self.window is not None and self.window.kind == "SESSION":
+            from velostream.runtime.session_state import SessionCheckpoints
+
+            self.session_state = SessionCheckpoints(self)
 
     @property
     def spillable(self) -> bool:
@@ -114,10 +119,13 @@ class AggregateOperator(Operator):
 
     def snapshot(self, store) -> None:
         """GROUP BY / TUMBLING / HOPPING: the groups changed since the last checkpoint and a
-        header (``runtime.group_state``); SESSION / SLIDING: every open group, replacing what
-        ``store`` held for this operator; in the checkpoint's write batch."""
+        header (``runtime.group_state``); SESSION: the sessions changed or dropped since
+        (``runtime.session_state``); SLIDING: every held row, replacing what ``store`` held
+        for this operator; in the checkpoint's write batch."""
         if self.spillable:
             self._spillable_groups().snapshot(store)
+        elif self.session_state is not None:
+            self.session_state.snapshot(store)
         else:
             _snapshot(self, store)
 
@@ -125,6 +133,8 @@ class AggregateOperator(Operator):
         if self.spillable:
             self._spillable_groups().restore(store)
             self.groups.store = store        # the restored groups are read back from it
+        elif self.session_state is not None:
+            self.session_state.restore(store)
         else:
             _restore(self, store)
 
@@ -298,6 +308,8 @@ class AggregateOperator(Operator):
             return out
         if self.groups is not None:
             self.groups.next_batch()
+        elif self.session_state is not None:
+            self.session_state.next_batch()
         if self.window is None:
             self._process_plain(batch, keys, args, out)
         elif self.window.kind == "SESSION":
@@ -632,6 +644,7 @@ class AggregateOperator(Operator):
                     sid = target[sid]
                 return sid
             sids = array("q", [final(s) for s in sids])
+            self.session_state.dropped([src for _, src in merges])
             self._sessions.release([src for _, src in merges])
         m = len(rows)
         if not m:
@@ -639,6 +652,7 @@ class AggregateOperator(Operator):
         if m != n:
             keys = [c.take(rows) for c in keys]
             args = [c.take(rows) if c is not None else None for c in args]
+        self.session_state.touched(sids, m)
         if self.emit == "FINAL":
             self._update(sids, args, m, running=False)
             return
@@ -654,6 +668,7 @@ class AggregateOperator(Operator):
         kids, starts, lasts, sids = self._sessions.closable(ts, self.lateness)
         if not len(sids):
             return
+        self.session_state.dropped(sids)
         if self.emit == "FINAL":
             columns = self._session_keys.keys(kids) if self.keys else []
             self._add_rows(list(columns), sids, {
@@ -669,120 +684,58 @@ class AggregateOperator(Operator):
                 self._session_keys.release(gone)
 
 
-# ---------------------------------------------------------------------- state snapshots
-# Table "aggregate" of the store: b"m" → the operator's header (watermark, the accumulators'
-# input types, the key column types); b"g" + 8-byte big-endian sequence → one group, in the
-# order the groups are emitted: (key values, window start or session (start, last), the
-# accumulators' states). Key values are pickled Python values (exact: ScaledInteger, ints,
-# str); accumulator states are the kernel's own bytes.
+# ---------------------------------------------------------------------- SLIDING(size) snapshots
+# GROUP BY / TUMBLING / HOPPING state: runtime.group_state; SESSION: runtime.session_state.
+# SLIDING(size) holds the rows a later window can still need (a window's worth per key), all
+# written at each checkpoint: table "aggregate", b"m" → valuecodec header (watermark, the
+# accumulators' input types, key column types, argument column types); b"r" + sequence (keycodec
+# int64) → one held row, oldest first: (key values, time, argument values).
 _TABLE = "aggregate"
 
 
 def _snapshot(op, store) -> None:
-    import pickle
-    import struct
-
-    from velostream.state.store import WriteBatch
+    from velostream._core.keycodec import encode_int64
+    from velostream._core.valuecodec import encode_values
+    from velostream.state.store import WriteBatch, prefix_end
 
     batch = WriteBatch()
-    for key, _ in store.table(_TABLE).scan(b""):
-        batch.delete(_TABLE, key)
-    groups = []          # (ids array, key columns, per-group extra)
-    if op.window is None:
-        ids = _concat(op._order)
-        if len(ids):
-            groups.append((ids, op._table.keys(ids) if op.keys else [], [None] * len(ids)))
-    elif op.window.kind == "SLIDING":
-        if op._buffer is not None and len(op._buffer):
-            kids = op._buffer.kids
-            columns = op._session_keys.keys(kids) if op.keys else []
-            held = [h.to_pylist() if h is not None else None for h in op._held]
-            extra = [(t, [h[i] if h is not None else None for h in held])
-                     for i, t in enumerate(op._buffer.times)]
-            groups.append((array("q"), columns, extra))
-            op_types = [h.type if h is not None else None for h in op._held]
-    elif op.window.kind != "SESSION":
-        for start in sorted(op._open):
-            ids = _concat(op._open[start])
-            groups.append((ids, op._table.keys(ids)[:len(op.keys)], [start] * len(ids)))
-    elif op._sessions is not None:
-        found = sorted((s[0], s[1], s[2], k) for k, ss in op._sessions.sessions.items()
-                       for s in ss)
-        if found:
-            ids = array("q", [f[2] for f in found])
-            kids = array("q", [f[3] for f in found])
-            columns = op._session_keys.keys(kids) if op.keys else []
-            groups.append((ids, columns, [(f[0], f[1]) for f in found]))
-    key_types = None
-    seq = 0
-    for ids, columns, extra in groups:
+    batch.delete_range(_TABLE, b"r", prefix_end(b"r"))
+    key_types = arg_types = None
+    if op._buffer is not None and len(op._buffer):
+        columns = op._session_keys.keys(op._buffer.kids) if op.keys else []
         key_types = [c.type for c in columns]
-        states = [acc.snapshot(ids) if acc is not None else None for acc in op._accs]
-        values = [c.to_pylist() for c in columns]
-        if op.window is not None and op.window.kind == "SLIDING":
-            # held rows, oldest first: (key values, time, argument values)
-            for i, (t, row) in enumerate(extra):
-                entry = (tuple(v[i] for v in values), t, row)
-                batch.put(_TABLE, b"g" + struct.pack(">q", seq), pickle.dumps(entry, protocol=5))
-                seq += 1
-            key_types = (key_types, op_types)
-            continue
-        for i in range(len(ids)):
-            entry = (tuple(v[i] for v in values), extra[i],
-                     [st[i] if st is not None else None for st in states])
-            batch.put(_TABLE, b"g" + struct.pack(">q", seq), pickle.dumps(entry, protocol=5))
-            seq += 1
-    header = (op.watermark, list(op._input_types), key_types)
-    batch.put(_TABLE, b"m", pickle.dumps(header, protocol=5))
+        arg_types = [h.type if h is not None else None for h in op._held]
+        keys = list(zip(*(c.to_pylist() for c in columns))) if columns else None
+        held = [h.to_pylist() if h is not None else None for h in op._held]
+        for i, t in enumerate(op._buffer.times):
+            row = [h[i] if h is not None else None for h in held]
+            batch.put(_TABLE, encode_int64(i, b"r"),
+                      encode_values((keys[i] if keys else (), t, row)))
+    header = (op.watermark, list(op._input_types), key_types, arg_types)
+    batch.put(_TABLE, b"m", encode_values(header))
     store.write(batch)
 
 
 def _restore(op, store) -> None:
-    import pickle
+    from velostream._core.valuecodec import decode_values
 
     table = store.table(_TABLE)
     header = table.get(b"m")
     if header is None:
         return
-    op.watermark, types, key_types = pickle.loads(header)
+    op.watermark, types, key_types, arg_types = decode_values(header)
     op._input_types = list(types)
-    for j, t in enumerate(types):
-        if t != _NOT_MADE:
-            op._make_accumulator(j, t)
-    entries = [pickle.loads(v) for _, v in table.scan(b"g")]
+    entries = [decode_values(v) for _, v in table.scan(b"r")]
     if not entries:
         return
     n = len(entries)
-    if op.window is not None and op.window.kind == "SLIDING":
-        key_types, arg_types = key_types
-    keys = [_column_of([e[0][k] for e in entries], key_types[k])
-            for k in range(len(op.keys))]
-    if op.window is not None and op.window.kind == "SLIDING":
-        op._buffer = W.SlidingBuffer()
-        op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
-        kids = op._session_keys.assign(keys, n) if keys else _ids(n)
-        op._buffer.append(kids, B.int64_column([e[1] for e in entries], timestamp=True))
-        op._held = [None if t is None else _column_of([e[2][j] for e in entries], t)
-                    for j, t in enumerate(arg_types)]
-        return
-    if op.window is None:
-        ids = op._group_ids(keys, n)
-        new, _ = W.mark_new(ids, ids, op._seen)
-        op._order.append(new)
-    elif op.window.kind != "SESSION":
-        starts = array("q", [e[1] for e in entries])
-        ids = op._table_for(len(keys) + 1).assign(keys + [W.time_column(starts)], n)
-        new_ids, new_starts = W.mark_new(ids, starts, op._seen)
-        op._file(new_ids, new_starts)
-    else:
-        op._sessions = W.SessionAssigner(op.window.size)
-        op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
-        kids = op._session_keys.assign(keys, n) if keys else _ids(n)
-        ids = array("q", [op._sessions.add(kid, e[1][0], e[1][1])
-                          for kid, e in zip(kids, entries)])
-    for j, acc in enumerate(op._accs):
-        if acc is not None:
-            acc.restore(ids, [e[2][j] for e in entries])
+    keys = [_column_of([e[0][k] for e in entries], key_types[k]) for k in range(len(op.keys))]
+    op._buffer = W.SlidingBuffer()
+    op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
+    kids = op._session_keys.assign(keys, n) if keys else _ids(n)
+    op._buffer.append(kids, B.int64_column([e[1] for e in entries], timestamp=True))
+    op._held = [None if t is None else _column_of([e[2][j] for e in entries], t)
+                for j, t in enumerate(arg_types)]
 
 
 def _column_of(values, type_):

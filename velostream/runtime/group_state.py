@@ -303,41 +303,9 @@ class SpillableGroups:
 
     def _load_states(self, ids, values, decoded=None) -> None:
         """Set the accumulators of groups ``ids`` from their store entries."""
-        from velostream.runtime.aggregate import T_DECIMAL
-
-        op = self.op
         if decoded is None:
             decoded = [decode_values(v) for v in values]
-        for j in range(len(op.calls)):
-            states = [d[2][j] for d in decoded]
-            acc, now = op._accs[j], op._input_types[j]
-            if acc is not None and None not in states and all(d[1][j] == now for d in decoded):
-                acc.restore(ids, states)           # the usual case: one type, every state
-                continue
-            rows = [i for i, st in enumerate(states) if st is not None]
-            by_type: dict = {}
-            for i in rows:
-                by_type.setdefault(decoded[i][1][j], []).append(i)
-            for t, group_rows in by_type.items():
-                acc = op._accs[j]
-                if acc is None:
-                    acc = op._make_accumulator(j, t)
-                sub = array("q", [ids[i] for i in group_rows])
-                sub_states = [decoded[i][2][j] for i in group_rows]
-                if t == op._input_types[j]:
-                    acc.restore(sub, sub_states)
-                    continue
-                # Stored before the accumulator widened (BIGINT → DECIMAL / DOUBLE): fold its
-                # value into the wider one, as the widening did for the held groups.
-                old = op._new_accumulator(j, t)
-                old.restore(sub, sub_states)
-                result = old.result(sub)
-                widened = (B.column_from_buffers(T_DECIMAL, result.length, result.data,
-                                                 result.validity)
-                           if op._input_types[j] == T_DECIMAL
-                           else B.float64_column(result.to_pylist()))
-                acc.reset(sub)
-                acc.update(sub, widened, len(sub))
+        load_states(self.op, ids, [d[1] for d in decoded], [d[2] for d in decoded])
 
     def _window_of(self, ids):
         if not self.windowed:
@@ -353,3 +321,39 @@ class SpillableGroups:
         if len(self.indexed) < bound:
             self.indexed.extend(bytes(bound - len(self.indexed)))
 
+
+def load_states(op, ids, types, states) -> None:
+    """Set the accumulators of ``op``'s groups ``ids`` from stored states: per group the
+    accumulators' input types when stored (``types[i]``) and their states (``states[i]``,
+    None: no input yet). A state stored before its accumulator widened (BIGINT → DECIMAL /
+    DOUBLE) is folded into the wider one, as the widening did for the held groups."""
+    from velostream.runtime.aggregate import T_DECIMAL
+
+    for j in range(len(op.calls)):
+        column = [st[j] for st in states]
+        acc, now = op._accs[j], op._input_types[j]
+        if acc is not None and None not in column and all(t[j] == now for t in types):
+            acc.restore(ids, column)           # the usual case: one type, every state
+            continue
+        by_type: dict = {}
+        for i, st in enumerate(column):
+            if st is not None:
+                by_type.setdefault(types[i][j], []).append(i)
+        for t, rows in by_type.items():
+            acc = op._accs[j]
+            if acc is None:
+                acc = op._make_accumulator(j, t)
+            sub = array("q", [ids[i] for i in rows])
+            sub_states = [column[i] for i in rows]
+            if t == op._input_types[j]:
+                acc.restore(sub, sub_states)
+                continue
+            old = op._new_accumulator(j, t)
+            old.restore(sub, sub_states)
+            result = old.result(sub)
+            widened = (B.column_from_buffers(T_DECIMAL, result.length, result.data,
+                                             result.validity)
+                       if op._input_types[j] == T_DECIMAL
+                       else B.float64_column(result.to_pylist()))
+            acc.reset(sub)
+            acc.update(sub, widened, len(sub))
