@@ -729,16 +729,18 @@ def _restore(op, store) -> None:
     if not entries:
         return
     n = len(entries)
-    keys = [_column_of([e[0][k] for e in entries], key_types[k]) for k in range(len(op.keys))]
+    keys = [column_of([e[0][k] for e in entries], key_types[k]) for k in range(len(op.keys))]
     op._buffer = W.SlidingBuffer()
     op._session_keys = _kernel().GroupTable(len(keys)) if keys else None
     kids = op._session_keys.assign(keys, n) if keys else _ids(n)
     op._buffer.append(kids, B.int64_column([e[1] for e in entries], timestamp=True))
-    op._held = [None if t is None else _column_of([e[2][j] for e in entries], t)
+    op._held = [None if t is None else column_of([e[2][j] for e in entries], t)
                 for j, t in enumerate(arg_types)]
 
 
-def _column_of(values, type_):
+def column_of(values, type_):
+    """A column of type tag ``type_`` from the Python values of a restored state (``Column.
+    to_pylist()`` values kept by the value codec)."""
     if type_ == T_TIMESTAMP:
         return B.int64_column([None if v is None else _epoch(v) for v in values], timestamp=True)
     makers = {1: B.bool_column, 2: B.int64_column, 3: B.float64_column, 4: B.decimal_column,

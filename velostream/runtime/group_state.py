@@ -280,12 +280,12 @@ class SpillableGroups:
     def _load(self, start, chunk):
         """Hold the groups of store entries ``chunk`` ((sequence, entry) of window ``start``)
         again: their ids, in the order given."""
-        from velostream.runtime.aggregate import _column_of
+        from velostream.runtime.aggregate import column_of
 
         op = self.op
         decoded = [decode_values(v) for _, v in chunk]
         n = len(decoded)
-        columns = [_column_of([d[0][k] for d in decoded], self.key_types[k])
+        columns = [column_of([d[0][k] for d in decoded], self.key_types[k])
                    for k in range(len(op.keys))]
         if self.windowed:
             columns.append(W.time_column(array("q", [start]) * n))

@@ -98,7 +98,7 @@ class SessionCheckpoints:
     def restore(self, view) -> None:
         """Every open session back in memory, with its sequence number."""
         from velostream._core import windows as W
-        from velostream.runtime.aggregate import _column_of, _ids, _kernel
+        from velostream.runtime.aggregate import _ids, _kernel, column_of
 
         op = self.op
         raw = view.table(META).get(HEADER_KEY)
@@ -118,7 +118,7 @@ class SessionCheckpoints:
             return
         n = len(entries)
         if op.keys:
-            columns = [_column_of([e[0][k] for _, e in entries], self.key_types[k])
+            columns = [column_of([e[0][k] for _, e in entries], self.key_types[k])
                        for k in range(len(op.keys))]
             kids = op._session_keys.assign(columns, n)
         else:

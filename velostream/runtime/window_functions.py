@@ -281,10 +281,10 @@ class WindowFunctionOperator(Operator):
     def snapshot(self, store) -> None:
         """Under the ``window_functions`` table, keys prefixed per operator: the kernel state
         (``kernel``: int64s, ``sums``: doubles), the partition keys in id order (``keys``:
-        length-prefixed canonical row keys) and the retained rows (``rows``: JSON of typed
-        columns — numbers, epoch ms, decimal text; small: bounded by the frames)."""
-        import json
-
+        length-prefixed canonical row keys) and the retained rows (``rows``: the value codec's
+        encoding of the column names, and each column's type and values — exact; small:
+        bounded by the frames)."""
+        from velostream._core.valuecodec import encode_values
         from velostream.state.store import WriteBatch
 
         prefix = self.node.state_prefix
@@ -292,23 +292,22 @@ class WindowFunctionOperator(Operator):
         ints, dbl = self.kernel.dump()
         keys = sorted(self._keys.items(), key=lambda kv: kv[1])
         packed = b"".join(len(k).to_bytes(4, "little") + k for k, _ in keys)
-        saved = {"names": [], "columns": [], "meta": {}}
+        saved = ([], [], {})
         if rows is not None:
-            saved["names"] = list(rows.names)
-            saved["columns"] = [_encode_column(c) for c in rows.columns]
-            saved["meta"] = {k: _encode_column(c) for k, c in rows.meta.items()}
+            saved = (list(rows.names), [(c.type, c.to_pylist()) for c in rows.columns],
+                     {k: (c.type, c.to_pylist()) for k, c in rows.meta.items()})
         batch = WriteBatch()
         batch.put(STATE_TABLE, prefix + b"kernel", ints)
         batch.put(STATE_TABLE, prefix + b"sums", dbl)
         batch.put(STATE_TABLE, prefix + b"keys", packed)
-        batch.put(STATE_TABLE, prefix + b"rows", json.dumps(saved).encode())
+        batch.put(STATE_TABLE, prefix + b"rows", encode_values(saved))
         store.write(batch)
 
     def restore(self, store) -> None:
-        import json
-
         from velostream._core.batch import RecordBatch
+        from velostream._core.valuecodec import decode_values
         from velostream._core.winfunc import WindowKernel
+        from velostream.runtime.aggregate import column_of
 
         table = store.table(STATE_TABLE)
         prefix = self.node.state_prefix
@@ -323,41 +322,9 @@ class WindowFunctionOperator(Operator):
             keys[packed[at + 4:at + 4 + size]] = len(keys)
             at += 4 + size
         self._keys = keys
-        saved = json.loads(table.get(prefix + b"rows"))
+        names, columns, meta = decode_values(table.get(prefix + b"rows"))
         self._segments, self._starts, self._size = [], [], 0
-        if saved["names"]:
+        if names:
             self._append_segment_raw(RecordBatch(
-                saved["names"], [_decode_column(c) for c in saved["columns"]],
-                {k: _decode_column(c) for k, c in saved["meta"].items()}))
-
-
-def _encode_column(column):
-    """A column as JSON: its type and exact values (epoch ms for TIMESTAMP, text for DECIMAL)."""
-    kind = column.type_name
-    if kind in ("BIGINT", "TIMESTAMP"):
-        data, valid = column.data.tolist()[:column.length], column.validity
-        values = data if valid is None else [v if valid[i] else None for i, v in enumerate(data)]
-    elif kind == "DECIMAL":
-        values = [None if v is None else str(v) for v in column.to_pylist()]
-    else:
-        values = column.to_pylist()
-    return {"type": kind, "values": values}
-
-
-def _decode_column(saved):
-    from velostream._core.batch import (
-        column_from_values,
-        decimal_column,
-        int64_column,
-        null_column,
-    )
-    from velostream._core.decimal import ScaledInteger
-
-    kind, values = saved["type"], saved["values"]
-    if kind == "DECIMAL":
-        return decimal_column([None if v is None else ScaledInteger(v) for v in values])
-    if kind in ("BIGINT", "TIMESTAMP"):
-        return int64_column(values, timestamp=kind == "TIMESTAMP")
-    if kind == "NULL":
-        return null_column(len(values))
-    return column_from_values(values)
+                list(names), [column_of(values, t) for t, values in columns],
+                {k: column_of(values, t) for k, (t, values) in meta.items()}))
