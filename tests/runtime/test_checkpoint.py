@@ -310,14 +310,46 @@ def test_stdout_is_at_least_once_and_says_so(events, tmp_path, caplog, capsys):
     assert "sink stdout is at-least-once" in caplog.text
 
 
-def test_order_by_and_memory_state_are_refused_with_a_state_dir(events, tmp_path):
-    sql = _sql(events, tmp_path / "st").replace("FROM events WITH", "FROM events ORDER BY "
-                                                "user WITH")
-    with pytest.raises(ConfigError, match="Sort keeps rows a checkpoint cannot hold yet"):
-        build_job(_plan(sql, tmp_path / "o.csv"), RunOptions())
+def test_memory_state_is_refused_with_a_state_dir(events, tmp_path):
     with pytest.raises(ConfigError, match="'state.backend' = 'memory' keeps nothing"):
         build_job(_plan(_sql(events, tmp_path / "st", backend="memory"), tmp_path / "o.csv"),
                   RunOptions())
+
+
+def test_order_by_resumes_its_held_rows_and_checkpoints_only_the_new_ones(tmp_path):
+    from velostream._core import batch as B
+    from velostream.plan.physical import SortNode, plan_job
+    from velostream.runtime.operators import SortOperator
+    from velostream.state.store import MemoryStore
+
+    sql = ("SELECT k, v, d FROM t ORDER BY v DESC, k WITH ('t.type' = 'file_source', "
+           "'t.path' = 'x.jsonl')")
+    plan = StreamApp(sql).plan(default_sink="stdout_sink")
+    node = next(n for n in plan_job(plan).nodes() if isinstance(n, SortNode))
+
+    def batch(lo, hi):
+        return B.RecordBatch(["k", "v", "d"], [
+            B.string_column([f"k{i % 3}" for i in range(lo, hi)]),
+            B.int64_column([i % 4 for i in range(lo, hi)]),
+            B.decimal_column([f"{i}.50" for i in range(lo, hi)])],
+            {"_line": B.int64_column(list(range(lo, hi)))})
+
+    whole = SortOperator(node)
+    for lo in range(0, 12, 3):
+        whole.process(batch(lo, lo + 3))
+    want = [b.to_pylist() for b in whole.finish().batches]
+    store, first = MemoryStore(), SortOperator(node)
+    first.process(batch(0, 3))
+    first.process(batch(3, 6))
+    first.snapshot(store)
+    first.process(batch(6, 9))
+    first.snapshot(store)
+    assert len(store.table("sort")) == 3          # one entry per held batch, written once
+    again = SortOperator(node)
+    again.restore(store)
+    again.process(batch(9, 12))
+    got = [b.to_pylist() for b in again.finish().batches]
+    assert got == want and str(got[0][0]["d"]) == "3.50"
 
 
 def test_a_sink_that_is_not_a_regular_file_cannot_be_checkpointed(events, tmp_path):

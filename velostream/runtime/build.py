@@ -110,7 +110,6 @@ def _checkpoints(plan, job, options):
         return None
     from velostream.runtime import checkpoint
 
-    checkpoint.refuse_unsupported(job._chains())
     checkpoint.check_backend(plan)
     return lambda: checkpoint.open_checkpoints(plan, reset=options.reset_state)
 

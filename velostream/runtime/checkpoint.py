@@ -325,11 +325,3 @@ def _pause_here(marker: str) -> None:
         handle.write(str(os.getpid()))
     threading.Event().wait()           # until the test kills the process
 
-
-def refuse_unsupported(chains) -> None:
-    """Operators whose state a checkpoint cannot hold yet: a clear error before anything runs."""
-    for _, op in _operators(chains):
-        if not getattr(op, "checkpointable", True):
-            raise ConfigError(f"{op.name} keeps rows a checkpoint cannot hold yet (ORDER BY "
-                              "holds the whole input); run it without 'state.dir'",
-                              key="state.dir")
