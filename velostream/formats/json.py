@@ -181,7 +181,8 @@ class JsonLinesRecords:
 
         n = len(chunk)
         end = n if final else chunk.rfind(b"\n") + 1
-        piece = chunk if end == n else chunk[:end]
+        # A view, not a copy: the reader keeps it as the records' bytes (SourceBatch.chunk).
+        piece = chunk if end == n else memoryview(chunk)[:end]
         first = location.line or 1
         if not end:
             return nothing_decoded(first)
