@@ -84,7 +84,17 @@ cdef extern from *:
             h ^= k; h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
             p += 8; n -= 8;
         }
-        k = 0; memcpy(&k, p, (size_t)n);
+        /* The last 0..7 bytes without a variable-length copy: two overlapping loads cover
+           4..7 bytes, three single bytes 1..3 (n is in h, so each length is its own map). */
+        if (n >= 4) {
+            uint32_t a, b; memcpy(&a, p, 4); memcpy(&b, p + n - 4, 4);
+            k = (uint64_t)a | ((uint64_t)b << 32);
+        } else if (n > 0) {
+            k = (uint64_t)(unsigned char)p[0] | ((uint64_t)(unsigned char)p[n >> 1] << 8) |
+                ((uint64_t)(unsigned char)p[n - 1] << 16);
+        } else {
+            k = 0;
+        }
         k *= 0x87c37b91114253d5ULL; k = (k << 31) | (k >> 33); k *= 0x4cf5ad432745937fULL;
         h ^= k;
         h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
@@ -377,6 +387,9 @@ cdef class GroupTable:
                         p[0] = <char>AG_NULL
                         p += 1
                 rofs[i + 1] = p - self.buf
+            # Hashed in a pass of their own: loading a key's words right after its bytes were
+            # stored would wait on the stores (no forwarding from narrower writes).
+            for i in range(n):
                 rh[i] = ag_hash(self.buf + rofs[i], rofs[i + 1] - rofs[i])
             # pass 2: probe, the slot of a row AG_AHEAD rows on already on its way to the cache
             for i in range(n):
