@@ -68,6 +68,8 @@ def assign_windows(Column times, int64_t size, int64_t advance, Column row_water
         raise ValueError("window size and advance must be positive")
     if row_watermarks is not None:
         w = _times(row_watermarks)
+    if size == advance:
+        return _assign_tumbling(t, w, size, watermark, lateness, missing, late)
     for i in range(n):
         if not t.is_valid(i):
             array.resize_smart(missing, len(missing) + 1)
@@ -92,6 +94,38 @@ def assign_windows(Column times, int64_t size, int64_t advance, Column row_water
         if not any_open:
             array.resize_smart(late, len(late) + 1)
             late.data.as_longlongs[len(late) - 1] = i
+    return rows, starts, late, missing
+
+
+cdef tuple _assign_tumbling(Int64Column t, Int64Column w, int64_t size, int64_t watermark,
+                            int64_t lateness, array.array missing, array.array late):
+    """assign_windows when windows do not overlap: one window per row, so the pairs are
+    written into arrays of the batch's length and cut to the rows kept."""
+    cdef Py_ssize_t i, m = 0, n = t.length
+    cdef int64_t ts, start, wm
+    cdef array.array rows = array.clone(_Q, n, False)
+    cdef array.array starts = array.clone(_Q, n, False)
+    cdef int64_t* r = <int64_t*>rows.data.as_voidptr
+    cdef int64_t* s = <int64_t*>starts.data.as_voidptr
+    for i in range(n):
+        if not t.is_valid(i):
+            array.resize_smart(missing, len(missing) + 1)
+            missing.data.as_longlongs[len(missing) - 1] = i
+            continue
+        ts = t.values[i]
+        wm = watermark
+        if w is not None and w.is_valid(i) and w.values[i] > wm:
+            wm = w.values[i]
+        start = _floor_div(ts, size) * size
+        if wm != INT64_MIN and start + size + lateness <= wm:
+            array.resize_smart(late, len(late) + 1)
+            late.data.as_longlongs[len(late) - 1] = i
+            continue
+        r[m] = i
+        s[m] = start
+        m += 1
+    array.resize(rows, m)
+    array.resize(starts, m)
     return rows, starts, late, missing
 
 
