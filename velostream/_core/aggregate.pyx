@@ -192,6 +192,25 @@ ctypedef struct kcol:
     const int64_t* offs
 
 
+cdef tuple _key_values(list cols, const kcol* kc, Py_ssize_t i, list last, int64_t* last_row):
+    """The key values of row ``i`` (``Column.get``) for a new group. A BIGINT/TIMESTAMP
+    key holding the value of the previous new group's row shares its (immutable) object:
+    a window start is one datetime per window, not one per group."""
+    cdef Py_ssize_t j, r, k = len(cols)
+    cdef const kcol* q
+    values = [None] * k
+    for j in range(k):
+        q = &kc[j]
+        r = last_row[j]
+        if q.kind == K_INT and r >= 0 and (q.valid == NULL or (q.valid[i] and q.valid[r])) \
+                and q.i64[r] == q.i64[i]:
+            values[j] = last[j]
+        else:
+            values[j] = last[j] = (<Column>cols[j]).get(i)
+        last_row[j] = i
+    return tuple(values)
+
+
 cdef class GroupTable:
     """Dense int64 group ids for tuples of ``key_count`` key columns (see the module docstring).
 
@@ -308,6 +327,9 @@ cdef class GroupTable:
         cdef uint64_t* rh
         cdef bytes f
         cdef object created = _array("q")
+        # Per key column: the values of the last new group's row (see _key_values).
+        cdef list last = [None] * k
+        cdef int64_t* last_row = NULL
         if k != self.key_count:
             raise ValueError(f"{k} key columns for a table of {self.key_count}")
         for j in range(k):
@@ -324,6 +346,9 @@ cdef class GroupTable:
         rh = self.rh
         kc = <kcol*>_grow_buf(NULL, 0, k, sizeof(kcol))
         try:
+            last_row = <int64_t*>_grow_buf(NULL, 0, k if k else 1, sizeof(int64_t))
+            for j in range(k):
+                last_row[j] = -1
             for j in range(k):
                 c = cols[j]
                 q = &kc[j]
@@ -410,11 +435,12 @@ cdef class GroupTable:
                     at = (at + 1) & mask
                 if gid < 0:
                     gid = self._insert(rh[i], self.buf + rofs[i], size,
-                                       tuple([(<Column>cols[j]).get(i) for j in range(k)]))
+                                       _key_values(cols, kc, i, last, last_row))
                     created.append(gid)
                 dst[i] = gid
         finally:
             PyMem_Free(kc)
+            PyMem_Free(last_row)
         self.new_ids = created
         return out
 
@@ -431,7 +457,8 @@ cdef class GroupTable:
                 raise KeyError(f"group {g[i]} is not held")
         for j in range(self.key_count):
             values = [(<tuple>self._kv[g[i]])[j] for i in range(n)]
-            out.append(_typed_column(values, self._kinds[j]))
+            col = _timestamp_column(values) if self._kinds[j] == T_TIMESTAMP else None
+            out.append(col if col is not None else _typed_column(values, self._kinds[j]))
         return out
 
     def release(self, group_ids):
@@ -481,6 +508,39 @@ cdef class GroupTable:
         if not 0 <= group_id < self.id_bound or self.klen[group_id] < 0:
             raise KeyError(f"group {group_id} is not held")
         return PyBytes_FromStringAndSize(self.kdata + self.koff[group_id], self.klen[group_id])
+
+
+cdef object _timestamp_column(list values):
+    """``int64_column(values, timestamp=True)`` converting each run of one object once (the
+    groups of a window share its start, see ``GroupTable._key_values``); None when a value
+    does not convert (``_typed_column`` then decides, as for any other column)."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef object data = new_int64_array(n)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef int64_t ms = 0
+    cdef object prev = None
+    cdef bint nulls = False
+    cdef object validity = None
+    cdef uint8_t* vp
+    try:
+        for i in range(n):
+            v = values[i]
+            if v is None:
+                dst[i] = 0
+                nulls = True
+                continue
+            if v is not prev:
+                ms = datetime_to_epoch_ms(v)
+                prev = v
+            dst[i] = ms
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return None
+    if nulls:
+        validity = new_byte_array(n, False)
+        vp = <uint8_t*>(<array.array>validity).data.as_voidptr
+        for i in range(n):
+            vp[i] = values[i] is not None
+    return make_int64(data, validity, n, T_TIMESTAMP)
 
 
 cdef object _typed_column(list values, int kind):
