@@ -2,8 +2,9 @@
 """JSON Lines / JSON document decoding into typed columns, and JSON encoding from them.
 
 The decoder is a single-pass scanner over the input bytes (no Python object per record or per
-field): object keys are compared as bytes against the columns being built (first the column that
-followed the previous key, so records with a stable key order cost one ``memcmp`` per key), the
+field): object keys are compared as bytes against the columns being built (first the column the
+key at the same position of the previous records was, or the key projection skipped there, so
+records with a stable key order cost one compare per key), the
 values of wanted keys are written straight into the column builders of ``jsoncodec.pxd``
 (integers and decimal mantissas into int64 slots, string bytes into the column's Arrow buffer),
 and everything else is validated and skipped without building a value. Only nested objects and
