@@ -10,8 +10,8 @@
   (the largest event time of the earlier rows minus the bound), so lateness is decided per
   record whatever the batch boundaries are;
 - ``mark_new(ids, starts, seen)``: which group ids of a batch are new (not yet in ``seen``,
-  a bytearray indexed by id), with their window start: the operator files them by window;
-  ``unmark(ids, seen)`` forgets released ids;
+  a bytearray indexed by id), with their window start: the operator files them by window
+  (``by_start(new_ids, new_starts)``); ``unmark(ids, seen)`` forgets released ids;
 - ``SessionAssigner``: per key, the open sessions (start, last event time, session id); a record
   closer than the gap to a session joins it, and one that bridges two merges them.
 
@@ -180,6 +180,46 @@ def mark_new(const int64_t[::1] ids, const int64_t[::1] starts, bytearray seen):
             array.resize_smart(new_starts, len(new_starts) + 1)
             new_starts.data.as_longlongs[len(new_starts) - 1] = starts[i]
     return new_ids, new_starts
+
+
+def by_start(const int64_t[::1] ids, const int64_t[::1] starts):
+    """``[(start, array('q') of ids)]``: mark_new's new ids filed by window start, starts in
+    the order of their first row and ids in row order (a dict lookup per run of one start, not
+    per id)."""
+    cdef Py_ssize_t i, n = ids.shape[0], b = -1, nb = 0
+    cdef int64_t prev = 0
+    cdef dict index = {}
+    cdef list out = []
+    cdef array.array bucket = array.clone(_Q, n, False)
+    cdef int64_t* bk = <int64_t*>bucket.data.as_voidptr
+    cdef array.array fill
+    cdef int64_t* counts
+    cdef array.array arr
+    cdef Py_ssize_t k
+    for i in range(n):
+        if b < 0 or starts[i] != prev:
+            prev = starts[i]
+            got = index.get(prev)
+            if got is None:
+                got = index[prev] = nb
+                nb += 1
+                out.append(prev)
+            b = got
+        bk[i] = b
+    fill = array.clone(_Q, nb, True)
+    counts = <int64_t*>fill.data.as_voidptr
+    for i in range(n):
+        counts[bk[i]] += 1
+    lists = [array.clone(_Q, counts[k], False) for k in range(nb)]
+    heads = array.clone(_Q, nb, False)       # per start: where its next id goes
+    cdef int64_t** at = <int64_t**>heads.data.as_voidptr
+    for k in range(nb):
+        arr = <array.array>lists[k]
+        at[k] = <int64_t*>arr.data.as_voidptr
+    for i in range(n):
+        at[bk[i]][0] = ids[i]
+        at[bk[i]] += 1
+    return list(zip(out, lists))
 
 
 def unmark(const int64_t[::1] ids, bytearray seen):
