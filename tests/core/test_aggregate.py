@@ -202,6 +202,23 @@ def test_null_and_typed_keys():
     assert list(table.assign([bool_column([True, False, True])], 3)) == [4, 5, 4]
 
 
+def test_keys_of_groups_sharing_a_window_start():
+    """New groups of a batch share the object of a repeated BIGINT/TIMESTAMP key value (one
+    datetime per window start): keys() still gives each group its own values, NULLs included."""
+    table = GroupTable(2)
+    starts = [60_000, 60_000, None, 60_000, 120_000, 120_000, None, 60_000]
+    symbols = ["a", "b", "c", "c", "a", "b", "d", "a"]
+    got = table.assign([string_column(symbols), int64_column(starts, timestamp=True)], 8)
+    assert list(got) == [0, 1, 2, 3, 4, 5, 6, 0]
+    keys = table.keys(got)
+    assert keys[0].to_pylist() == symbols
+    assert keys[1].type == TAG_TIMESTAMP
+    assert keys[1].to_pylist() == int64_column(starts, timestamp=True).to_pylist()
+    plain = GroupTable(1)
+    ints = plain.assign([int64_column([7, 7, None, 8, 8])], 5)
+    assert plain.keys(ints)[0].to_pylist() == [7, 7, None, 8, 8]
+
+
 def test_decimal_keys_equal_at_different_scales_and_match_integers():
     table = GroupTable(1)
     a = table.assign([decimal_column([Decimal("1.50"), Decimal(2)])], 2)

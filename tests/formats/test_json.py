@@ -695,3 +695,30 @@ def test_nested_numbers_beyond_double_range_are_record_errors_too(financial):
     assert [e.line for e in r.errors] == [1, 2, 4]
     assert r.errors[0].message == (
         "field 'a': {\"x\": 1e400} holds a number that does not fit DOUBLE at column 7")
+
+
+# ------------------------------------------------------------------------------------ key lookup
+
+@pytest.mark.parametrize("fields", [None, ["b", "A", "price"]])
+def test_keys_found_whatever_each_record_order_case_and_length(fields):
+    """The scanner remembers which column the key at each position of a record was: records
+    whose keys move, change case, repeat or are long still land in the right columns."""
+    long = "k" * 40
+    records = ['{"a": 1, "b": "x", "price": 1.5}',
+               '{"b": "y", "a": 2, "price": 2.5}',
+               '{"A": 3, "B": "z", "PRICE": 3.5}',
+               f'{{"{long}": 0, "skip": 1, "a": 4, "b": "w", "price": 4.5}}',
+               '{"skip": 1, "a": 5, "a": 6, "price": 5.5, "b": "v"}',
+               f'{{"{long}": 9, "a": 7, "b": "u", "price": 6.5}}']
+    whole = decode(*records, fields=fields)
+    alone = [decode(r, fields=fields) for r in records]
+    for name in ("a", "b", "price"):
+        assert column(whole, name) == [column(one, name)[0] for one in alone]
+    assert column(whole, "a") == [1, 2, 3, 4, 6, 7]
+    assert column(whole, "b") == ["x", "y", "z", "w", "v", "u"]
+
+
+def test_next_line_counts_the_lines_decoded():
+    decoder = JsonDecoder()
+    decoder.decode_lines(b'{"a": 1}\n\n  \nnot json\n{"a": 2}\n', first_line=10)
+    assert decoder.next_line == 15

@@ -375,3 +375,12 @@ def test_a_window_time_column_is_also_what_the_watermark_follows(tmp_path):
     assert [json.loads(x) for x in result.stdout.splitlines()] == [{"k": "a", "n": 2},
                                                                    {"k": "a", "n": 1}]
     assert "late: 1" in result.stderr
+
+
+def test_by_start_files_new_ids_by_window_in_first_row_order():
+    from velostream._core.windows import by_start
+
+    got = by_start(array("q", [5, 6, 7, 8, 9, 4]), array("q", [60, 60, 0, 60, 120, 0]))
+    assert got == [(60, array("q", [5, 6, 8])), (0, array("q", [7, 4])),
+                   (120, array("q", [9]))]
+    assert by_start(array("q"), array("q")) == []

@@ -84,7 +84,17 @@ cdef extern from *:
             h ^= k; h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
             p += 8; n -= 8;
         }
-        k = 0; memcpy(&k, p, (size_t)n);
+        /* The last 0..7 bytes without a variable-length copy: two overlapping loads cover
+           4..7 bytes, three single bytes 1..3 (n is in h, so each length is its own map). */
+        if (n >= 4) {
+            uint32_t a, b; memcpy(&a, p, 4); memcpy(&b, p + n - 4, 4);
+            k = (uint64_t)a | ((uint64_t)b << 32);
+        } else if (n > 0) {
+            k = (uint64_t)(unsigned char)p[0] | ((uint64_t)(unsigned char)p[n >> 1] << 8) |
+                ((uint64_t)(unsigned char)p[n - 1] << 16);
+        } else {
+            k = 0;
+        }
         k *= 0x87c37b91114253d5ULL; k = (k << 31) | (k >> 33); k *= 0x4cf5ad432745937fULL;
         h ^= k;
         h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33; h *= 0xc4ceb9fe1a85ec53ULL;
@@ -180,6 +190,25 @@ ctypedef struct kcol:
     const uint8_t* u8
     const char* chars
     const int64_t* offs
+
+
+cdef tuple _key_values(list cols, const kcol* kc, Py_ssize_t i, list last, int64_t* last_row):
+    """The key values of row ``i`` (``Column.get``) for a new group. A BIGINT/TIMESTAMP
+    key holding the value of the previous new group's row shares its (immutable) object:
+    a window start is one datetime per window, not one per group."""
+    cdef Py_ssize_t j, r, k = len(cols)
+    cdef const kcol* q
+    values = [None] * k
+    for j in range(k):
+        q = &kc[j]
+        r = last_row[j]
+        if q.kind == K_INT and r >= 0 and (q.valid == NULL or (q.valid[i] and q.valid[r])) \
+                and q.i64[r] == q.i64[i]:
+            values[j] = last[j]
+        else:
+            values[j] = last[j] = (<Column>cols[j]).get(i)
+        last_row[j] = i
+    return tuple(values)
 
 
 cdef class GroupTable:
@@ -298,6 +327,9 @@ cdef class GroupTable:
         cdef uint64_t* rh
         cdef bytes f
         cdef object created = _array("q")
+        # Per key column: the values of the last new group's row (see _key_values).
+        cdef list last = [None] * k
+        cdef int64_t* last_row = NULL
         if k != self.key_count:
             raise ValueError(f"{k} key columns for a table of {self.key_count}")
         for j in range(k):
@@ -314,6 +346,9 @@ cdef class GroupTable:
         rh = self.rh
         kc = <kcol*>_grow_buf(NULL, 0, k, sizeof(kcol))
         try:
+            last_row = <int64_t*>_grow_buf(NULL, 0, k if k else 1, sizeof(int64_t))
+            for j in range(k):
+                last_row[j] = -1
             for j in range(k):
                 c = cols[j]
                 q = &kc[j]
@@ -377,6 +412,9 @@ cdef class GroupTable:
                         p[0] = <char>AG_NULL
                         p += 1
                 rofs[i + 1] = p - self.buf
+            # Hashed in a pass of their own: loading a key's words right after its bytes were
+            # stored would wait on the stores (no forwarding from narrower writes).
+            for i in range(n):
                 rh[i] = ag_hash(self.buf + rofs[i], rofs[i + 1] - rofs[i])
             # pass 2: probe, the slot of a row AG_AHEAD rows on already on its way to the cache
             for i in range(n):
@@ -397,11 +435,12 @@ cdef class GroupTable:
                     at = (at + 1) & mask
                 if gid < 0:
                     gid = self._insert(rh[i], self.buf + rofs[i], size,
-                                       tuple([(<Column>cols[j]).get(i) for j in range(k)]))
+                                       _key_values(cols, kc, i, last, last_row))
                     created.append(gid)
                 dst[i] = gid
         finally:
             PyMem_Free(kc)
+            PyMem_Free(last_row)
         self.new_ids = created
         return out
 
@@ -418,7 +457,8 @@ cdef class GroupTable:
                 raise KeyError(f"group {g[i]} is not held")
         for j in range(self.key_count):
             values = [(<tuple>self._kv[g[i]])[j] for i in range(n)]
-            out.append(_typed_column(values, self._kinds[j]))
+            col = _timestamp_column(values) if self._kinds[j] == T_TIMESTAMP else None
+            out.append(col if col is not None else _typed_column(values, self._kinds[j]))
         return out
 
     def release(self, group_ids):
@@ -468,6 +508,39 @@ cdef class GroupTable:
         if not 0 <= group_id < self.id_bound or self.klen[group_id] < 0:
             raise KeyError(f"group {group_id} is not held")
         return PyBytes_FromStringAndSize(self.kdata + self.koff[group_id], self.klen[group_id])
+
+
+cdef object _timestamp_column(list values):
+    """``int64_column(values, timestamp=True)`` converting each run of one object once (the
+    groups of a window share its start, see ``GroupTable._key_values``); None when a value
+    does not convert (``_typed_column`` then decides, as for any other column)."""
+    cdef Py_ssize_t i, n = len(values)
+    cdef object data = new_int64_array(n)
+    cdef int64_t* dst = <int64_t*>(<array.array>data).data.as_voidptr
+    cdef int64_t ms = 0
+    cdef object prev = None
+    cdef bint nulls = False
+    cdef object validity = None
+    cdef uint8_t* vp
+    try:
+        for i in range(n):
+            v = values[i]
+            if v is None:
+                dst[i] = 0
+                nulls = True
+                continue
+            if v is not prev:
+                ms = datetime_to_epoch_ms(v)
+                prev = v
+            dst[i] = ms
+    except (TypeError, ValueError, OverflowError, AttributeError):
+        return None
+    if nulls:
+        validity = new_byte_array(n, False)
+        vp = <uint8_t*>(<array.array>validity).data.as_voidptr
+        for i in range(n):
+            vp[i] = values[i] is not None
+    return make_int64(data, validity, n, T_TIMESTAMP)
 
 
 cdef object _typed_column(list values, int kind):

@@ -2,8 +2,9 @@
 """JSON Lines / JSON document decoding into typed columns, and JSON encoding from them.
 
 The decoder is a single-pass scanner over the input bytes (no Python object per record or per
-field): object keys are compared as bytes against the columns being built (first the column that
-followed the previous key, so records with a stable key order cost one ``memcmp`` per key), the
+field): object keys are compared as bytes against the columns being built (first the column the
+key at the same position of the previous records was, or the key projection skipped there, so
+records with a stable key order cost one compare per key), the
 values of wanted keys are written straight into the column builders of ``jsoncodec.pxd``
 (integers and decimal mantissas into int64 slots, string bytes into the column's Arrow buffer),
 and everything else is validated and skipped without building a value. Only nested objects and
@@ -50,6 +51,32 @@ from velostream._core.batch import decimal_column as _decimal_column_of
 from velostream._core.batch import timestamp_to_datetime as _ts_to_datetime
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
 
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Offset of the first byte of p[0:8] that ends the plain run of a JSON string (a quote, a
+       backslash, a control character or a non-ASCII byte), or 8: eight bytes per step, as the
+       byte table would find it (the lowest flagged byte of each test is exact). */
+    static inline int js_special8(const unsigned char *p) {
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+        const unsigned long long ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        unsigned long long w, q, b, m;
+        memcpy(&w, p, 8);
+        q = w ^ (ones * 0x22);
+        b = w ^ (ones * 0x5C);
+        m = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w;
+        m &= high;
+        return m ? __builtin_ctzll(m) >> 3 : 8;
+    #else
+        int i;
+        for (i = 0; i < 8; i++)
+            if (p[i] < 0x20 || p[i] == 0x22 || p[i] == 0x5C || p[i] >= 0x80) return i;
+        return 8;
+    #endif
+    }
+    """
+    int js_special8(const unsigned char* p) noexcept nogil
+
 cdef extern from "Python.h":
     double PyOS_string_to_double(const char* s, char** endptr,
                                  PyObject* overflow_exception) except? -1.0
@@ -78,6 +105,8 @@ cdef enum:
     C_LBRACE = 123
     C_RBRACE = 125
     MAX_DEPTH = 512
+    KEY_MEMO = 32          # key positions of a record remembered (JsonScanner._lookup)
+    KEY_MEMO_BYTES = 32    # longest skipped key remembered
 
 # Errors of scan_string (returned negated).
 cdef enum:
@@ -335,6 +364,73 @@ cdef inline uint64_t _acc_digit(uint64_t mag, unsigned int d, bint* ovf) noexcep
 
 cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
                             numinfo_t* ni) noexcept nogil:
+    # At most 18 digits (integer and fraction together: < 10**18 < 2**63) cannot overflow the
+    # mantissa, so they are accumulated without a check, in locals (a store through ni could
+    # alias p for the compiler); longer numbers are scanned again by the checked loop.
+    cdef Py_ssize_t start = pos, digits = 0, first
+    cdef uint64_t mag = 0
+    cdef unsigned int d
+    cdef bint neg = False
+    cdef int frac = 0
+    if pos < end and p[pos] == C_MINUS:
+        neg = True
+        pos += 1
+    if pos >= end:
+        return -1
+    d = <unsigned int>p[pos] - <unsigned int>C_0
+    if d == 0:
+        pos += 1
+        if pos < end and <unsigned int>p[pos] - <unsigned int>C_0 <= 9:
+            return -1           # leading zeros are not JSON
+    elif d <= 9:
+        first = pos
+        while True:
+            mag = mag * 10 + d
+            pos += 1
+            if pos >= end:
+                break
+            d = <unsigned int>p[pos] - <unsigned int>C_0
+            if d > 9:
+                break
+        digits = pos - first
+    else:
+        return -1
+    if pos < end and p[pos] == C_DOT:
+        pos += 1
+        first = pos
+        while pos < end:
+            d = <unsigned int>p[pos] - <unsigned int>C_0
+            if d > 9:
+                break
+            mag = mag * 10 + d
+            pos += 1
+        frac = <int>(pos - first)
+        if frac == 0:
+            return -1
+        digits += frac
+    if digits > 18:
+        return _scan_number_checked(p, start, end, ni)
+    ni.has_exp = False
+    if pos < end and (p[pos] | 0x20) == 101:          # e E
+        pos += 1
+        if pos < end and (p[pos] == C_PLUS or p[pos] == C_MINUS):
+            pos += 1
+        if pos >= end or not (C_0 <= p[pos] <= C_9):
+            return -1
+        ni.has_exp = True
+        while pos < end and C_0 <= p[pos] <= C_9:
+            pos += 1
+    ni.mag = mag
+    ni.neg = neg
+    ni.ovf = False
+    ni.has_frac = frac > 0
+    ni.frac = frac
+    return pos
+
+
+cdef Py_ssize_t _scan_number_checked(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
+                                     numinfo_t* ni) noexcept nogil:
+    """scan_number for any number of digits: the mantissa is checked digit by digit."""
     cdef uint64_t mag = 0
     cdef bint ovf = False
     ni.neg = False
@@ -1179,8 +1275,14 @@ cdef Py_ssize_t scan_string(const unsigned char* p, Py_ssize_t pos, Py_ssize_t e
     cdef unsigned char c
     cdef int cp, lo
     while True:
-        while q < end and not _SPECIAL[p[q]]:
-            q += 1
+        while q + 8 <= end:
+            k = js_special8(p + q)
+            q += k
+            if k < 8:
+                break
+        else:
+            while q < end and not _SPECIAL[p[q]]:
+                q += 1
         if q >= end:
             errpos[0] = pos
             return -E_UNTERMINATED
@@ -1366,14 +1468,23 @@ cdef class JsonScanner:
     cdef set misses           # non-ASCII keys known not to be wanted (projection)
     cdef bint busy            # decoding state lives here: one call at a time
     cdef const uint8_t* wst   # whitespace table: _WS_LINE or _WS_DOC
+    cdef readonly Py_ssize_t next_line  # decode_lines: the line after the last one it read
+    # Per key position in a record: the column its key was (-1 skipped, -2 not known), and a
+    # skipped key's bytes. Records of one source repeat their keys in one order.
+    cdef Py_ssize_t memo_ci[KEY_MEMO]
+    cdef Py_ssize_t memo_len[KEY_MEMO]
+    cdef char memo_key[KEY_MEMO * KEY_MEMO_BYTES]
 
     def __cinit__(self):
+        cdef Py_ssize_t i
         self.cols = NULL
         self.ncols = 0
         self.capcols = 0
         self.kbuf = NULL
         self.kcap = 0
         self.wst = _WS_DOC
+        for i in range(KEY_MEMO):
+            self.memo_ci[i] = -2
 
     def __init__(self, fields=None, financial_precision=True, declared=None):
         self.financial = bool(financial_precision)
@@ -1431,9 +1542,12 @@ cdef class JsonScanner:
         return 0
 
     cdef int _reset(self, Py_ssize_t cap) except -1:
+        cdef Py_ssize_t i
         self._free_cols()
         self.cap = cap if cap > 16 else 16
         self.objs = []
+        for i in range(KEY_MEMO):
+            self.memo_ci[i] = -2
         for name, _ in self.want:
             self._add_col(name, -1, False)
         return 0
@@ -1513,6 +1627,36 @@ cdef class JsonScanner:
         if not ascii or not self.project:
             return self._find_slow(k, kl, row, ascii)
         return -1
+
+    cdef inline Py_ssize_t _lookup(self, const char* k, Py_ssize_t kl, Py_ssize_t row,
+                                   Py_ssize_t at) except -2:
+        """_find for the ``at``-th key of a record, answered from the memo when the key is
+        the one that position had before: a column's exact name (columns only change names
+        before their first exact match), or a key projection skips (the wanted columns are
+        fixed for a decode)."""
+        cdef Py_ssize_t ci
+        cdef colbuf_t* c
+        if at >= KEY_MEMO:
+            return self._find(k, kl, row)
+        ci = self.memo_ci[at]
+        if 0 <= ci < self.ncols:
+            c = &self.cols[ci]
+            if c.name_len == kl and _same(c.name, k, kl):
+                c.named = True
+                return ci
+        elif ci == -1 and self.memo_len[at] == kl and \
+                _same(&self.memo_key[at * KEY_MEMO_BYTES], k, kl):
+            return -1
+        ci = self._find(k, kl, row)
+        if ci >= 0:
+            c = &self.cols[ci]
+            if c.name_len == kl and _same(c.name, k, kl):
+                self.memo_ci[at] = ci
+        elif self.project and kl <= KEY_MEMO_BYTES:
+            self.memo_ci[at] = -1
+            self.memo_len[at] = kl
+            memcpy(&self.memo_key[at * KEY_MEMO_BYTES], k, kl)
+        return ci
 
     cdef Py_ssize_t _find_slow(self, const char* k, Py_ssize_t kl, Py_ssize_t row,
                                bint ascii) except -2:
@@ -1713,7 +1857,7 @@ cdef class JsonScanner:
     cdef Py_ssize_t _object(self, const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
                             Py_ssize_t row) except -2:
         """Decodes the object at p[pos] == '{' into row; returns its end or -1."""
-        cdef Py_ssize_t q, kl, ci, errpos
+        cdef Py_ssize_t q, kl, ci, errpos, at = 0
         cdef const char* kp
         cdef bint esc
         cdef char* nk
@@ -1748,7 +1892,8 @@ cdef class JsonScanner:
             pos = _wst(p, pos + 1, end, self.wst)
             if pos >= end:
                 return self._fail("truncated record: expected a value", pos)
-            ci = self._find(kp, kl, row)
+            ci = self._lookup(kp, kl, row, at)
+            at += 1
             if ci >= 0:
                 self.guess = ci + 1
                 pos = self._value(ci, p, pos, end, row)
@@ -1885,6 +2030,7 @@ cdef class JsonScanner:
                            bytes(view[pos:le])))
             pos = q + 1
             line += 1
+        self.next_line = line
         names, columns, line_col = self._finish(row, lines)
         return names, columns, line_col, errors
 

@@ -10,8 +10,8 @@
   (the largest event time of the earlier rows minus the bound), so lateness is decided per
   record whatever the batch boundaries are;
 - ``mark_new(ids, starts, seen)``: which group ids of a batch are new (not yet in ``seen``,
-  a bytearray indexed by id), with their window start: the operator files them by window;
-  ``unmark(ids, seen)`` forgets released ids;
+  a bytearray indexed by id), with their window start: the operator files them by window
+  (``by_start(new_ids, new_starts)``); ``unmark(ids, seen)`` forgets released ids;
 - ``SessionAssigner``: per key, the open sessions (start, last event time, session id); a record
   closer than the gap to a session joins it, and one that bridges two merges them.
 
@@ -68,6 +68,8 @@ def assign_windows(Column times, int64_t size, int64_t advance, Column row_water
         raise ValueError("window size and advance must be positive")
     if row_watermarks is not None:
         w = _times(row_watermarks)
+    if size == advance:
+        return _assign_tumbling(t, w, size, watermark, lateness, missing, late)
     for i in range(n):
         if not t.is_valid(i):
             array.resize_smart(missing, len(missing) + 1)
@@ -92,6 +94,38 @@ def assign_windows(Column times, int64_t size, int64_t advance, Column row_water
         if not any_open:
             array.resize_smart(late, len(late) + 1)
             late.data.as_longlongs[len(late) - 1] = i
+    return rows, starts, late, missing
+
+
+cdef tuple _assign_tumbling(Int64Column t, Int64Column w, int64_t size, int64_t watermark,
+                            int64_t lateness, array.array missing, array.array late):
+    """assign_windows when windows do not overlap: one window per row, so the pairs are
+    written into arrays of the batch's length and cut to the rows kept."""
+    cdef Py_ssize_t i, m = 0, n = t.length
+    cdef int64_t ts, start, wm
+    cdef array.array rows = array.clone(_Q, n, False)
+    cdef array.array starts = array.clone(_Q, n, False)
+    cdef int64_t* r = <int64_t*>rows.data.as_voidptr
+    cdef int64_t* s = <int64_t*>starts.data.as_voidptr
+    for i in range(n):
+        if not t.is_valid(i):
+            array.resize_smart(missing, len(missing) + 1)
+            missing.data.as_longlongs[len(missing) - 1] = i
+            continue
+        ts = t.values[i]
+        wm = watermark
+        if w is not None and w.is_valid(i) and w.values[i] > wm:
+            wm = w.values[i]
+        start = _floor_div(ts, size) * size
+        if wm != INT64_MIN and start + size + lateness <= wm:
+            array.resize_smart(late, len(late) + 1)
+            late.data.as_longlongs[len(late) - 1] = i
+            continue
+        r[m] = i
+        s[m] = start
+        m += 1
+    array.resize(rows, m)
+    array.resize(starts, m)
     return rows, starts, late, missing
 
 
@@ -146,6 +180,46 @@ def mark_new(const int64_t[::1] ids, const int64_t[::1] starts, bytearray seen):
             array.resize_smart(new_starts, len(new_starts) + 1)
             new_starts.data.as_longlongs[len(new_starts) - 1] = starts[i]
     return new_ids, new_starts
+
+
+def by_start(const int64_t[::1] ids, const int64_t[::1] starts):
+    """``[(start, array('q') of ids)]``: mark_new's new ids filed by window start, starts in
+    the order of their first row and ids in row order (a dict lookup per run of one start, not
+    per id)."""
+    cdef Py_ssize_t i, n = ids.shape[0], b = -1, nb = 0
+    cdef int64_t prev = 0
+    cdef dict index = {}
+    cdef list out = []
+    cdef array.array bucket = array.clone(_Q, n, False)
+    cdef int64_t* bk = <int64_t*>bucket.data.as_voidptr
+    cdef array.array fill
+    cdef int64_t* counts
+    cdef array.array arr
+    cdef Py_ssize_t k
+    for i in range(n):
+        if b < 0 or starts[i] != prev:
+            prev = starts[i]
+            got = index.get(prev)
+            if got is None:
+                got = index[prev] = nb
+                nb += 1
+                out.append(prev)
+            b = got
+        bk[i] = b
+    fill = array.clone(_Q, nb, True)
+    counts = <int64_t*>fill.data.as_voidptr
+    for i in range(n):
+        counts[bk[i]] += 1
+    lists = [array.clone(_Q, counts[k], False) for k in range(nb)]
+    heads = array.clone(_Q, nb, False)       # per start: where its next id goes
+    cdef int64_t** at = <int64_t**>heads.data.as_voidptr
+    for k in range(nb):
+        arr = <array.array>lists[k]
+        at[k] = <int64_t*>arr.data.as_voidptr
+    for i in range(n):
+        at[bk[i]][0] = ids[i]
+        at[bk[i]] += 1
+    return list(zip(out, lists))
 
 
 def unmark(const int64_t[::1] ids, bytearray seen):

@@ -274,6 +274,7 @@ class FileSource(Source):
         pending = b""
         fresh = False                # pending holds bytes the decoder has not seen
         handle = None
+        seekable = False
         announced = False
         since = None                 # when the bytes held for the next batch began to arrive
 
@@ -305,18 +306,24 @@ class FileSource(Source):
                         yield None
                         continue
                     handle = _open(self.endpoint, self.path, "rb")
+                    seekable = handle.seekable()
                     if at[0]:
                         handle.seek(at[0])
                 # A record longer than a block is read in growing blocks: scanned O(1) times.
                 want = max(BLOCK_BYTES, len(pending))
-                block = handle.read(want)
+                # A file read once reads the bytes it holds again with the new ones: one read
+                # into one bytes object instead of a copy of the block to join them.
+                held = len(pending) if pending and not self.watch and seekable else 0
+                if held:
+                    handle.seek(-held, os.SEEK_CUR)
+                got = handle.read(want + held)
+                new = len(got) - held
                 # A file read once ends here: its last record is decoded with the others.
-                final = bool(block) and not self.watch and len(block) < want and \
-                    self._at_end(handle)
-                if block:
-                    self.bytes_read += len(block)
+                final = new > 0 and not self.watch and new < want and self._at_end(handle)
+                if new > 0:
+                    self.bytes_read += new
                     since = self.clock() if since is None else since
-                    pending = pending + block if pending else block
+                    pending = got if held else pending + got if pending else got
                     self.max_held = max(self.max_held, len(pending))
                     fresh = True
                     if self.watch and self._gathering(pending.count(b"\n"), since):

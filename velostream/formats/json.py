@@ -124,6 +124,12 @@ class JsonDecoder:
         """The last ``decode_document`` met a syntax error that ended the array."""
         return self._scanner.lost
 
+    @property
+    def next_line(self) -> int:
+        """After ``decode_lines``: the number of the line after the last one its data began
+        (its ``first_line`` plus the line feeds it held, when the data ends with one)."""
+        return self._scanner.next_line
+
 
 class JsonEncoder:
     """Encodes a ``RecordBatch`` as JSON objects, one per row (see the module docstring).
@@ -175,13 +181,16 @@ class JsonLinesRecords:
 
         n = len(chunk)
         end = n if final else chunk.rfind(b"\n") + 1
-        piece = chunk if end == n else chunk[:end]
+        # A view, not a copy: the reader keeps it as the records' bytes (SourceBatch.chunk).
+        piece = chunk if end == n else memoryview(chunk)[:end]
         first = location.line or 1
         if not end:
             return nothing_decoded(first)
         result = self.decoder.decode_lines(piece, first)
         result.block, result.first_line, result.consumed = piece, first, end
-        result.next_line = first + chunk.count(b"\n", 0, end)
+        # The scanner counted the line feeds; only a last line without one is not a line yet.
+        result.next_line = (self.decoder.next_line if piece[end - 1] == 10
+                            else first + chunk.count(b"\n", 0, end))
         locate_errors(result.errors, piece, location)
         return result
 
