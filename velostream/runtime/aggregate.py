@@ -446,10 +446,7 @@ class AggregateOperator(Operator):
         if new_starts.count(first) == len(new_starts):
             self._open.setdefault(first, []).append(new_ids)
             return
-        by_start: dict = {}
-        for gid, start in zip(new_ids, new_starts):
-            by_start.setdefault(start, array("q")).append(gid)
-        for start, ids in by_start.items():
+        for start, ids in W.by_start(new_ids, new_starts):
             self._open.setdefault(start, []).append(ids)
 
     def _close(self, ts, out):
