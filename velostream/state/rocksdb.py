@@ -244,8 +244,9 @@ class RocksDBStore(StateStore):
     def _batch(self, batch: WriteBatch):
         check_batch(batch)
         wb = rocksdict.WriteBatch(raw_mode=True)
+        tables = self._tables
         for kind, name, key, value in batch.ops:
-            table = self.table(name)
+            table = tables.get(name) or self.table(name)
             if kind == PUT:
                 wb.put(key, value, table._handle)
             elif kind == DELETE:
