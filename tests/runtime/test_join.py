@@ -1,0 +1,246 @@
+"""Stream–table joins end to end (DIALECT §6), with DuckDB as the oracle: INNER and LEFT, keys
+held by several table rows, NULL keys (never matching), composite keys, string / integer /
+decimal keys, ON conditions beyond the equalities, WHERE and GROUP BY over the joined rows,
+three sources, ``t.*`` and ambiguous names, EXPLAIN and checkpoints."""
+
+import json
+import random
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from velostream.cli.main import cli
+
+duckdb = pytest.importorskip("duckdb")
+
+SYMBOLS = ["AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA", "META"]
+
+
+RAW = {"price", "tier", "fee"}     # written as JSON numbers from their exact text
+
+
+def write_jsonl(path, rows):
+    with open(path, "w") as out:
+        for r in rows:
+            out.write("{" + ", ".join(f'"{k}": {v if k in RAW else json.dumps(v)}'
+                                      for k, v in r.items()) + "}\n")
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def run(sql, *extra):
+    result = invoke("execute", "--query", sql, "--format", "json-lines", *extra)
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    rnd = random.Random(13)
+    base = tmp_path_factory.mktemp("join")
+    trades = []
+    for i in range(2000):
+        trades.append({
+            "trade_id": i,
+            "symbol": rnd.choice(SYMBOLS + ["XXXX", None]),
+            "side": rnd.choice(["BUY", "SELL"]),
+            "account": rnd.choice([1, 2, 3, 4, None]),
+            "tier": rnd.choice(["1.50", "2.25", "3.00", "9.99"]),
+            "price": f"{rnd.randint(100, 99999) / 100:.2f}",
+            "quantity": rnd.randint(1, 1000),
+        })
+    # symbols: AAPL twice (a key with two rows), TSLA missing, one NULL key
+    instruments = [{"symbol": s, "name": f"{s} Inc", "lot": 10 * (k + 1), "side": None}
+                   for k, s in enumerate(SYMBOLS) if s != "TSLA"]
+    instruments.append({"symbol": "AAPL", "name": "Apple second listing", "lot": 5, "side": None})
+    instruments.append({"symbol": None, "name": "no symbol", "lot": 1, "side": None})
+    limits = [{"symbol": s, "side": side, "max_qty": rnd.randint(100, 900)}
+              for s in SYMBOLS for side in ("BUY", "SELL") if (s, side) != ("MSFT", "SELL")]
+    accounts = [{"account": a, "owner": f"owner{a}"} for a in (1, 2, 3)] + [
+        {"account": None, "owner": "nobody"}]
+    tiers = [{"tier": t, "fee": f} for t, f in (("1.5", "0.10"), ("2.25", "0.20"),
+                                               ("3.000", "0.30"))]
+    paths = {}
+    for name, rows in (("trades", trades), ("instruments", instruments), ("limits", limits),
+                       ("accounts", accounts), ("tiers", tiers)):
+        paths[name] = base / f"{name}.jsonl"
+        write_jsonl(paths[name], rows)
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    con.execute(f"CREATE TABLE trades AS SELECT trade_id, symbol, side, account, "
+                f"CAST(tier AS DECIMAL(18, 4)) AS tier, CAST(price AS DECIMAL(18, 4)) AS price, "
+                f"quantity FROM read_json_auto('{paths['trades']}')")
+    con.execute(f"CREATE TABLE instruments AS SELECT symbol, name, lot FROM "
+                f"read_json('{paths['instruments']}', columns={{symbol: 'VARCHAR', "
+                f"name: 'VARCHAR', lot: 'BIGINT'}})")
+    con.execute(f"CREATE TABLE limits AS SELECT * FROM read_json_auto('{paths['limits']}')")
+    con.execute(f"CREATE TABLE accounts AS SELECT * FROM read_json('{paths['accounts']}', "
+                f"columns={{account: 'BIGINT', owner: 'VARCHAR'}})")
+    con.execute(f"CREATE TABLE tiers AS SELECT CAST(tier AS DECIMAL(18, 4)) AS tier, "
+                f"CAST(fee AS DECIMAL(18, 4)) AS fee FROM read_json_auto('{paths['tiers']}')")
+    return paths, con
+
+
+def with_(paths, *names, decimals=()):
+    props = []
+    for name in names:
+        props += [f"'{name}.type' = 'file_source'", f"'{name}.path' = '{paths[name]}'",
+                  f"'{name}.format' = 'jsonl'"]
+    return " WITH (" + ", ".join(props) + ")"
+
+
+def oracle(con, sql):
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def norm(rows, decimals=()):
+    out = []
+    for r in rows:
+        out.append(tuple((k, Decimal(str(v)).normalize() if k in decimals and v is not None
+                          else v) for k, v in sorted(r.items())))
+    return sorted(out, key=repr)
+
+
+def check(data, sql, tables, decimals=(), ddb=None):
+    paths, con = data
+    got = run(sql + with_(paths, "trades", *tables))
+    want = oracle(con, ddb or sql)
+    assert want, "the oracle's answer is empty: the test would prove nothing"
+    assert norm(got, decimals) == norm(want, decimals)
+    return got
+
+
+def test_inner_join_string_key_with_duplicate_table_keys(data):
+    got = check(data, "SELECT t.trade_id, t.symbol, i.name, i.lot FROM trades t "
+                      "JOIN instruments i ON t.symbol = i.symbol", ["instruments"])
+    # AAPL trades join both AAPL rows; TSLA, XXXX and NULL symbols join nothing
+    assert {r["symbol"] for r in got} == set(SYMBOLS) - {"TSLA"}
+
+
+def test_left_join_pads_unmatched_and_null_keys(data):
+    got = check(data, "SELECT t.trade_id, t.symbol, i.name FROM trades t "
+                      "LEFT OUTER JOIN instruments i ON t.symbol = i.symbol", ["instruments"])
+    assert any(r["symbol"] is None and r["name"] is None for r in got)
+
+
+def test_stream_order_is_kept(data):
+    got = run("SELECT trade_id FROM trades t JOIN instruments i ON t.symbol = i.symbol"
+              + with_(data[0], "trades", "instruments"))
+    ids = [r["trade_id"] for r in got]
+    assert ids == sorted(ids)
+
+
+def test_composite_key_and_residual_condition(data):
+    check(data, "SELECT t.trade_id, l.max_qty FROM trades t JOIN limits l "
+                "ON t.symbol = l.symbol AND l.side = t.side AND t.quantity > l.max_qty",
+          ["limits"])
+
+
+def test_left_join_residual_decides_the_match(data):
+    check(data, "SELECT t.trade_id, l.max_qty FROM trades t LEFT JOIN limits l "
+                "ON t.symbol = l.symbol AND t.side = l.side AND t.quantity > l.max_qty",
+          ["limits"])
+
+
+def test_integer_key_with_null_on_both_sides(data):
+    got = check(data, "SELECT trade_id, owner FROM trades LEFT JOIN accounts "
+                      "ON trades.account = accounts.account", ["accounts"])
+    assert all(r["owner"] != "nobody" for r in got)
+
+
+def test_decimal_key_of_different_scales(data):
+    check(data, "SELECT t.trade_id, t.tier, x.fee FROM trades t JOIN tiers x ON t.tier = x.tier",
+          ["tiers"], decimals=("tier", "fee"))
+
+
+def test_expression_key_and_where(data):
+    check(data, "SELECT t.trade_id, i.name FROM trades t JOIN instruments i "
+                "ON LOWER(t.symbol) = LOWER(i.symbol) WHERE t.quantity > 500 AND i.lot > 10",
+          ["instruments"])
+
+
+def test_join_feeding_group_by(data):
+    sql = ("SELECT i.name, COUNT(*) AS n, SUM(t.price * i.lot) AS notional "
+           "FROM trades t JOIN instruments i ON t.symbol = i.symbol GROUP BY i.name")
+    check(data, sql + " EMIT FINAL", ["instruments"], decimals=("notional",), ddb=sql)
+
+
+def test_three_way_join(data):
+    check(data, "SELECT t.trade_id, i.name, a.owner, l.max_qty FROM trades t "
+                "JOIN instruments i ON t.symbol = i.symbol "
+                "LEFT JOIN accounts a ON a.account = t.account "
+                "JOIN limits l ON l.symbol = i.symbol AND l.side = t.side",
+          ["instruments", "accounts", "limits"])
+
+
+def test_star_and_qualified_star(data):
+    paths, _ = data
+    got = run("SELECT a.*, t.trade_id FROM trades t JOIN accounts a ON t.account = a.account"
+              + with_(paths, "trades", "accounts"))
+    assert got and set(got[0]) == {"account", "owner", "trade_id"}
+    got = run("SELECT * FROM trades t JOIN accounts a ON t.account = a.account"
+              + with_(paths, "trades", "accounts"))
+    # the table's account repeats the stream's: it keeps its qualified name
+    assert "a.account" in got[0] and got[0]["account"] == got[0]["a.account"]
+
+
+def test_unqualified_names_resolve_to_their_source(data):
+    got = check(data, "SELECT trade_id, owner FROM trades t JOIN accounts a "
+                      "ON t.account = a.account", ["accounts"])
+    assert {r["owner"] for r in got} == {"owner1", "owner2", "owner3"}
+
+
+def test_ambiguous_name_is_an_error_with_its_position(data):
+    paths, _ = data
+    result = invoke("execute", "--query", "SELECT trade_id, account FROM trades t JOIN accounts "
+                    "a ON t.account = a.account" + with_(paths, "trades", "accounts"))
+    assert result.exit_code != 0
+    assert "1:18" in result.output and "ambiguous" in result.output and "^" in result.output
+
+
+def test_stream_stream_and_right_joins_are_refused(data):
+    paths, _ = data
+    result = invoke("execute", "--query", "SELECT * FROM trades t JOIN accounts a "
+                    "ON t.account = a.account WITHIN INTERVAL '5' MINUTES"
+                    + with_(paths, "trades", "accounts"))
+    assert result.exit_code != 0 and "stream–stream" in result.output
+    result = invoke("execute", "--query", "SELECT * FROM trades t RIGHT JOIN accounts a "
+                    "ON t.account = a.account" + with_(paths, "trades", "accounts"))
+    assert result.exit_code != 0 and "RIGHT JOIN is not supported" in result.output
+
+
+def test_join_without_equality_is_refused(data):
+    paths, _ = data
+    result = invoke("execute", "--query", "SELECT * FROM trades t JOIN accounts a "
+                    "ON t.quantity > a.account" + with_(paths, "trades", "accounts"))
+    assert result.exit_code != 0 and "no equality" in result.output
+
+
+def test_explain_shows_the_join(data):
+    paths, _ = data
+    result = invoke("explain", "--query", "SELECT t.trade_id, a.owner FROM trades t LEFT JOIN "
+                    "accounts a ON t.account = a.account AND a.owner <> 'x'"
+                    + with_(paths, "trades", "accounts"))
+    assert result.exit_code == 0, result.output
+    assert "Join: kind=LEFT, keys=[t.account = a.account], filter=a.owner != 'x'" in result.output
+    assert f"table=accounts AS a (file_source, path={paths['accounts']}" in result.output
+    assert "Scan: source=accounts" in result.output
+
+
+def test_checkpointed_join_rereads_the_table(data, tmp_path):
+    paths, con = data
+    out = tmp_path / "out.jsonl"
+    sql = ("SELECT t.trade_id, a.owner FROM trades t JOIN accounts a ON t.account = a.account"
+           + with_(paths, "trades", "accounts"))
+    args = ["--output-file", str(out), "-p", f"state.dir={tmp_path / 'state'}"]
+    result = invoke("execute", "--query", sql, *args)
+    assert result.exit_code == 0, result.output
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    want = oracle(con, "SELECT t.trade_id, a.owner FROM trades t JOIN accounts a "
+                       "ON t.account = a.account")
+    assert norm(got) == norm(want)
