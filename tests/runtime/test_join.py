@@ -22,9 +22,8 @@ RAW = {"price", "tier", "fee"}     # written as JSON numbers from their exact te
 
 def write_jsonl(path, rows):
     with open(path, "w") as out:
-        for r in rows:
-            out.write("{" + ", ".join(f'"{k}": {v if k in RAW else json.dumps(v)}'
-                                      for k, v in r.items()) + "}\n")
+        out.writelines("{" + ", ".join(f'"{k}": {v if k in RAW else json.dumps(v)}'
+                                      for k, v in r.items()) + "}\n" for r in rows)
 
 
 def invoke(*args):
