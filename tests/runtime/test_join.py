@@ -243,3 +243,43 @@ def test_checkpointed_join_rereads_the_table(data, tmp_path):
     want = oracle(con, "SELECT t.trade_id, a.owner FROM trades t JOIN accounts a "
                        "ON t.account = a.account")
     assert norm(got) == norm(want)
+
+
+def test_killed_join_resumes_with_the_table_read_again(data, tmp_path):
+    """SIGKILLed inside its third checkpoint, the job restarts from it: the table is read from
+    its file again and the output is the uninterrupted run's, byte for byte."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from velostream.runtime.checkpoint import PAUSE_AT_ENV, PAUSE_ENV
+
+    paths, _ = data
+    sql = ("SELECT t.trade_id, i.name, t.price * i.lot AS notional FROM trades t "
+           "JOIN instruments i ON t.symbol = i.symbol" + with_(paths, "trades", "instruments")
+           )[:-1] + ", 'trades.batch.size' = '50', 'checkpoint.interval' = '1ms', " \
+        f"'state.dir' = '{tmp_path / 'state'}')"
+    plain = tmp_path / "plain.jsonl"
+    result = invoke("execute", "--query", sql.replace(f", 'state.dir' = '{tmp_path / 'state'}'",
+                                                      ""), "--output-file", str(plain))
+    assert result.exit_code == 0, result.output
+    out, marker = tmp_path / "out.jsonl", tmp_path / "paused"
+    command = [sys.executable, "-m", "velostream.cli.main", "execute", "-q", sql,
+               "--output-file", str(out)]
+    proc = subprocess.Popen(command, env={**os.environ, PAUSE_ENV: str(marker),
+                                          PAUSE_AT_ENV: "3"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()[1].decode()
+            time.sleep(0.005)        # polls for the marker file, as test_kill_restart does
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    assert out.stat().st_size < plain.stat().st_size
+    done = subprocess.run(command, check=False, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert out.read_bytes() == plain.read_bytes()

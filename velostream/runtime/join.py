@@ -127,6 +127,17 @@ class JoinOperator(Operator):
             self._build([PlannedExpression(b, self.params) for _, b in keys], table_keys)
         found = ([PlannedExpression(a, self.params) for a, _ in keys],
                  _and(residual, self.params))
+        body = self.table.slice_rows(0, self.rows)
+        for (a, b), expr in zip(keys, found[0]):
+            ta = expr.compiled(left).output_type
+            tb = PlannedExpression(b, self.params).compiled(body).output_type
+            if not (ta.is_null or tb.is_null or ta.name == tb.name or
+                    (ta.is_numeric and tb.is_numeric)):
+                pos = a.pos or node.on.pos or A.Pos(0, 0)
+                raise SqlValidationError(
+                    f"the join key {to_key(a)} is {ta} but {to_key(b)} is {tb}: such keys never "
+                    "match", pos.line, pos.column, hint=f"CAST one side, e.g. CAST({to_key(b)} "
+                    f"AS {ta})")
         self._split[schema] = found
         return found
 
