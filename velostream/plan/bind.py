@@ -472,7 +472,8 @@ def _bind(statement, overrides, origins, name, default_sink, directives, filenam
         pos = node.pos or statement.pos
         raise SqlValidationError(
             f"{what} is not supported by this build yet (filter, project, CASE, functions, "
-            "DISTINCT, ORDER BY, LIMIT, GROUP BY, aggregates, windows and window functions)",
+            "DISTINCT, ORDER BY, LIMIT, GROUP BY, aggregates, windows, window functions and "
+            "stream–table joins)",
             pos.line if pos else 0, pos.column if pos else 0)
     info = describe_statement(statement)
     job_directives = {k: d for k, d in directives.items() if k == k.upper()}

@@ -11,8 +11,10 @@ are schema-on-read, so the types are known when a batch shows them; a declared s
 the first batch's), and operators only call ``evaluate``. A query whose expressions do not type
 check fails on its first batch with the SQL position of the expression.
 
-Joins, aggregates and windows add node kinds here (the stateful issues); a node with several
-``inputs`` is how they read more than one source.
+Joins, aggregates and windows add node kinds here (the stateful issues). A stream–table join
+(JoinNode) reads its table through a ScanNode of its own, outside ``inputs``: the table is not
+a stream input of the job loop but read to its end by the join operator before the stream's
+first batch; EXPLAIN shows it under the join.
 """
 
 from __future__ import annotations
