@@ -207,7 +207,7 @@ def test_stream_stream_and_right_joins_are_refused(data):
     result = invoke("execute", "--query", "SELECT * FROM trades t JOIN accounts a "
                     "ON t.account = a.account WITHIN INTERVAL '5' MINUTES"
                     + with_(paths, "trades", "accounts"))
-    assert result.exit_code != 0 and "stream–stream" in result.output
+    assert result.exit_code != 0 and "stream–stream join (JOIN … WITHIN) is not" in result.output
     result = invoke("execute", "--query", "SELECT * FROM trades t RIGHT JOIN accounts a "
                     "ON t.account = a.account" + with_(paths, "trades", "accounts"))
     assert result.exit_code != 0 and "RIGHT JOIN is not supported" in result.output
@@ -283,3 +283,11 @@ def test_killed_join_resumes_with_the_table_read_again(data, tmp_path):
     done = subprocess.run(command, check=False, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()
     assert out.read_bytes() == plain.read_bytes()
+
+
+def test_in_process_join_is_refused_by_name():
+    from velostream import StreamApp
+    from velostream.errors import SqlValidationError
+
+    with pytest.raises(SqlValidationError, match="the table u of a JOIN must be a file_source"):
+        StreamApp("SELECT t.a, u.b FROM t JOIN u ON t.a = u.a").process([{"a": 1}])

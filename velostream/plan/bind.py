@@ -262,6 +262,10 @@ def _unsupported(query: A.Select) -> list[tuple[str, A.Node]]:
         # Stream–table joins run (plan.physical refuses the other kinds with their reasons).
         if not isinstance(node.right, A.TableRef):
             found.append(("a JOIN with a subquery", node))
+        elif node.within is not None:
+            found.append(("a stream–stream join (JOIN … WITHIN)", node))
+        elif node.kind.upper() not in ("INNER", "LEFT"):
+            found.append((f"{node.kind.upper()} JOIN", node))
         node = node.left
     for node in query.walk():
         if isinstance(node, A.FunctionCall):

@@ -573,6 +573,11 @@ def _plan_joins(plan, query, joins, node, params, others):
             raise SqlValidationError("a JOIN needs ON with an equality between the stream and "
                                      "the table", pos.line, pos.column)
         endpoint = by_name[join.right.name.lower()]
+        if endpoint.type != "file_source":
+            raise SqlValidationError(
+                f"the table {endpoint.name} of a JOIN must be a file_source, read to its end "
+                f"before the stream starts (it is a {endpoint.type}; StreamApp.process feeds "
+                "only the stream: use StreamApp.run)", pos.line, pos.column)
         table_q = _qualifier(endpoint)
         fields = needed_fields(query, (endpoint.name, endpoint.alias), others(endpoint))
         scan = ScanNode(endpoint, fields, others(endpoint))
