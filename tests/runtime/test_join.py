@@ -50,6 +50,7 @@ def data(tmp_path_factory):
             "tier": rnd.choice(["1.50", "2.25", "3.00", "9.99"]),
             "price": f"{rnd.randint(100, 99999) / 100:.2f}",
             "quantity": rnd.randint(1, 1000),
+            "ts": 1_700_000_000_000 + 1000 * i,
         })
     # symbols: AAPL twice (a key with two rows), TSLA missing, one NULL key
     instruments = [{"symbol": s, "name": f"{s} Inc", "lot": 10 * (k + 1), "side": None}
@@ -71,7 +72,7 @@ def data(tmp_path_factory):
     con.execute("SET threads = 1")
     con.execute(f"CREATE TABLE trades AS SELECT trade_id, symbol, side, account, "
                 f"CAST(tier AS DECIMAL(18, 4)) AS tier, CAST(price AS DECIMAL(18, 4)) AS price, "
-                f"quantity FROM read_json_auto('{paths['trades']}')")
+                f"quantity, ts FROM read_json_auto('{paths['trades']}')")
     con.execute(f"CREATE TABLE instruments AS SELECT symbol, name, lot FROM "
                 f"read_json('{paths['instruments']}', columns={{symbol: 'VARCHAR', "
                 f"name: 'VARCHAR', lot: 'BIGINT'}})")
@@ -167,6 +168,20 @@ def test_join_feeding_group_by(data):
     sql = ("SELECT i.name, COUNT(*) AS n, SUM(t.price * i.lot) AS notional "
            "FROM trades t JOIN instruments i ON t.symbol = i.symbol GROUP BY i.name")
     check(data, sql + " EMIT FINAL", ["instruments"], decimals=("notional",), ddb=sql)
+
+
+def test_join_feeding_a_tumbling_window(data):
+    paths, con = data
+    got = run("SELECT i.name, _window_start AS ws, COUNT(*) AS n, SUM(t.quantity) AS q "
+              "FROM trades t JOIN instruments i ON t.symbol = i.symbol "
+              "GROUP BY i.name WINDOW TUMBLING(t.ts, 60s) EMIT FINAL"
+              + with_(paths, "trades", "instruments"))
+    want = oracle(con, "SELECT i.name, t.ts // 60000 AS w, COUNT(*) AS n, SUM(t.quantity) AS q "
+                       "FROM trades t JOIN instruments i ON t.symbol = i.symbol "
+                       "GROUP BY i.name, t.ts // 60000")
+    assert len(got) == len(want) > 100
+    ms = {(r["name"], r["n"], r["q"]) for r in got}
+    assert ms == {(r["name"], r["n"], r["q"]) for r in want}
 
 
 def test_three_way_join(data):
@@ -291,3 +306,27 @@ def test_in_process_join_is_refused_by_name():
 
     with pytest.raises(SqlValidationError, match="the table u of a JOIN must be a file_source"):
         StreamApp("SELECT t.a, u.b FROM t JOIN u ON t.a = u.a").process([{"a": 1}])
+
+
+def test_csv_table(data, tmp_path):
+    paths, con = data
+    table = tmp_path / "accounts.csv"
+    table.write_text("account,owner,credit\n1,owner1,10.50\n2,owner2,20\n2,owner2b,30.25\n")
+    sql = ("SELECT t.trade_id, a.owner, a.credit * t.quantity AS cap FROM trades t "
+           "LEFT JOIN accounts a ON t.account = a.account")
+    got = run(sql + f" WITH ('trades.type' = 'file_source', 'trades.path' = '{paths['trades']}', "
+              f"'accounts.type' = 'file_source', 'accounts.path' = '{table}', "
+              "'accounts.format' = 'csv')")
+    con.execute(f"CREATE TEMP TABLE csv_accounts AS SELECT account, owner, "
+                f"CAST(credit AS DECIMAL(18, 4)) AS credit FROM read_csv('{table}')")
+    want = oracle(con, sql.replace("accounts a", "csv_accounts a"))
+    assert norm(got, ("cap",)) == norm(want, ("cap",))
+
+
+def test_a_field_no_table_row_has_is_null_with_a_warning(data):
+    paths, _ = data
+    result = invoke("execute", "--query", "SELECT a.nope FROM trades t JOIN accounts a "
+                    "ON t.account = a.account" + with_(paths, "trades", "accounts"))
+    assert result.exit_code == 0, result.output
+    assert "<query>:1:8: column 'nope': no record of" in result.stderr
+    assert "accounts.jsonl has this field" in result.stderr

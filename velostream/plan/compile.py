@@ -336,16 +336,12 @@ class _Binder:
 
     def joined_column(self, node, parts, lowered):
         """A column of a join's rows: ``t.col`` is column ``t.col``; an unqualified ``col`` is
-        the one source's that has it — an error when several have it. None: not a source's
-        column (a pseudo-column, an aggregate's output)."""
+        the one source's that has it — an error when several have it. None: not a joined
+        column (a pseudo-column, an aggregate's output, a source's rows before the join)."""
         if len(parts) > 1 and lowered[0] in self.join:
             key = f"{self.join[lowered[0]]}.{lowered[1]}"
             if key not in self.by_name:
-                if lowered[1].startswith("_") or ".".join(lowered) in self.by_name:
-                    return None
-                close = difflib.get_close_matches(key, [n for n, _ in self.schema], n=3)
-                raise self.error(node, f"unknown column {'.'.join(parts)}",
-                                 hint=f"did you mean {' or '.join(close)}?" if close else None)
+                return None     # one source's own rows (before the join), or no such column
             ref = self.column_ref(key, node, ".".join(parts[:2]))
             return self.fields(ref, parts[2:], node) if len(parts) > 2 else ref
         owners = sorted({q for q in self.join.values() if f"{q}.{lowered[0]}" in self.by_name})

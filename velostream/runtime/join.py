@@ -60,7 +60,11 @@ class JoinOperator(Operator):
         node = self.node
         scan = node.table
         ep = scan.endpoint
+        from velostream.runtime.missing_fields import MissingFields
+
         source = open_source(ep, source_context(node.plan, fields=scan.fields))
+        where = getattr(source, "path", None) or ep.name
+        missing = MissingFields(node.plan.query, ep, source, scan.others)
         batches = []
         try:
             while not source.exhausted:
@@ -69,12 +73,13 @@ class JoinOperator(Operator):
                     continue
                 if polled.errors:
                     e = polled.errors[0]
-                    raise JobFailed(f"table {ep.name} ({getattr(source, 'path', ep.name)}): "
-                                    f"line {e.line}: {e.message}")
+                    raise JobFailed(f"table {ep.name} ({where}): line {e.line}: {e.message}")
                 if polled.batch.length:
+                    missing.observe(polled.batch, polled)
                     batches.append(polled.batch)
         finally:
             source.close()
+        missing.report(where, node.plan.filename)
         table = concat_batches(batches) if len(batches) > 1 else (
             batches[0] if batches else None)
         q = node.table_qualifier
