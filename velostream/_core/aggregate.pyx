@@ -1,7 +1,9 @@
 # cython: language_level=3
 """The aggregate kernel: dense group ids for key tuples, and one accumulator per aggregate.
 
-- ``GroupTable``: a C open-addressing hash table from a row's key to a dense int64 group id.
+- ``GroupTable``: a C open-addressing hash table from a row's key to a dense int64 group id
+  (``assign`` adds new keys; ``lookup`` only finds them, -1 for a missing key or one with a
+  NULL part: a join's probe, where SQL equality never matches NULL).
   Keys are the canonical fields of ``rowkeys.row_keys`` (so GROUP BY sees exactly DISTINCT's
   equality: NULL is a key value, ``1 = 1.0 = 1.00``, DECIMALs equal at different scales are one
   key). BIGINT, TIMESTAMP, STRING, BOOLEAN and all-NULL key columns are encoded here in C, row by
