@@ -330,3 +330,18 @@ def test_a_field_no_table_row_has_is_null_with_a_warning(data):
     assert result.exit_code == 0, result.output
     assert "<query>:1:8: column 'nope': no record of" in result.stderr
     assert "accounts.jsonl has this field" in result.stderr
+
+
+def test_boolean_expression_key(data, tmp_path):
+    paths, con = data
+    table = tmp_path / "sizes.jsonl"
+    table.write_text('{"big": true, "label": "large"}\n{"big": false, "label": "small"}\n'
+                     '{"big": null, "label": "unknown"}\n')
+    sql = ("SELECT t.trade_id, s.label FROM trades t JOIN sizes s "
+           "ON (t.quantity > 500) = s.big")
+    got = run(sql + f" WITH ('trades.type' = 'file_source', 'trades.path' = '{paths['trades']}', "
+              f"'sizes.type' = 'file_source', 'sizes.path' = '{table}')")
+    con.execute(f"CREATE TEMP TABLE sizes AS SELECT * FROM read_json('{table}', "
+                "columns = {big: 'BOOLEAN', label: 'VARCHAR'})")
+    want = oracle(con, sql)
+    assert norm(got) == norm(want) and len(got) == 2000
