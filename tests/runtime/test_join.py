@@ -345,3 +345,15 @@ def test_boolean_expression_key(data, tmp_path):
                 "columns = {big: 'BOOLEAN', label: 'VARCHAR'})")
     want = oracle(con, sql)
     assert norm(got) == norm(want) and len(got) == 2000
+
+
+def test_unqualified_on_columns_pick_their_sides(data, tmp_path):
+    paths, con = data
+    table = tmp_path / "owners.jsonl"
+    table.write_text('{"acct": 1, "who": "one"}\n{"acct": 3, "who": "three"}\n')
+    sql = "SELECT trade_id, who FROM trades JOIN owners ON account = acct AND quantity > 100"
+    got = run(sql + f" WITH ('trades.type' = 'file_source', 'trades.path' = '{paths['trades']}', "
+              f"'owners.type' = 'file_source', 'owners.path' = '{table}')")
+    con.execute(f"CREATE TEMP TABLE owners AS SELECT * FROM read_json_auto('{table}')")
+    want = oracle(con, sql)
+    assert want and norm(got) == norm(want)

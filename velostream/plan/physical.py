@@ -351,7 +351,8 @@ class JoinNode(PlanNode):
     def details(self):
         ep = self.table.endpoint
         shown = [f"kind={self.kind_}", "keys=[" + ", ".join(
-            f"{to_sql(a)} = {to_sql(b)}" for a, b in self.keys) + "]"]
+            f"{to_sql(a)} = {to_sql(b)}" for a, b in self.keys) + "]" if self.keys else
+            "keys=from ON once the columns are known (unqualified names)"]
         if self.residual:
             shown.append("filter=" + " AND ".join(to_sql(r) for r in self.residual))
         shown.append(f"table={ep.name}" + (f" AS {ep.alias}" if ep.alias else "") +

@@ -93,7 +93,7 @@ class JoinOperator(Operator):
         self.table = B.RecordBatch([f"{q}.{n}" for n in table.names], columns)
         log.info("%s: table %s read from its file: %d rows", node.plan.name, ep.name, self.rows)
 
-    def _prepare(self, left):
+    def _prepare(self, left, table_columns):
         """The keys and residual for the input's schema, and the table's index on first use."""
         from velostream.plan.compile import schema_of
 
@@ -103,7 +103,7 @@ class JoinOperator(Operator):
             return found
         node = self.node
         left_names = {n.lower() for n in left.names}
-        table_names = {n.lower() for n in self.table.names}
+        table_names = {self.table.names[i].lower() for i in table_columns}
         mapping = self.params["join"]
         lefts = set(node.left_qualifiers)
 
@@ -189,7 +189,7 @@ class JoinOperator(Operator):
             self._load()
         left = self._qualified(batch) if self.node.left_qualifier else batch
         left, table_columns = self._pruned(left)
-        left_keys, residual = self._prepare(left)
+        left_keys, residual = self._prepare(left, table_columns)
         errors: list = []
         keys = [k.evaluate(left, errors) for k in left_keys]
         failed = None
