@@ -357,3 +357,13 @@ def test_unqualified_on_columns_pick_their_sides(data, tmp_path):
     con.execute(f"CREATE TEMP TABLE owners AS SELECT * FROM read_json_auto('{table}')")
     want = oracle(con, sql)
     assert want and norm(got) == norm(want)
+
+
+def test_on_null_matches_nothing_and_a_non_boolean_on_is_an_error(data):
+    paths, _ = data
+    got = run("SELECT t.trade_id, a.owner FROM trades t LEFT JOIN accounts a "
+              "ON t.account = a.account AND NULL" + with_(paths, "trades", "accounts"))
+    assert len(got) == 2000 and all(r["owner"] is None for r in got)
+    result = invoke("execute", "--query", "SELECT t.trade_id FROM trades t JOIN accounts a "
+                    "ON t.account = a.account AND t.quantity" + with_(paths, "trades", "accounts"))
+    assert result.exit_code != 0 and "t.quantity is BIGINT, not BOOLEAN" in result.output

@@ -207,6 +207,13 @@ class JoinOperator(Operator):
         if residual is not None and joined.length:
             errors = []
             keep = residual.evaluate(joined, errors)
+            if isinstance(keep, B.NullColumn):         # ON … AND NULL: nothing matches
+                keep = B.bool_column([False] * joined.length)
+            elif not isinstance(keep, B.BoolColumn):
+                pos = residual.node.pos or A.Pos(0, 0)
+                raise SqlValidationError(
+                    f"the ON condition {residual} is {keep.type_name}, not BOOLEAN",
+                    pos.line, pos.column)
             if errors:
                 out.failures.extend(row_failures(joined, errors))
             lpairs, rpairs = keep_pairs(lpairs, rpairs, keep, left.length, outer, self.rows)
