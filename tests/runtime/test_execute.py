@@ -165,7 +165,7 @@ def test_missing_type_names_the_key():
 
 
 def test_unsupported_query_shapes_say_so():
-    sql = ("SELECT t.k FROM t JOIN u ON t.k = u.k WITH ('t.type' = 'file_source', "
+    sql = ("SELECT t.k FROM t FULL JOIN u ON t.k = u.k WITH ('t.type' = 'file_source', "
            "'t.path' = 'x.jsonl', 'u.type' = 'file_source', 'u.path' = 'y.jsonl')")
     result = CliRunner().invoke(cli, ["execute", "--query", sql])
     assert result.exit_code == 1

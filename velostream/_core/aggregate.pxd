@@ -40,6 +40,7 @@ cdef class GroupTable:
                          tuple values) except -1
     cdef int _rehash(self, Py_ssize_t nslots) except -1
     cdef int _compact(self) except -1
+    cdef object _probe(self, key_columns, Py_ssize_t n, bint insert)
 
 
 cdef class Aggregate:

@@ -1,7 +1,9 @@
 # cython: language_level=3
 """The aggregate kernel: dense group ids for key tuples, and one accumulator per aggregate.
 
-- ``GroupTable``: a C open-addressing hash table from a row's key to a dense int64 group id.
+- ``GroupTable``: a C open-addressing hash table from a row's key to a dense int64 group id
+  (``assign`` adds new keys; ``lookup`` only finds them, -1 for a missing key or one with a
+  NULL part: a join's probe, where SQL equality never matches NULL).
   Keys are the canonical fields of ``rowkeys.row_keys`` (so GROUP BY sees exactly DISTINCT's
   equality: NULL is a key value, ``1 = 1.0 = 1.00``, DECIMALs equal at different scales are one
   key). BIGINT, TIMESTAMP, STRING, BOOLEAN and all-NULL key columns are encoded here in C, row by
@@ -313,6 +315,15 @@ cdef class GroupTable:
     def assign(self, key_columns, Py_ssize_t n):
         """The group id of each of the ``n`` rows of ``key_columns`` (array('q')); rows whose
         key is new get new ids (also listed in ``new_ids``)."""
+        return self._probe(key_columns, n, True)
+
+    def lookup(self, key_columns, Py_ssize_t n):
+        """The group id of each of the ``n`` rows of ``key_columns`` (array('q')), -1 for a
+        key the table does not hold and for a key with a NULL part (SQL equality: a NULL key
+        matches nothing); inserts nothing (a join's probe side)."""
+        return self._probe(key_columns, n, False)
+
+    cdef object _probe(self, key_columns, Py_ssize_t n, bint insert):
         cdef list cols = list(key_columns)
         cdef Py_ssize_t k = len(cols), i, j, size, sl, mask, at
         cdef Column c
@@ -330,6 +341,8 @@ cdef class GroupTable:
         # Per key column: the values of the last new group's row (see _key_values).
         cdef list last = [None] * k
         cdef int64_t* last_row = NULL
+        cdef uint8_t* nulls = NULL          # lookup: rows with a NULL key part
+        cdef bint nullkey = False
         if k != self.key_count:
             raise ValueError(f"{k} key columns for a table of {self.key_count}")
         for j in range(k):
@@ -349,6 +362,8 @@ cdef class GroupTable:
             last_row = <int64_t*>_grow_buf(NULL, 0, k if k else 1, sizeof(int64_t))
             for j in range(k):
                 last_row[j] = -1
+            if not insert:
+                nulls = <uint8_t*>_grow_buf(NULL, 0, n if n else 1, 1)
             for j in range(k):
                 c = cols[j]
                 q = &kc[j]
@@ -411,7 +426,13 @@ cdef class GroupTable:
                     else:
                         p[0] = <char>AG_NULL
                         p += 1
+                        nullkey = True
+                    if q.kind == K_FIELDS and q.valid != NULL and not q.valid[i]:
+                        nullkey = True
                 rofs[i + 1] = p - self.buf
+                if nulls != NULL:
+                    nulls[i] = nullkey
+                nullkey = False
             # Hashed in a pass of their own: loading a key's words right after its bytes were
             # stored would wait on the stores (no forwarding from narrower writes).
             for i in range(n):
@@ -433,6 +454,9 @@ cdef class GroupTable:
                                             size) == 0):
                         break
                     at = (at + 1) & mask
+                if not insert:
+                    dst[i] = -1 if gid < 0 or nulls[i] else gid
+                    continue
                 if gid < 0:
                     gid = self._insert(rh[i], self.buf + rofs[i], size,
                                        _key_values(cols, kc, i, last, last_row))
@@ -441,7 +465,9 @@ cdef class GroupTable:
         finally:
             PyMem_Free(kc)
             PyMem_Free(last_row)
-        self.new_ids = created
+            PyMem_Free(nulls)
+        if insert:
+            self.new_ids = created
         return out
 
     def keys(self, group_ids):

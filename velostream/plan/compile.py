@@ -181,6 +181,9 @@ class _Binder:
             self.by_name.setdefault(name.lower(), []).append(i)
         self.clock = params.get("clock") or _clock_ms
         self.qualifiers = frozenset(q.lower() for q in params.get("qualifiers") or ())
+        # A join's rows: columns named <qualifier>.<column>; any spelling of a source (its
+        # name, its alias) → the qualifier its columns carry.
+        self.join = params.get("join")
         self.source = params.get("source")
         self.max_string = params.get("max_string_bytes") or K.DEFAULT_MAX_STRING_BYTES
 
@@ -297,6 +300,10 @@ class _Binder:
     def bind_Column(self, node):
         parts = node.parts
         lowered = [p.lower() for p in parts]
+        if self.join:
+            found = self.joined_column(node, parts, lowered)
+            if found is not None:
+                return found
         dotted = ".".join(lowered)
         if len(parts) > 1 and dotted in self.by_name:
             return self.column_ref(dotted, node, ".".join(parts))
@@ -326,6 +333,26 @@ class _Binder:
         raise self.error(node, f"unknown column {'.'.join(parts)}",
                          hint=f"did you mean {' or '.join(close)}?" if close else
                          f"columns: {known}")
+
+    def joined_column(self, node, parts, lowered):
+        """A column of a join's rows: ``t.col`` is column ``t.col``; an unqualified ``col`` is
+        the one source's that has it — an error when several have it. None: not a joined
+        column (a pseudo-column, an aggregate's output, a source's rows before the join)."""
+        if len(parts) > 1 and lowered[0] in self.join:
+            key = f"{self.join[lowered[0]]}.{lowered[1]}"
+            if key not in self.by_name:
+                return None     # one source's own rows (before the join), or no such column
+            ref = self.column_ref(key, node, ".".join(parts[:2]))
+            return self.fields(ref, parts[2:], node) if len(parts) > 2 else ref
+        owners = sorted({q for q in self.join.values() if f"{q}.{lowered[0]}" in self.by_name})
+        if len(owners) > 1:
+            raise self.error(node, f"column name {parts[0]} is ambiguous (sources "
+                                   f"{', '.join(owners)} have it)",
+                             hint=f"qualify it: {owners[0]}.{parts[0]}")
+        if not owners:
+            return None
+        ref = self.column_ref(f"{owners[0]}.{lowered[0]}", node, parts[0])
+        return self.fields(ref, parts[1:], node) if len(parts) > 1 else ref
 
     def qualified(self, parts, lowered, node):
         ref = self.column_ref(lowered[1], node, parts[1])

@@ -11,8 +11,10 @@ are schema-on-read, so the types are known when a batch shows them; a declared s
 the first batch's), and operators only call ``evaluate``. A query whose expressions do not type
 check fails on its first batch with the SQL position of the expression.
 
-Joins, aggregates and windows add node kinds here (the stateful issues); a node with several
-``inputs`` is how they read more than one source.
+Joins, aggregates and windows add node kinds here (the stateful issues). A stream–table join
+(JoinNode) reads its table through a ScanNode of its own, outside ``inputs``: the table is not
+a stream input of the job loop but read to its end by the join operator before the stream's
+first batch; EXPLAIN shows it under the join.
 """
 
 from __future__ import annotations
@@ -81,7 +83,22 @@ class PlannedProjection:
         self.expressions = {id(item): PlannedExpression(item.expr, params)
                             for item in self.items if isinstance(item, A.SelectItem)}
         self.hidden = [PlannedExpression(node, params) for node in hidden]
+        self.join = params.get("join")
         self._cache: dict = {}
+
+    def _joined_star(self, item, names, resolved):
+        """``*`` / ``t.*`` over a join's rows (``t.col`` columns): each column under its own
+        name, or its qualified name when an earlier output column has that name already."""
+        wanted = self.join[item.qualifier[-1].lower()] if item.qualifier else None
+        taken = {name.lower() for name, _ in resolved}
+        for position, name in enumerate(names):
+            qualifier, dot, bare = name.partition(".")
+            if not dot or qualifier.lower() not in self.join.values() or (
+                    wanted is not None and qualifier.lower() != wanted):
+                continue
+            shown = bare if bare.lower() not in taken else name
+            taken.add(shown.lower())
+            yield shown, position
 
     def resolve(self, batch) -> list:
         """``[(name, compiled expression | input column position)]`` for ``batch``'s schema."""
@@ -98,6 +115,9 @@ class PlannedProjection:
                     pos = item.pos
                     raise SqlValidationError(f"unknown source {'.'.join(item.qualifier)!r} in "
                                              f"{'.'.join(item.qualifier)}.*", pos.line, pos.column)
+                if self.join:
+                    resolved.extend(self._joined_star(item, batch.names, resolved))
+                    continue
                 resolved.extend((name, position) for position, name in enumerate(batch.names)
                                 if not name.startswith("__wf_"))     # window-function columns
             else:
@@ -144,6 +164,7 @@ class ScanNode(PlanNode):
 
     endpoint: object
     fields: list | None = None
+    others: tuple = ()      # the qualifiers of a join's other sources (runtime.fields)
     kind = "Scan"
 
     def details(self):
@@ -305,6 +326,45 @@ _NO_FRAME = frozenset({"ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD"})
 
 
 @dataclass
+class JoinNode(PlanNode):
+    """A stream–table join (``runtime.join``): ``table`` (a ScanNode) is read to its end before
+    the stream's first batch and indexed by its side of the ON equalities; each batch of the
+    input (the stream, or the previous join's output) is probed against it. Output columns are
+    named ``<qualifier>.<column>`` (the input's first join qualifies the stream's columns with
+    ``left_qualifier``), which the expressions above resolve through ``params['join']``.
+
+    ``keys`` / ``residual``: the ON condition split by qualifiers at plan time (EXPLAIN); the
+    operator splits it again once the schemas are known, so that unqualified columns count."""
+
+    kind_: str                     # INNER or LEFT
+    table: ScanNode
+    table_qualifier: str
+    left_qualifiers: tuple         # the canonical qualifiers of the input's sources
+    on: object                     # the ON condition (AST)
+    params: dict
+    plan: object = field(default=None, repr=False)   # the JobPlan, to open the table's file
+    left_qualifier: str | None = None                 # set on the first join of the input
+    keys: list = field(default_factory=list)          # [(left AST, table AST)]
+    residual: list = field(default_factory=list)
+    kind = "Join"
+
+    def details(self):
+        ep = self.table.endpoint
+        shown = [f"kind={self.kind_}", "keys=[" + ", ".join(
+            f"{to_sql(a)} = {to_sql(b)}" for a, b in self.keys) + "]" if self.keys else
+            "keys=from ON once the columns are known (unqualified names)"]
+        if self.residual:
+            shown.append("filter=" + " AND ".join(to_sql(r) for r in self.residual))
+        shown.append(f"table={ep.name}" + (f" AS {ep.alias}" if ep.alias else "") +
+                     f" ({ep.type}" + "".join(f", {k}={ep.get(k)}" for k in ("path", "format")
+                                              if ep.get(k) is not None) + ")")
+        shown.append("table.fields=" + ("*" if self.table.fields is None
+                                        else "[" + ", ".join(self.table.fields) + "]"))
+        shown.append("table state=in memory, read from the file at every start")
+        return shown
+
+
+@dataclass
 class ValuesNode(PlanNode):
     """A query without FROM: one row with no columns (``SELECT 1 AS x``)."""
 
@@ -350,7 +410,7 @@ class PhysicalPlan:
         def show(node, depth):
             details = node.details()
             lines.append("  " * depth + node.kind + (": " + ", ".join(details) if details else ""))
-            for child in node.inputs:
+            for child in node.inputs + ([node.table] if isinstance(node, JoinNode) else []):
                 show(child, depth + 1)
 
         show(self.root, 0)
@@ -379,20 +439,29 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
     from velostream.runtime.fields import needed_fields
 
     query = plan.query
-    if len(plan.sources) > 1:
-        raise SqlValidationError("more than one source needs a JOIN, which this build cannot "
-                                 "run yet", plan.statement.pos.line, plan.statement.pos.column)
+    joins = _joins(query)
+    stream_sources = plan.sources[:1] if joins else plan.sources
+    if len(plan.sources) > 1 and not joins:
+        raise SqlValidationError("more than one source needs a JOIN", plan.statement.pos.line,
+                                 plan.statement.pos.column)
     qualifiers = sorted({n.lower() for ep in plan.sources for n in (ep.name, ep.alias) if n})
     params = {"qualifiers": qualifiers,
               "max_string_bytes": plan.setting("max_string_bytes")}
+    if joins:
+        params["join"] = {n.lower(): _qualifier(ep) for ep in plan.sources
+                          for n in (ep.name, ep.alias) if n}
+
+    def others(endpoint):
+        return tuple(q for q in qualifiers if q not in
+                     {n.lower() for n in (endpoint.name, endpoint.alias) if n}) if joins else ()
 
     inputs = []
-    for endpoint in plan.sources:
-        fields = needed_fields(query, (endpoint.name, endpoint.alias))
+    for endpoint in stream_sources:
+        fields = needed_fields(query, (endpoint.name, endpoint.alias), others(endpoint))
         time_field = endpoint.get("event.time.field")
         if fields is not None and time_field and time_field not in fields:
             fields.append(str(time_field))     # read for _event_time even when not selected
-        scan = ScanNode(endpoint, fields)
+        scan = ScanNode(endpoint, fields, others(endpoint))
         stage = event_time_node(endpoint)
         stage.inputs = [scan]
         if query.window is not None:
@@ -403,6 +472,8 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
                                   _idle_timeout(plan, endpoint), time_column, inputs=[stage])
         inputs.append(stage)
     node: PlanNode = inputs[0] if inputs else ValuesNode()
+    if joins:
+        node = _plan_joins(plan, query, joins, node, params, others)
 
     if query.where is not None:
         node = FilterNode(PlannedExpression(query.where, params), inputs=[node])
@@ -428,6 +499,100 @@ def plan_job(plan, *, limit: int | None = None, bounded: bool = True) -> Physica
     if limits:
         node = LimitNode(min(limits), inputs=[node])
     return PhysicalPlan(SinkNode(list(plan.sinks), inputs=[node]), plan.name)
+
+
+def _qualifier(endpoint) -> str:
+    """How a join names a source's columns: ``<alias or name>.<column>``."""
+    return (endpoint.alias or endpoint.name).lower()
+
+
+def _joins(query) -> list:
+    """The query's joins, first written first ([] without JOIN)."""
+    joins = []
+    node = query.from_
+    while isinstance(node, A.Join):
+        joins.append(node)
+        node = node.left
+    return joins[::-1]
+
+
+def conjuncts(node) -> list:
+    """``a AND b AND c`` → ``[a, b, c]``."""
+    if isinstance(node, A.BinaryOp) and node.op.upper() == "AND":
+        return conjuncts(node.left) + conjuncts(node.right)
+    return [node]
+
+
+def split_on(on, side, left: set, table: str):
+    """``(keys, residual)`` of a join's ON: the equalities with one side over the input's
+    sources (``left``) and the other over the table make the hash key (as ``(left expr,
+    table expr)``); every other conjunct is evaluated on the joined rows. ``side(column)``:
+    the canonical qualifier of a Column node, or None when unknown."""
+    def sides(expr):
+        found = set()
+        for n in expr.walk():
+            if isinstance(n, A.Column):
+                q = side(n)
+                if q is None:
+                    return None
+                found.add(q)
+        return found
+
+    keys, residual = [], []
+    for part in conjuncts(on) if on is not None else []:
+        if isinstance(part, A.BinaryOp) and part.op == "=":
+            a, b = sides(part.left), sides(part.right)
+            if a and b and a <= left and b == {table}:
+                keys.append((part.left, part.right))
+                continue
+            if a and b and b <= left and a == {table}:
+                keys.append((part.right, part.left))
+                continue
+        residual.append(part)
+    return keys, residual
+
+
+def _plan_joins(plan, query, joins, node, params, others):
+    """A JoinNode per JOIN over ``node`` (the stream's stage), each table a ScanNode of its own."""
+    from velostream.runtime.fields import needed_fields
+
+    by_name = {ep.name.lower(): ep for ep in plan.sources}
+    mapping = params["join"]
+    stream = plan.sources[0]
+    left = {_qualifier(stream)}
+    for i, join in enumerate(joins):
+        pos = join.pos or plan.statement.pos or A.Pos(0, 0)
+        if join.within is not None:
+            raise SqlValidationError(
+                "a stream–stream join (JOIN … WITHIN) is not supported by this build yet; "
+                "the right side of a JOIN must be a table read from a file", pos.line, pos.column)
+        if join.kind.upper() not in ("INNER", "LEFT"):
+            raise SqlValidationError(
+                f"{join.kind} JOIN is not supported by this build yet (INNER and LEFT joins of "
+                "a stream with a table are)", pos.line, pos.column)
+        if join.on is None:
+            raise SqlValidationError("a JOIN needs ON with an equality between the stream and "
+                                     "the table", pos.line, pos.column)
+        endpoint = by_name[join.right.name.lower()]
+        if endpoint.type != "file_source":
+            raise SqlValidationError(
+                f"the table {endpoint.name} of a JOIN must be a file_source, read to its end "
+                f"before the stream starts (it is a {endpoint.type}; StreamApp.process feeds "
+                "only the stream: use StreamApp.run)", pos.line, pos.column)
+        table_q = _qualifier(endpoint)
+        fields = needed_fields(query, (endpoint.name, endpoint.alias), others(endpoint))
+        scan = ScanNode(endpoint, fields, others(endpoint))
+
+        def side(column):
+            parts = column.parts
+            return mapping.get(parts[0].lower()) if len(parts) > 1 else None
+
+        keys, residual = split_on(join.on, side, left, table_q)
+        node = JoinNode(join.kind.upper(), scan, table_q, tuple(sorted(left)), join.on, params,
+                        plan=plan, left_qualifier=_qualifier(stream) if i == 0 else None,
+                        keys=keys, residual=residual, inputs=[node])
+        left = left | {table_q}
+    return node
 
 
 def _idle_timeout(plan, endpoint):

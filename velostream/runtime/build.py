@@ -17,6 +17,7 @@ from velostream.plan import physical as P
 from velostream.runtime.aggregate import AggregateOperator
 from velostream.runtime.event_time import EventTimeOperator
 from velostream.runtime.job import Job, SourceInput
+from velostream.runtime.join import JoinOperator
 from velostream.runtime.operators import (
     DistinctOperator,
     FilterOperator,
@@ -39,6 +40,7 @@ OPERATORS = {
     P.WindowFunctionNode: WindowFunctionOperator,
     P.AggregateNode: AggregateOperator,
     P.WatermarkNode: WatermarkOperator,
+    P.JoinNode: JoinOperator,
 }
 
 

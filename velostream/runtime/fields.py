@@ -20,9 +20,12 @@ def _field_path(node: A.Column, qualifiers: set[str]) -> tuple[str, ...]:
     return parts[1:] if len(parts) > 1 and parts[0].lower() in qualifiers else parts
 
 
-def needed_fields(query: A.Select, qualifiers=()):
-    """Source fields the query reads (for projection push-down), or None when it needs all."""
+def needed_fields(query: A.Select, qualifiers=(), others=()):
+    """Source fields the query reads (for projection push-down), or None when it needs all.
+    ``others``: the qualifiers of the query's other sources (a join): their columns and
+    ``x.*`` are not this source's; an unqualified column may be any source's, so each reads it."""
     qualifiers = _qualifier_set(qualifiers)
+    others = _qualifier_set(others) - qualifiers
     aliases = {item.alias.lower() for item in query.items
                if isinstance(item, A.SelectItem) and item.alias}
     # ORDER BY notional sorts on the output column of that alias, not on a field.
@@ -32,8 +35,13 @@ def needed_fields(query: A.Select, qualifiers=()):
     names = set()
     for node in query.walk():
         if isinstance(node, A.Star):
+            if node.qualifier and node.qualifier[-1].lower() in others:
+                continue
             return None
         if id(node) in sorted_on_outputs:
+            continue
+        if isinstance(node, A.Column) and len(node.parts) > 1 and (
+                node.parts[0].lower() in others):
             continue
         if isinstance(node, A.Column) and not node.parts[-1].startswith("_"):
             parts = _field_path(node, qualifiers)
@@ -42,15 +50,20 @@ def needed_fields(query: A.Select, qualifiers=()):
     return sorted(names)
 
 
-def referenced_columns(query: A.Select, qualifiers=()) -> dict:
+def referenced_columns(query: A.Select, qualifiers=(), others=()) -> dict:
     """Source fields the query names (lower-cased) → the first Column node naming each; output
-    aliases (ORDER BY notional) and pseudo-columns (_offset) are not fields."""
+    aliases (ORDER BY notional) and pseudo-columns (_offset) are not fields. With ``others``
+    (the qualifiers of a join's other sources) only columns qualified with this source count:
+    an unqualified one may be another source's."""
     qualifiers = _qualifier_set(qualifiers)
+    others = _qualifier_set(others) - qualifiers
     aliases = {item.alias.lower() for item in query.items
                if isinstance(item, A.SelectItem) and item.alias}
     found = {}
     for node in query.walk():
         if isinstance(node, A.Column):
+            if others and not (len(node.parts) > 1 and node.parts[0].lower() in qualifiers):
+                continue
             name = _field_path(node, qualifiers)[0]
             if not name.startswith("_") and name.lower() not in aliases:
                 found.setdefault(name.lower(), node)

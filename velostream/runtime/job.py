@@ -229,7 +229,8 @@ class Job:
         item.source = item.open()
         if self._restored is not None:
             self.checkpoints.seek(item.source, self._restored["sources"])
-        item.missing = MissingFields(self.plan.query, item.scan.endpoint, item.source)
+        item.missing = MissingFields(self.plan.query, item.scan.endpoint, item.source,
+                                     item.scan.others)
         if self.progress:
             self.progress.start(getattr(item.source, "size", None), item.scan.endpoint.name)
 

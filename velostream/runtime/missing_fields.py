@@ -26,8 +26,8 @@ class MissingFields:
     out candidates that turn out to have values, and ``report`` warns once about the rest.
     """
 
-    def __init__(self, query, endpoint, source):
-        self.columns = referenced_columns(query, (endpoint.name, endpoint.alias))
+    def __init__(self, query, endpoint, source, others=()):
+        self.columns = referenced_columns(query, (endpoint.name, endpoint.alias), others)
         self.endpoint = endpoint
         self.source = source
         self.candidates: dict | None = None     # None: the first batch has not been seen
