@@ -295,8 +295,8 @@ class SqliteSource(Source):
         m = re.search(r"row (\d+)", text)
         if m is not None:
             text = text.replace(m.group(0), f"row {first + int(m.group(1)) + 1}")
-        where = f"column {column!r} of " if column else ""
-        return ConfigError(f"{self.path}: {where}{self.what}: {text}",
+        where = f"column {column!r} " if column else ""
+        return ConfigError(f"{self.path}: {self.what}: {where}{text}",
                            key=f"{self.name}.{'table' if self.table else 'query'}")
 
 
