@@ -160,6 +160,7 @@ class SqliteSource(Source):
         self._fields = None if context.fields is None else {f.lower() for f in context.fields}
         self._conn = None
         self._cursor = None
+        self._all_names = []
         self._start = 0             # rows to skip on open (a checkpoint's position)
         self._read = 0              # rows delivered
         self._exhausted = False
@@ -198,6 +199,7 @@ class SqliteSource(Source):
             info = conn.execute(f"PRAGMA table_info({_quoted(self.table)})").fetchall()
             if not info:
                 raise sqlite3.OperationalError(f"no such table: {self.table}")
+            self._all_names = [row[1] for row in info]
             wanted = [(name, decl) for _, name, decl, *_ in info
                       if self._fields is None or name.lower() in self._fields]
             if not wanted:                    # COUNT(*): the rows, not their values
@@ -223,11 +225,16 @@ class SqliteSource(Source):
         except sqlite3.Error:
             pass                       # not a plain SELECT: the values decide
         names = [d[0] for d in conn.execute(sql).description or ()]
+        self._all_names = names
         columns = [(name, i, self._type(name, decls.get(name))) for i, name in enumerate(names)
                    if self._fields is None or name.lower() in self._fields]
         if not columns and names:
             columns = [(names[0], 0, self._type(names[0], decls.get(names[0])))]
         return columns, sql
+
+    def field_names(self, source_batch) -> list[str]:
+        """Every column of the table or query, whatever the query reads."""
+        return list(self._all_names) or list(source_batch.batch.names)
 
     def _type(self, name, declared):
         text = self._declared.get(name.lower())
