@@ -36,14 +36,17 @@ scaled integer would keep exactness too but every other reader of the table woul
 1.50. The source above reads ``DECIMAL_TEXT(p,s)`` back as DECIMAL(p,s). An existing table is
 checked against the output: a missing column, or a type its column cannot hold exactly (text
 into an INTEGER column, a DECIMAL into a REAL or NUMERIC one), is a ConfigError naming the table
-and column. Rows go in with ``executemany`` in WAL mode (``synchronous = FULL``: a commit is
+and column. The sink adds to an existing table's rows: a run without state, or one with
+``--reset-state``, writes its rows again after them (drop the table to start over). Rows go in
+with ``executemany`` in WAL mode (``synchronous = FULL``: a commit is
 durable before the checkpoint that counts on it).
 
 Upsert: with a key — ``'<sink>.primary_key' = 'col1,col2'``, else the select items marked
 ``PRIMARY KEY``, else the GROUP BY keys of an un-windowed ``EMIT CHANGES`` aggregate
 (``plan.physical.output_key``) — rows are ``INSERT … ON CONFLICT(key) DO UPDATE``, so a GROUP BY
 … EMIT CHANGES job keeps one current row per group (a table it creates gets that PRIMARY KEY;
-an existing one needs a unique index on the key). Otherwise rows are inserted.
+an existing one needs a unique index on the key). Otherwise rows are inserted. SQLite never
+finds a conflict on a NULL key column, so a group whose key is NULL gets a row per change.
 
 **Exactly once** (a job with ``'state.dir'``): the sink writes in one transaction between
 checkpoints. ``commit()`` commits it and returns the table's largest rowid — the committed row

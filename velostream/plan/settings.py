@@ -6,7 +6,7 @@ type, a default, a one-line description and a status: *implemented* (the runtime
 ("not supported by this build yet": ``validate`` warns, binding refuses with a ConfigError naming
 the key, file and line). A refused key may name an *inert* value — what this build does anyway
 (``use_transactions = 'false'``, ``batch.strategy = 'fixed_size'``) — which is accepted. Keys of a
-connector this build does not have (Kafka, database, S3, HTTP, Iceberg) are refused with their
+connector this build does not have (Kafka, S3, HTTP, Iceberg) are refused with their
 type. No key is accepted and then ignored.
 
 Also owns the one parser of each setting type (boolean, integer, duration in ms, enum), the
