@@ -291,3 +291,32 @@ def test_velo_sql_execute_end_to_end(trades_db, tmp_path):
     assert result.exit_code == 0, result.output
     assert sqlite3.connect(out).execute("SELECT * FROM res ORDER BY rowid").fetchall() == [
         (1, "A", WIDE, "2024-01-02T03:04:05.678Z"), (3, "A", "0.0001", None)]
+
+
+def test_decimal_text_that_is_no_number_names_table_column_and_row(tmp_path):
+    path = tmp_path / "bad.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (p DECIMAL_TEXT(10,2))")
+    conn.executemany("INSERT INTO t VALUES (?)", [("1.50",), ("n/a",)])
+    conn.commit()
+    with pytest.raises(ConfigError, match=r"table t: column 'p' row 2") as info:
+        drain(source(path, table="t"))
+    assert info.value.key == "src.table"
+
+
+def test_without_rowid_tables_read_in_key_order_and_refuse_insert_checkpoints(tmp_path):
+    path = tmp_path / "o.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER) WITHOUT ROWID")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [("b", 2), ("a", 1)])
+    conn.commit()
+    assert [r["k"] for r in rows(drain(source(path, table="t")))] == ["a", "b"]
+    out = sink(path, table="t", context=SinkContext(checkpointed=True))
+    assert "no rowid" in str(out.checkpoint_refusal)
+    out.close()
+    keyed = sink(path, table="t", primary_key="k", context=SinkContext(checkpointed=True))
+    assert keyed.checkpoint_refusal is None
+    keyed.write(RecordBatch.from_pydict({"k": ["a"], "v": [10]}))
+    assert keyed.commit() is None                 # an upsert table has nothing to cut back
+    keyed.close()
+    assert conn.execute("SELECT k, v FROM t ORDER BY k").fetchall() == [("a", 10), ("b", 2)]

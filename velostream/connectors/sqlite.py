@@ -320,12 +320,16 @@ def _typed(values, kind, precision, scale):
         for i, v in enumerate(values):
             if v is None or type(v) is int:
                 out.append(v)
-            elif type(v) is str:
-                out.append(ScaledInteger(v.strip()))
-            elif type(v) is float:
-                out.append(ScaledInteger(repr(v)))
-            else:
-                raise ValueError(f"row {i}: {v!r} is not a DECIMAL value")
+                continue
+            try:
+                if type(v) is str:
+                    out.append(ScaledInteger(v.strip()))
+                elif type(v) is float:
+                    out.append(ScaledInteger(repr(v)))
+                else:
+                    raise ValueError("not a number")
+            except (ValueError, ArithmeticError):
+                raise ValueError(f"row {i}: {v!r} is not a DECIMAL value") from None
         declared = f"DECIMAL({precision},{scale})" if precision > 0 else "DECIMAL"
         return out, declared
     if kind == "TIMESTAMP":
