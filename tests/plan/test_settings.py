@@ -311,8 +311,16 @@ def _bind_with(s, value):
         on_sink = s.role == S.SINK
         types = ("file_source", sink_types[1])
     name = "" if s.scope == S.JOB else ("out." if on_sink else "t.")
-    sql = (f"SELECT a FROM t INTO out WITH ('t.type' = '{types[0]}', 't.path' = 'in.csv', "
-           f"'out.type' = '{types[1]}', 'out.path' = 'o.csv', '{name}{key}' = '{value}')")
+
+    def where(endpoint, type_, path):
+        # A runnable database endpoint names a SQLite file and table, not a path.
+        if type_.startswith("database"):
+            return f"'{endpoint}.url' = 'sqlite:///x.db', '{endpoint}.table' = 'x'"
+        return f"'{endpoint}.path' = '{path}'"
+
+    sql = (f"SELECT a FROM t INTO out WITH ('t.type' = '{types[0]}', "
+           f"{where('t', types[0], 'in.csv')}, 'out.type' = '{types[1]}', "
+           f"{where('out', types[1], 'o.csv')}, '{name}{key}' = '{value}')")
     return bind_statement(parse_sql(sql).statements[0], filename="q.sql")
 
 

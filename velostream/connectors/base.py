@@ -71,13 +71,18 @@ class SinkContext:
     output format of formats.registry), ``stream`` (where standard output goes),
     ``financial_precision``, and ``path_key``: the setting a file sink's path came from, for its
     errors (the CLI's ``--output-file``; default ``<name>.path``). ``resume_length``: a
-    checkpoint committed this many bytes of the sink's output; reopen it there (None: start)."""
+    checkpoint committed this many bytes of the sink's output; reopen it there (None: start).
+    ``checkpointed``: the job has checkpoints (a transactional sink commits at them, not per
+    batch). ``key_columns``: the output columns that key its rows (``plan.physical.output_key``:
+    a GROUP BY … EMIT CHANGES), for a sink that upserts; None: rows are not keyed."""
 
     format_override: str | None = None
     stream: Any = None
     financial_precision: bool = True
     path_key: str | None = None
     resume_length: int | None = None
+    checkpointed: bool = False
+    key_columns: list | None = None
 
 
 @dataclass

@@ -54,3 +54,5 @@ def open_sink(endpoint, context: SinkContext | None = None):
 register_source("file_source", "velostream.connectors.file:FileSource")
 register_sink("file_sink", "velostream.connectors.file:FileSink")
 register_sink("stdout_sink", "velostream.connectors.stdout:StdoutSink")
+register_source("database_source", "velostream.connectors.sqlite:SqliteSource")
+register_sink("database_sink", "velostream.connectors.sqlite:SqliteSink")

@@ -44,8 +44,8 @@ from velostream.plan.settings import (
 
 # What this build can run; the other valid types parse and validate but refuse to start.
 RUNNABLE_TYPES = {
-    SOURCE: ("file_source",),
-    SINK: ("file_sink", "stdout_sink"),
+    SOURCE: ("file_source", "database_source"),
+    SINK: ("file_sink", "stdout_sink", "database_sink"),
 }
 
 

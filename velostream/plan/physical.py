@@ -924,3 +924,35 @@ def _with_aliases(node, items, rewriter):
                 changes[name] = new
         return n.replace(**changes) if changes else n
     return sub(node)
+
+
+def output_key(root) -> list[str] | None:
+    """The output columns that key the rows ``root`` (a SinkNode) writes, for a sink that
+    upserts (connectors.sqlite): the select items marked ``PRIMARY KEY``, else the GROUP BY keys
+    of an un-windowed ``EMIT CHANGES`` aggregate (each change of a group replaces its row) when
+    every key is an output column. None: the rows are not keyed (a windowed or EMIT FINAL
+    aggregate emits each group once per window, so its rows are inserted)."""
+    project = aggregate = None
+    for node in root.walk():
+        if isinstance(node, ProjectNode) and project is None:
+            project = node
+        elif isinstance(node, AggregateNode):
+            aggregate = node
+            break
+    if project is None:
+        return None
+    items = [i for i in project.projection.items if isinstance(i, A.SelectItem)]
+    marked = [output_name(i) for i in items if i.primary_key]
+    if marked:
+        return marked
+    if aggregate is None or aggregate.window is not None or aggregate.emit != "CHANGES" or \
+            not aggregate.key_texts:
+        return None
+    names = []
+    for text in aggregate.key_texts:
+        found = next((output_name(i) for i in items if isinstance(i.expr, A.Column)
+                      and i.expr.parts == (text,)), None)
+        if found is None:
+            return None
+        names.append(found)
+    return names

@@ -6,7 +6,7 @@ type, a default, a one-line description and a status: *implemented* (the runtime
 ("not supported by this build yet": ``validate`` warns, binding refuses with a ConfigError naming
 the key, file and line). A refused key may name an *inert* value — what this build does anyway
 (``use_transactions = 'false'``, ``batch.strategy = 'fixed_size'``) — which is accepted. Keys of a
-connector this build does not have (Kafka, database, S3, HTTP, Iceberg) are refused with their
+connector this build does not have (Kafka, S3, HTTP, Iceberg) are refused with their
 type. No key is accepted and then ignored.
 
 Also owns the one parser of each setting type (boolean, integer, duration in ms, enum), the
@@ -42,7 +42,7 @@ JOB = "job"
 ENDPOINT = "endpoint"
 SOURCE, SINK = "source", "sink"
 # Endpoint kinds this build has a connector for; the keys of the others are refused with the type.
-AVAILABLE_KINDS = frozenset({"file", "stdout"})
+AVAILABLE_KINDS = frozenset({"file", "stdout", "database"})
 
 
 # ------------------------------------------------------------------------------ the type parsers
@@ -289,7 +289,8 @@ SETTINGS: list[Setting] = [
     _no(JOB, "health_check_interval_ms", "duration", "server: health check period"),
     # -- every source and sink ------------------------------------------------------------
     _row(ENDPOINT, "type", "type", None,
-         "the connector: file_source, file_sink, stdout_sink (kafka_source, … are refused)"),
+         "the connector: file_source, file_sink, stdout_sink, database_source, "
+         "database_sink (kafka_source, … are refused)"),
     _row(ENDPOINT, "config_file", "path", None,
          "YAML file of this endpoint's properties (extends, ${VAR}); inline WITH keys win"),
     _row(ENDPOINT, "schema.*", "string", None,
@@ -374,18 +375,23 @@ SETTINGS: list[Setting] = [
     # Java-client names the product documents use next to librdkafka's.
     _row("kafka", "max.poll.records", "integer", None, "records per poll", role=SOURCE),
     _row("kafka", "fetch.max.wait.ms", "integer", None, "longest fetch wait", role=SOURCE),
-    _row("database", "url", "string", None, "sqlite:///path.db"),
+    # -- databases: SQLite (connectors.sqlite) ------------------------------------------
+    _row("database", "url", "string", None, "sqlite:///path.db (sqlite:////abs/path.db)"),
     _row("database", "connection", "string", None, "the documents' spelling of url",
          alias_of="url"),
     _row("database", "connection.url", "string", None, "the documents' spelling of url",
          alias_of="url"),
-    _row("database", "connection.username", "string", None, "user name"),
-    _row("database", "connection.password", "string", None, "password"),
-    _row("database", "connection.pool.max_size", "integer", None, "connection pool size"),
-    _row("database", "table", "string", None, "the table to read or write"),
-    _row("database", "query", "string", None, "a query instead of a table", role=SOURCE),
-    _row("database", "refresh_interval", "duration", None, "reload period of a table",
-         role=SOURCE),
+    _no("database", "connection.username", "string", "user name (SQLite has none)"),
+    _no("database", "connection.password", "string", "password (SQLite has none)"),
+    _no("database", "connection.pool.max_size", "integer", "connection pool size"),
+    _row("database", "table", "string", None, "the table to read (ORDER BY rowid) or write "
+         "(created when missing)"),
+    _row("database", "query", "string", None, "a query instead of a table (deterministic: a "
+         "restart re-runs it and skips the rows read)", role=SOURCE),
+    _no("database", "refresh_interval", "duration", "reload period of a table (this build "
+        "reads a table once)", role=SOURCE),
+    _row("database", "primary_key", "string", None, "col1,col2: upsert rows on this key "
+         "(default: the GROUP BY keys of an EMIT CHANGES query)", role=SINK),
     _row("s3", "bucket", "string", None, "the bucket"),
     _row("s3", "prefix", "string", None, "key prefix of the objects"),
     _row("s3", "path", "string", None, "object path"),
@@ -651,7 +657,7 @@ _SCOPE_TITLES = {
     "file": "File sources and sinks (`file_source`, `file_sink`)",
     "stdout": "Standard output (`stdout_sink`)",
     "kafka": "Kafka (`kafka_source`, `kafka_sink`): not in this build",
-    "database": "Database (`database_source`, `database_sink`): not in this build",
+    "database": "Database (`database_source`, `database_sink`): SQLite",
     "s3": "S3 (`s3_source`, `s3_sink`): not in this build",
     "http": "HTTP (`http_sink`): not in this build",
     "iceberg": "Iceberg (`iceberg_sink`): not in this build",

@@ -134,13 +134,16 @@ def _open_sinks(plan, node, options, given, resume=None):
     from velostream.connectors.base import SinkContext
 
     financial = plan.flag("financial_precision", True)
+    checkpointed = bool(plan.setting("state.dir"))
+    key = P.output_key(node)
     sinks = []
     try:
         for ep in node.endpoints:
             if ep.name in given:
                 sinks.append(given[ep.name])
                 continue
-            context = SinkContext(financial_precision=financial, **ep.context)
+            context = SinkContext(financial_precision=financial, checkpointed=checkpointed,
+                                  key_columns=key, **ep.context)
             if resume and resume.get(ep.name) is not None:
                 context.resume_length = resume[ep.name]
             sinks.append(open_sink(ep, context))
