@@ -2,8 +2,8 @@
 against the same job checkpointing every second to RocksDB and to SQLite.
 
 Records: VELOSTREAM_PERF_RECORDS (default 1,000,000); about a third of them are distinct, so
-the DISTINCT state grows to a few hundred thousand keys (each checkpoint writes it whole: the
-DISTINCT operator snapshots its key set as one value). Ratios are printed by perf/conftest.py.
+the DISTINCT state grows to a few hundred thousand keys (each checkpoint writes the keys changed
+since the last one: nearly all of them on this stream). Ratios are printed by perf/conftest.py.
 """
 
 from __future__ import annotations
