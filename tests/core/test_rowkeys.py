@@ -408,6 +408,40 @@ def test_distinct_filter_refreshes_repeats_and_restores_a_snapshot():
         DistinctFilter(-1)
 
 
+@PROPERTY
+@given(keys=st.lists(st.integers(0, 8).map(lambda i: b"k%d" % i), max_size=80),
+       cuts=st.lists(st.integers(0, 80), max_size=6), max_keys=st.integers(0, 5))
+def test_distinct_filter_restarted_from_its_changes_keeps_the_same_rows(keys, cuts, max_keys):
+    """At every cut (a checkpoint) what ``changes()`` reports, replayed with ``apply`` on a
+    filter restored from the previous cut, gives the remembered keys in LRU order; that filter
+    (a restart) then goes on as the uninterrupted one would."""
+    expected, evictions, remembered = ref_distinct(keys, max_keys)
+    f = DistinctFilter(max_keys or None)
+    replayed, kept, start = [], [], 0
+    for stop in sorted(set(cuts) | {len(keys)}):
+        kept.extend(start + i for i in f.keep(keys[start:stop]))
+        start = max(start, stop)
+        gone, changed = f.changes()
+        assert all(key not in f or key in changed for key in gone)
+        g = DistinctFilter(max_keys or None)
+        g.restore(replayed, f.evictions)
+        g.apply(gone, changed)
+        assert g.snapshot() == f.snapshot()
+        replayed, f = g.snapshot(), g
+        assert f.changes() == ([], [])
+    assert kept == expected and f.evictions == evictions and f.snapshot() == remembered
+
+
+def test_distinct_filter_reports_only_what_changed():
+    f = DistinctFilter(3)
+    f.keep([b"a", b"b", b"c"])
+    assert f.changes() == ([], [b"a", b"b", b"c"])
+    f.keep([b"a", b"d", b"e", b"a"])           # a refreshed; d, e new; b, c forgotten
+    assert f.changes() == ([b"b", b"c"], [b"d", b"e", b"a"])
+    f.keep([b"x", b"y", b"z", b"w"])           # x new and forgotten before a checkpoint
+    assert f.changes() == ([b"d", b"e", b"a"], [b"y", b"z", b"w"]) and f.evictions == 6
+
+
 def test_distinct_over_row_keys_of_held_batches_of_changing_types():
     f = DistinctFilter(None)
     first = f.keep(row_keys([B.int64_column([1, 2, None]), B.string_column(["a", "a", None])]))

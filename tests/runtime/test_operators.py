@@ -131,6 +131,43 @@ def test_distinct_state_survives_a_snapshot_and_restore():
         {"a": 3, "b": "z"}]
 
 
+def test_a_distinct_checkpoint_writes_only_the_keys_changed_since_the_last_one():
+    from velostream.runtime.operators import LOG_TABLE
+    from velostream.state import MemoryStore
+
+    class Recording(MemoryStore):
+        def write(self, batch):
+            self.sizes = {table: len(value or b"") for kind, table, key, value in batch.ops
+                          if table == LOG_TABLE}
+            super().write(batch)
+
+    op = DistinctOperator(P.DistinctNode(max_keys=1000))
+    store = Recording()
+    op.process(batch([{"a": i} for i in range(1000)]))
+    op.snapshot(store)
+    whole = store.sizes[LOG_TABLE]
+    for step in range(5):               # 3 rows a checkpoint: a small entry each, then a copy
+        op.process(batch([{"a": 1000 + step}, {"a": 999 - step}, {"a": 1000 + step}]))
+        op.snapshot(store)
+        assert store.sizes[LOG_TABLE] < whole / 50
+        again = DistinctOperator(P.DistinctNode(max_keys=1000))
+        again.restore(store)
+        assert again._filter.snapshot() == op._filter.snapshot()
+        assert again.evictions == op.evictions == step + 1
+    assert len(store.table(LOG_TABLE)) == 6
+    op._logged = len(op._filter)        # the log would hold more keys than are remembered
+    op.process(batch([{"a": 7}]))
+    op.snapshot(store)
+    assert len(store.table(LOG_TABLE)) == 1 and store.sizes[LOG_TABLE] >= whole
+    again = DistinctOperator(P.DistinctNode(max_keys=1000))
+    again.restore(store)
+    assert again._filter.snapshot() == op._filter.snapshot()
+    # the oldest key is forgotten by the next new one, so it is emitted again
+    oldest = again._filter.snapshot()[0]
+    assert rows_of(again.process(batch([{"a": -1}, {"a": 7}]))) == [{"a": -1}]
+    assert oldest not in again._filter
+
+
 def test_sort_across_batches_whose_column_types_differ():
     op = operator_for(node("SELECT a FROM t ORDER BY a DESC", P.SortNode))
     op.process(batch([{"a": 2}, {"a": None}]))

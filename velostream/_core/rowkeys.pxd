@@ -11,7 +11,9 @@ from velostream._core.batch cimport Column, RecordBatch
 
 
 cdef class DistinctFilter:
-    cdef object _seen                   # OrderedDict: key -> None, oldest first
+    cdef object _seen                   # OrderedDict: key -> its state, oldest first
+    cdef list _gone                     # reported keys forgotten since the last changes()
+    cdef Py_ssize_t _dirty              # keys touched since: the newest ones of _seen
     cdef object _move
     cdef object _pop
     cdef readonly Py_ssize_t max_keys   # 0 = unbounded

@@ -42,8 +42,10 @@ columns (and DECIMALs past 38 digits) are ranked in Python first (booleans < num
 
 from cpython cimport array
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.dict cimport PyDict_GetItem
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Free
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -63,6 +65,7 @@ from array import array as _array
 from collections import OrderedDict as _OrderedDict
 from decimal import Decimal as _Decimal
 from fractions import Fraction as _Fraction
+from itertools import islice as _islice
 
 from velostream._core.decimal import ScaledInteger as _ScaledInteger
 
@@ -916,11 +919,24 @@ cpdef object sort_indices(object columns, object descending=None, object nulls_f
 
 # --------------------------------------------------------------------------- DISTINCT
 
+# A remembered key's value: None (clean: as ``changes`` last reported it), or one of these.
+cdef object _REFRESHED = 1            # reported, touched since
+cdef object _NEW = 2                  # never reported (not in a checkpoint)
+
 cdef class DistinctFilter:
     """The keys DISTINCT has seen, bounded: the most recent ``max_keys`` are remembered, a repeat
     refreshes its key, and the least recently seen key is forgotten first (counted in
     ``evictions``; a forgotten row is emitted again if it comes back). ``max_keys=None`` (or 0)
-    remembers every key (bounded inputs)."""
+    remembers every key (bounded inputs).
+
+    Incremental checkpoints: ``changes()`` says what changed since the last call — the keys
+    added or refreshed, in LRU order, and the keys forgotten that the previous calls had
+    reported — so a checkpoint writes only those (``apply`` replays them). It costs nothing per row
+    beyond the LRU itself: every key carries its state as its value (clean: as last reported;
+    refreshed: reported, touched since; new: never reported), the keys touched since are the
+    newest ``_dirty`` ones (a touch moves a key to the end, an eviction takes the front), and a
+    forgotten key is recorded only if it was reported (at most once each, so ``_gone`` never
+    outgrows ``max_keys``, however long between checkpoints)."""
 
     def __init__(self, max_keys=None):
         if max_keys is not None and max_keys < 0:
@@ -930,6 +946,8 @@ cdef class DistinctFilter:
         self._seen = _OrderedDict()
         self._move = self._seen.move_to_end
         self._pop = self._seen.popitem
+        self._gone = []
+        self._dirty = 0
 
     cpdef object keep(self, list keys):
         """Positions (``array('q')``) of the rows whose key was not seen (earlier rows of the
@@ -940,17 +958,27 @@ cdef class DistinctFilter:
         cdef object seen = self._seen
         cdef object move = self._move, pop = self._pop
         cdef Py_ssize_t limit = self.max_keys
+        cdef PyObject* state
         for i in range(n):
             key = keys[i]
-            if key in seen:
+            state = PyDict_GetItem(seen, key)      # an OrderedDict is a dict: no method call
+            if state != NULL:
                 move(key)
+                if <object>state is None:
+                    seen[key] = _REFRESHED
+                    self._dirty += 1
                 continue
-            seen[key] = None
+            seen[key] = _NEW
+            self._dirty += 1
             dst[kept] = i
             kept += 1
             if limit and len(seen) > limit:
-                pop(False)
+                old, was = pop(False)
                 self.evictions += 1
+                if was is not None:
+                    self._dirty -= 1
+                if was is not _NEW:
+                    self._gone.append(old)
         array.resize(<array.array>out, kept)
         return out
 
@@ -961,16 +989,45 @@ cdef class DistinctFilter:
         return key in self._seen
 
     def snapshot(self):
-        """The remembered keys, least recently seen first (with ``restore``: checkpoints)."""
+        """The remembered keys, least recently seen first."""
         return list(self._seen)
 
+    def changes(self):
+        """``(gone, keys)`` since the last call (or ``restore``): the forgotten keys it had
+        reported, and the keys added or refreshed, least recently seen first. ``apply(gone,
+        keys)`` on the filter as it was at the last call gives the filter as it is now. Every
+        key is clean afterwards (O(changed keys), never O(remembered))."""
+        cdef Py_ssize_t i, n = self._dirty
+        cdef object seen = self._seen
+        cdef list keys = list(_islice(reversed(seen), n))
+        keys.reverse()
+        for i in range(n):
+            seen[keys[i]] = None
+        self._dirty = 0
+        gone, self._gone = self._gone, []
+        return gone, keys
+
+    def apply(self, gone, keys):
+        """Replay ``changes()`` (restoring a checkpoint): forget ``gone``, then move or add
+        ``keys`` in order to the most recent end; every key is clean."""
+        cdef object seen = self._seen
+        for key in gone:
+            seen.pop(key, None)
+        for key in keys:
+            if key in seen:
+                self._move(key)
+            else:
+                seen[key] = None
+
     def restore(self, keys, evictions=0):
+        """Remember ``keys`` (least recently seen first), clean (as if reported)."""
         self._seen.clear()
         for key in keys:
             self._seen[key] = None
         while self.max_keys and len(self._seen) > self.max_keys:
-            self._pop(False)
+            self._gone.append(self._pop(False)[0])
         self.evictions = evictions
+        self._dirty = 0
 
 
 # --------------------------------------------------------------------------- concatenation

@@ -139,6 +139,8 @@ class DistinctOperator(Operator):
 
         self.max_keys = node.max_keys
         self._filter = DistinctFilter(node.max_keys)
+        self._entry = 0          # the number of the next entry of the log (snapshot)
+        self._logged = 0         # keys in the log's entries since its last whole copy
 
     @property
     def evictions(self) -> int:
@@ -156,37 +158,88 @@ class DistinctOperator(Operator):
         return out
 
     def snapshot(self, store) -> None:
-        """The remembered keys, oldest first, under the ``distinct`` table of ``store``: one
-        value, the count, every key's length (u32, little-endian) and the keys (built by C-level
-        joins: a checkpoint of many keys is not a Python loop per key)."""
-        import struct
-        import sys
+        """What changed since the last checkpoint (``DistinctFilter.changes``: the keys added
+        or refreshed, the keys forgotten), as one entry appended to the ``distinct_log`` table
+        of ``store``, so a checkpoint costs the rows since the last one, not the keys
+        remembered. When the entries since the last whole copy would hold more keys than are
+        remembered, the log is replaced by a whole copy instead (so a restore reads at most
+        about twice the remembered keys). Entries: 8-byte big-endian numbers → ``B`` + the
+        keys, least recently seen first (a whole copy) or ``D`` + the forgotten keys + the
+        changed keys; ``distinct_meta``: the eviction count."""
+        from velostream.state.store import WriteBatch
 
-        keys = self._filter.snapshot()
-        lengths = array("I", map(len, keys))
-        if sys.byteorder == "big":
-            lengths.byteswap()
-        store.put("distinct", b"keys",
-                  struct.pack("<I", len(keys)) + lengths.tobytes() + b"".join(keys))
-        store.put("distinct", b"evictions", struct.pack("<q", self._filter.evictions))
+        gone, keys = self._filter.changes()
+        batch = WriteBatch()
+        changed = len(gone) + len(keys)
+        if changed and self._entry == 0:
+            # The first entry: every key is new, so the changed keys are a whole copy.
+            batch.put(LOG_TABLE, self._entry.to_bytes(8, "big"), b"B" + _pack_keys(keys))
+            self._entry += 1
+        elif changed and self._logged + changed > len(self._filter):
+            batch.delete_range(LOG_TABLE)
+            batch.put(LOG_TABLE, self._entry.to_bytes(8, "big"),
+                      b"B" + _pack_keys(self._filter.snapshot()))
+            self._logged = 0
+            self._entry += 1
+        elif changed:
+            batch.put(LOG_TABLE, self._entry.to_bytes(8, "big"),
+                      b"D" + _pack_keys(gone) + _pack_keys(keys))
+            self._logged += changed
+            self._entry += 1
+        batch.put(META_TABLE, b"evictions", self._filter.evictions.to_bytes(8, "big"))
+        store.write(batch)
 
     def restore(self, store) -> None:
-        import struct
-        import sys
-        from itertools import accumulate, pairwise
+        from velostream.state.jobstate import StateDirError
 
-        table = store.table("distinct")
-        value, evictions = table.get(b"keys"), table.get(b"evictions")
-        if value is None:
-            return
-        (count,) = struct.unpack_from("<I", value, 0)
-        lengths = array("I")
-        lengths.frombytes(value[4:4 + 4 * count])
-        if sys.byteorder == "big":
-            lengths.byteswap()
-        ends = accumulate(lengths, initial=4 + 4 * count)
-        keys = [value[a:b] for a, b in pairwise(ends)]
-        self._filter.restore(keys, struct.unpack("<q", evictions)[0] if evictions else 0)
+        if "distinct" in store.tables():
+            where = getattr(getattr(store, "store", store), "path", "")   # the job's store
+            raise StateDirError(where, "its DISTINCT state was written in a former format",
+                                "run with --reset-state to start over")
+        evictions = store.table(META_TABLE).get(b"evictions")
+        self._filter.restore([], int.from_bytes(evictions, "big") if evictions else 0)
+        for key, value in store.table(LOG_TABLE).range():
+            if value[:1] == b"B":
+                keys, _ = _unpack_keys(value, 1)
+                self._filter.apply((), keys)
+                self._logged = 0
+            else:
+                gone, end = _unpack_keys(value, 1)
+                keys, _ = _unpack_keys(value, end)
+                self._filter.apply(gone, keys)
+                self._logged += len(gone) + len(keys)
+            self._entry = int.from_bytes(key, "big") + 1
+
+
+# The DISTINCT operator's tables: its log of changes; the eviction count.
+LOG_TABLE, META_TABLE = "distinct_log", "distinct_meta"
+
+
+def _pack_keys(keys) -> bytes:
+    """``keys`` (bytes) as one value: the count, every length (u32, little-endian), the keys
+    (C-level joins, not a Python loop per key)."""
+    import struct
+    import sys
+
+    lengths = array("I", map(len, keys))
+    if sys.byteorder == "big":
+        lengths.byteswap()
+    return struct.pack("<I", len(keys)) + lengths.tobytes() + b"".join(keys)
+
+
+def _unpack_keys(value: bytes, start: int) -> tuple[list, int]:
+    """The keys ``_pack_keys`` wrote at ``start`` of ``value``, and where they end."""
+    import struct
+    import sys
+    from itertools import accumulate, pairwise
+
+    (count,) = struct.unpack_from("<I", value, start)
+    lengths = array("I")
+    lengths.frombytes(value[start + 4:start + 4 + 4 * count])
+    if sys.byteorder == "big":
+        lengths.byteswap()
+    ends = list(accumulate(lengths, initial=start + 4 + 4 * count))
+    return [value[a:b] for a, b in pairwise(ends)], ends[-1]
 
 
 class SortOperator(Operator):
