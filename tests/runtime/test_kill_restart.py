@@ -87,6 +87,25 @@ def _kill(proc):
     assert proc.returncode == -signal.SIGKILL, f"ended by itself ({proc.returncode}): {err!r}"
 
 
+def run_kill_plan(query, output, plan, tmp_path) -> None:
+    """Run ``query`` into ``output`` once per step of ``plan``, killing it at each step —
+    ``("checkpoint", n)``: paused inside checkpoint ``n``; ``("size", b)``: once ``output``
+    holds ``b`` bytes — then once more to its end."""
+    for i, (when, at) in enumerate(plan):
+        if when == "checkpoint":
+            marker = tmp_path / f"paused{i}"
+            proc = _start(query, output, {PAUSE_ENV: str(marker), PAUSE_AT_ENV: str(at)})
+            _wait_until(proc, marker.exists, f"pausing in checkpoint {at}")
+        else:
+            proc = _start(query, output)
+            _wait_until(proc, lambda at=at: output.exists() and
+                        output.stat().st_size >= at, f"writing {at} bytes")
+        _kill(proc)
+    last = _start(query, output)
+    _, err = last.communicate()
+    assert last.returncode == 0, err.decode()
+
+
 @pytest.fixture(scope="module")
 def reference(big_input, tmp_path_factory):
     """The uninterrupted runs' outputs, by (query, output suffix) (with state, without kills)."""
@@ -128,19 +147,7 @@ def test_output_after_kills_and_restarts_is_byte_identical(backend, suffix, kind
     plan += [("size", int(f * len(expected))) for f in fractions]
     plan.append(("checkpoint", "final"))      # the end marker is written, not committed
     try:
-        for i, (when, at) in enumerate(plan):
-            if when == "checkpoint":
-                marker = tmp_path / f"paused{i}"
-                proc = _start(query, output, {PAUSE_ENV: str(marker), PAUSE_AT_ENV: str(at)})
-                _wait_until(proc, marker.exists, f"pausing in checkpoint {at}")
-            else:
-                proc = _start(query, output)
-                _wait_until(proc, lambda at=at: output.exists() and
-                            output.stat().st_size >= at, f"writing {at} bytes")
-            _kill(proc)
-        last = _start(query, output)
-        _, err = last.communicate()
-        assert last.returncode == 0, err.decode()
+        run_kill_plan(query, output, plan, tmp_path)
         got = output.read_bytes()
         assert len(got) == len(expected)
         assert got == expected

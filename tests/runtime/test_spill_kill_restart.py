@@ -18,9 +18,7 @@ import subprocess
 
 import pytest
 
-from velostream.runtime.checkpoint import PAUSE_AT_ENV, PAUSE_ENV
-
-from .test_kill_restart import _command, _kill, _start, _wait_until
+from .test_kill_restart import _command, run_kill_plan
 
 ROWS = 100_000
 QUERIES = {
@@ -97,19 +95,7 @@ def test_spilled_state_survives_kills_byte_for_byte(kind, backend, suffix, event
     plan += [("size", int(f * len(expected))) for f in sorted(rng.uniform(0.1, 0.9)
                                                                 for _ in range(3))]
     try:
-        for i, (when, at) in enumerate(plan):
-            if when == "checkpoint":
-                marker = tmp_path / f"paused{i}"
-                proc = _start(query, output, {PAUSE_ENV: str(marker), PAUSE_AT_ENV: str(at)})
-                _wait_until(proc, marker.exists, f"pausing in checkpoint {at}")
-            else:
-                proc = _start(query, output)
-                _wait_until(proc, lambda at=at: output.exists() and
-                            output.stat().st_size >= at, f"writing {at} bytes")
-            _kill(proc)
-        last = _start(query, output)
-        _, err = last.communicate()
-        assert last.returncode == 0, err.decode()
+        run_kill_plan(query, output, plan, tmp_path)
         assert output.read_bytes() == expected
     except AssertionError as failure:
         raise AssertionError(f"kill plan {plan} (VELOSTREAM_KILL_SEED={seed}): "
