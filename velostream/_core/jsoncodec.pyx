@@ -410,16 +410,9 @@ cdef Py_ssize_t scan_number(const unsigned char* p, Py_ssize_t pos, Py_ssize_t e
         digits += frac
     if digits > 18:
         return _scan_number_checked(p, start, end, ni)
-    ni.has_exp = False
-    if pos < end and (p[pos] | 0x20) == 101:          # e E
-        pos += 1
-        if pos < end and (p[pos] == C_PLUS or p[pos] == C_MINUS):
-            pos += 1
-        if pos >= end or not (C_0 <= p[pos] <= C_9):
-            return -1
-        ni.has_exp = True
-        while pos < end and C_0 <= p[pos] <= C_9:
-            pos += 1
+    pos = _scan_exponent(p, pos, end, ni)
+    if pos < 0:
+        return -1
     ni.mag = mag
     ni.neg = neg
     ni.ovf = False
@@ -435,7 +428,6 @@ cdef Py_ssize_t _scan_number_checked(const unsigned char* p, Py_ssize_t pos, Py_
     cdef bint ovf = False
     ni.neg = False
     ni.has_frac = False
-    ni.has_exp = False
     ni.frac = 0
     if pos < end and p[pos] == C_MINUS:
         ni.neg = True
@@ -461,7 +453,20 @@ cdef Py_ssize_t _scan_number_checked(const unsigned char* p, Py_ssize_t pos, Py_
             mag = _acc_digit(mag, p[pos] - C_0, &ovf)
             ni.frac += 1
             pos += 1
-    if pos < end and (p[pos] == 101 or p[pos] == 69):   # e E
+    pos = _scan_exponent(p, pos, end, ni)
+    if pos < 0:
+        return -1
+    ni.mag = mag
+    ni.ovf = ovf
+    return pos
+
+
+cdef inline Py_ssize_t _scan_exponent(const unsigned char* p, Py_ssize_t pos, Py_ssize_t end,
+                                      numinfo_t* ni) noexcept nogil:
+    """After a number's digits: its exponent (``e``/``E``, a sign, digits), if any, setting
+    ``ni.has_exp``; the position after it, -1 for an exponent without digits."""
+    ni.has_exp = False
+    if pos < end and (p[pos] | 0x20) == 101:          # e E
         pos += 1
         if pos < end and (p[pos] == C_PLUS or p[pos] == C_MINUS):
             pos += 1
@@ -470,8 +475,6 @@ cdef Py_ssize_t _scan_number_checked(const unsigned char* p, Py_ssize_t pos, Py_
         ni.has_exp = True
         while pos < end and C_0 <= p[pos] <= C_9:
             pos += 1
-    ni.mag = mag
-    ni.ovf = ovf
     return pos
 
 
