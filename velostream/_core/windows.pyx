@@ -41,6 +41,19 @@ cdef inline int64_t _floor_div(int64_t a, int64_t b) noexcept:
     return q
 
 
+cdef inline int64_t _row_mark(Int64Column w, Py_ssize_t i, int64_t watermark) noexcept:
+    """The watermark before row ``i``: the job's, or the row's own mark when later."""
+    if w is not None and w.is_valid(i) and w.values[i] > watermark:
+        return w.values[i]
+    return watermark
+
+
+cdef inline int _push(array.array values, int64_t v) except -1:
+    array.resize_smart(values, len(values) + 1)
+    values.data.as_longlongs[len(values) - 1] = v
+    return 0
+
+
 cdef Int64Column _times(Column column):
     if column.type != T_INT64 and column.type != T_TIMESTAMP:
         raise TypeError(f"window time must be a TIMESTAMP or BIGINT (epoch ms) column, not "
@@ -72,13 +85,10 @@ def assign_windows(Column times, int64_t size, int64_t advance, Column row_water
         return _assign_tumbling(t, w, size, watermark, lateness, missing, late)
     for i in range(n):
         if not t.is_valid(i):
-            array.resize_smart(missing, len(missing) + 1)
-            missing.data.as_longlongs[len(missing) - 1] = i
+            _push(missing, i)
             continue
         ts = t.values[i]
-        wm = watermark
-        if w is not None and w.is_valid(i) and w.values[i] > wm:
-            wm = w.values[i]
+        wm = _row_mark(w, i, watermark)
         last = _floor_div(ts, advance)
         first = _floor_div(ts - size, advance) + 1
         any_open = False
@@ -87,13 +97,10 @@ def assign_windows(Column times, int64_t size, int64_t advance, Column row_water
             if wm != INT64_MIN and start + size + lateness <= wm:
                 continue
             any_open = True
-            array.resize_smart(rows, len(rows) + 1)
-            rows.data.as_longlongs[len(rows) - 1] = i
-            array.resize_smart(starts, len(starts) + 1)
-            starts.data.as_longlongs[len(starts) - 1] = start
+            _push(rows, i)
+            _push(starts, start)
         if not any_open:
-            array.resize_smart(late, len(late) + 1)
-            late.data.as_longlongs[len(late) - 1] = i
+            _push(late, i)
     return rows, starts, late, missing
 
 
@@ -109,17 +116,13 @@ cdef tuple _assign_tumbling(Int64Column t, Int64Column w, int64_t size, int64_t 
     cdef int64_t* s = <int64_t*>starts.data.as_voidptr
     for i in range(n):
         if not t.is_valid(i):
-            array.resize_smart(missing, len(missing) + 1)
-            missing.data.as_longlongs[len(missing) - 1] = i
+            _push(missing, i)
             continue
         ts = t.values[i]
-        wm = watermark
-        if w is not None and w.is_valid(i) and w.values[i] > wm:
-            wm = w.values[i]
+        wm = _row_mark(w, i, watermark)
         start = _floor_div(ts, size) * size
         if wm != INT64_MIN and start + size + lateness <= wm:
-            array.resize_smart(late, len(late) + 1)
-            late.data.as_longlongs[len(late) - 1] = i
+            _push(late, i)
             continue
         r[m] = i
         s[m] = start
@@ -175,10 +178,8 @@ def mark_new(const int64_t[::1] ids, const int64_t[::1] starts, bytearray seen):
         g = ids[i]
         if not marks[g]:
             marks[g] = 1
-            array.resize_smart(new_ids, len(new_ids) + 1)
-            new_ids.data.as_longlongs[len(new_ids) - 1] = g
-            array.resize_smart(new_starts, len(new_starts) + 1)
-            new_starts.data.as_longlongs[len(new_starts) - 1] = starts[i]
+            _push(new_ids, g)
+            _push(new_starts, starts[i])
     return new_ids, new_starts
 
 
@@ -344,9 +345,7 @@ cdef class SessionAssigner:
                 missing.append(i)
                 continue
             ts = t.values[i]
-            wm = watermark
-            if w is not None and w.is_valid(i) and w.values[i] > wm:
-                wm = w.values[i]
+            wm = _row_mark(w, i, watermark)
             key = keys[i]
             found = sessions.get(key)
             if found is None:
@@ -531,10 +530,8 @@ cdef class SlidingBuffer:
             j = i + self.base
             while j >= self.base:
                 if t - size <= ts[j - self.base] <= t:
-                    array.resize_smart(rows, len(rows) + 1)
-                    rows.data.as_longlongs[len(rows) - 1] = i - first
-                    array.resize_smart(held, len(held) + 1)
-                    held.data.as_longlongs[len(held) - 1] = j - self.base
+                    _push(rows, i - first)
+                    _push(held, j - self.base)
                 j = pv[j - self.base]
         return rows, held
 
@@ -573,9 +570,7 @@ def late_rows(Column times, Column row_watermarks, int64_t watermark, int64_t la
         if not t.is_valid(i):
             missing.append(i)
             continue
-        wm = watermark
-        if w is not None and w.is_valid(i) and w.values[i] > wm:
-            wm = w.values[i]
+        wm = _row_mark(w, i, watermark)
         if wm != INT64_MIN and t.values[i] + lateness < wm:
             late.append(i)
         else:
