@@ -22,6 +22,7 @@ import random
 
 import orjson
 import pytest
+from timing import count_lines, label
 
 RECORDS = int(os.environ.get("VELOSTREAM_PERF_RECORDS", "1000000"))
 INSTRUMENTS = 10_000
@@ -29,6 +30,7 @@ ROUNDS = 3
 
 J1 = ("SELECT t.trade_id, t.price, t.quantity, i.name, i.sector, i.lot_size "
       "FROM trades t JOIN instruments i ON t.symbol = i.symbol")
+GROUP = f"J1 stream-table join file->file ({INSTRUMENTS} instruments)"
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +48,6 @@ def files(tmp_path_factory):
                        f'"price": {rng.uniform(10, 900):.4f}, "quantity": {rng.randint(1, 1000)}, '
                        f'"ts": {1_700_000_000_000 + i}}}\n' for i in range(RECORDS))
     return trades, table
-
-
-def _record(benchmark, baseline=False):
-    benchmark.group = f"J1 stream-table join file->file ({INSTRUMENTS} instruments)"
-    benchmark.extra_info["ops"] = RECORDS
-    if baseline:
-        benchmark.extra_info["baseline"] = True
-
-
-def _lines(path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
 
 
 def _orjson_loop(trades, table, dst):
@@ -81,10 +71,10 @@ def _orjson_loop(trades, table, dst):
 
 @pytest.mark.benchmark(group="J1")
 def test_orjson_dict_loop(benchmark, files, tmp_path):
-    _record(benchmark, baseline=True)
+    label(benchmark, RECORDS, group=GROUP, baseline=True)
     out = tmp_path / "o.jsonl"
     benchmark.pedantic(_orjson_loop, args=(*files, out), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == RECORDS
+    assert count_lines(out) == RECORDS
 
 
 @pytest.mark.benchmark(group="J1")
@@ -100,9 +90,9 @@ def test_duckdb(benchmark, files, tmp_path):
            f"ts: 'BIGINT'}}) t JOIN read_json('{table}', format = 'newline_delimited', columns = "
            "{symbol: 'VARCHAR', name: 'VARCHAR', sector: 'VARCHAR', lot_size: 'BIGINT', "
            f"currency: 'VARCHAR'}}) i ON t.symbol = i.symbol) TO '{out}' (FORMAT JSON)")
-    _record(benchmark)
+    label(benchmark, RECORDS, group=GROUP)
     benchmark.pedantic(con.execute, args=(sql,), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == RECORDS
+    assert count_lines(out) == RECORDS
 
 
 @pytest.mark.benchmark(group="J1")
@@ -115,6 +105,6 @@ def test_velostream_file_to_file(benchmark, files, tmp_path):
            f"'trades.format' = 'jsonl', 'instruments.type' = 'file_source', "
            f"'instruments.path' = '{table}', 'instruments.format' = 'jsonl', "
            f"'out.type' = 'file_sink', 'out.path' = '{out}', 'out.format' = 'jsonl')")
-    _record(benchmark)
+    label(benchmark, RECORDS, group=GROUP)
     benchmark.pedantic(lambda: StreamApp(sql).run(), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == RECORDS
+    assert count_lines(out) == RECORDS

@@ -22,6 +22,7 @@ import random
 from decimal import Decimal
 
 import pytest
+from timing import label
 
 RECORDS = int(os.environ.get("VELOSTREAM_PERF_RECORDS", "1000000"))
 W1 = ("SELECT trade_id, symbol, price, quantity, price * quantity AS notional "
@@ -41,12 +42,6 @@ def trades():
     return {"float": floats, "decimal": exact}
 
 
-def _record(benchmark, baseline=False):
-    benchmark.extra_info["ops"] = RECORDS
-    if baseline:
-        benchmark.extra_info["baseline"] = True
-
-
 def _rate(benchmark):
     benchmark.extra_info["records_per_second"] = round(RECORDS / benchmark.stats.stats.median)
 
@@ -64,7 +59,7 @@ def _passing(rows):
 @pytest.mark.parametrize("kind", ["decimal", "float"])
 def test_dict_loop(benchmark, trades, kind):
     benchmark.group = f"W1 library {kind}"
-    _record(benchmark, baseline=True)
+    label(benchmark, RECORDS, baseline=True)
     out = benchmark.pedantic(_dict_loop, args=(trades[kind],), rounds=ROUNDS, iterations=1)
     _rate(benchmark)
     assert len(out) == _passing(trades[kind])
@@ -77,7 +72,7 @@ def test_stream_app_process(benchmark, trades, kind):
     benchmark.group = f"W1 library {kind}"
     app = StreamApp(W1)
     rows = trades[kind]
-    _record(benchmark)
+    label(benchmark, RECORDS)
     out = benchmark.pedantic(app.process, args=(rows,), rounds=ROUNDS, iterations=1)
     _rate(benchmark)
     assert len(out) == _passing(rows)
@@ -89,7 +84,7 @@ def test_from_pylist(benchmark, trades, kind):
     from velostream import RecordBatch
 
     benchmark.group = f"W1 library {kind}"
-    _record(benchmark)
+    label(benchmark, RECORDS)
     batch = benchmark.pedantic(RecordBatch.from_pylist, args=(trades[kind],), rounds=ROUNDS,
                                iterations=1)
     assert len(batch) == RECORDS
@@ -101,7 +96,7 @@ def test_to_pylist(benchmark, trades, kind):
 
     benchmark.group = f"W1 library {kind}"
     out = StreamApp(W1).process_batch(RecordBatch.from_pylist(trades[kind]))
-    _record(benchmark)
+    label(benchmark, RECORDS)
     rows = benchmark.pedantic(out.to_pylist, rounds=ROUNDS, iterations=1)
     assert len(rows) == _passing(trades[kind])
 
@@ -113,7 +108,7 @@ def test_stream_app_process_arrow(benchmark, trades):
     benchmark.group = "W1 library decimal"
     table = RecordBatch.from_pylist(trades["decimal"]).to_arrow()
     app = StreamApp(W1)
-    _record(benchmark)
+    label(benchmark, RECORDS)
     out = benchmark.pedantic(app.process_arrow, args=(table,), rounds=ROUNDS, iterations=1)
     _rate(benchmark)
     assert out.num_rows == _passing(trades["decimal"])

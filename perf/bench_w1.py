@@ -23,6 +23,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
+from timing import label
 
 RECORDS = int(os.environ.get("VELOSTREAM_PERF_RECORDS", "1000000"))
 W1 = ("SELECT trade_id, symbol, price, quantity, price * quantity AS notional "
@@ -43,12 +44,6 @@ def trades_file(tmp_path_factory):
     return path
 
 
-def _record(benchmark, baseline=False):
-    benchmark.extra_info["ops"] = RECORDS
-    if baseline:
-        benchmark.extra_info["baseline"] = True
-
-
 def _rate(benchmark):
     median = benchmark.stats.stats.median
     benchmark.extra_info["records_per_second"] = round(RECORDS / median)
@@ -64,7 +59,7 @@ def test_velostream_file_to_file(benchmark, trades_file, tmp_path):
     sql = (W1 + f" INTO out WITH ('trades.type' = 'file_source', 'trades.path' = '{trades_file}', "
            f"'trades.format' = 'jsonl', 'out.type' = 'file_sink', 'out.path' = '{out}', "
            "'out.format' = 'jsonl')")
-    _record(benchmark)
+    label(benchmark, RECORDS)
     benchmark.pedantic(lambda: StreamApp(sql).run(), rounds=ROUNDS, iterations=1)
     _rate(benchmark)
     with open(out) as handle:
@@ -88,7 +83,7 @@ def _orjson_loop(src, dst):
 
 @pytest.mark.benchmark(group="W1 file->file")
 def test_orjson_loop_float(benchmark, trades_file, tmp_path):
-    _record(benchmark, baseline=True)
+    label(benchmark, RECORDS, baseline=True)
     benchmark.pedantic(_orjson_loop, args=(trades_file, tmp_path / "o.jsonl"), rounds=ROUNDS,
                        iterations=1)
     _rate(benchmark)
@@ -111,7 +106,7 @@ def _exact_loop(src, dst):
 
 @pytest.mark.benchmark(group="W1 file->file")
 def test_python_loop_exact_decimal(benchmark, trades_file, tmp_path):
-    _record(benchmark)
+    label(benchmark, RECORDS)
     benchmark.pedantic(_exact_loop, args=(trades_file, tmp_path / "e.jsonl"), rounds=ROUNDS,
                        iterations=1)
     _rate(benchmark)
@@ -127,7 +122,7 @@ def test_duckdb(benchmark, trades_file, tmp_path):
            f"FROM read_json('{trades_file}', columns = {{trade_id: 'BIGINT', symbol: 'VARCHAR', "
            f"price: 'DECIMAL(18,4)', quantity: 'BIGINT', side: 'VARCHAR', ts: 'BIGINT'}}) "
            f"WHERE quantity > 500) TO '{out}' (FORMAT JSON)")
-    _record(benchmark)
+    label(benchmark, RECORDS)
     benchmark.pedantic(con.execute, args=(sql,), rounds=ROUNDS, iterations=1)
     _rate(benchmark)
 
@@ -164,7 +159,7 @@ def test_velostream_in_memory(benchmark, decoded):
         app = StreamApp(W1)
         return sum(out.length for out in map(app.process_batch, batches) if out is not None)
 
-    _record(benchmark)
+    label(benchmark, RECORDS)
     result = benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
     _rate(benchmark)
     assert result == sum(1 for d in decoded[1] if d["quantity"] > 500)
@@ -178,13 +173,13 @@ def _dict_loop(rows):
 
 @pytest.mark.benchmark(group="W1 in memory")
 def test_dict_loop_float(benchmark, decoded):
-    _record(benchmark, baseline=True)
+    label(benchmark, RECORDS, baseline=True)
     benchmark.pedantic(_dict_loop, args=(decoded[1],), rounds=ROUNDS, iterations=1)
     _rate(benchmark)
 
 
 @pytest.mark.benchmark(group="W1 in memory")
 def test_dict_loop_decimal(benchmark, decoded):
-    _record(benchmark)
+    label(benchmark, RECORDS)
     benchmark.pedantic(_dict_loop, args=(decoded[2],), rounds=ROUNDS, iterations=1)
     _rate(benchmark)

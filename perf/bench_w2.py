@@ -37,6 +37,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
+from timing import count_lines, label
 
 RECORDS = int(os.environ.get("VELOSTREAM_PERF_RECORDS", "1000000"))
 WINDOW_MS = 60_000
@@ -74,15 +75,8 @@ def trades(request, tmp_path_factory):
 
 
 def _record(benchmark, trades, baseline=False):
-    benchmark.group = f"{'W2' if trades[0] == 100 else 'W2b'} file->file ({trades[0]} symbols)"
-    benchmark.extra_info["ops"] = RECORDS
-    if baseline:
-        benchmark.extra_info["baseline"] = True
-
-
-def _lines(path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
+    label(benchmark, RECORDS, baseline=baseline,
+          group=f"{'W2' if trades[0] == 100 else 'W2b'} file->file ({trades[0]} symbols)")
 
 
 # --------------------------------------------------------------------------- the loops
@@ -144,7 +138,7 @@ def test_orjson_loop_float(benchmark, trades, tmp_path):
     _record(benchmark, trades, baseline=True)
     out = tmp_path / "o.jsonl"
     benchmark.pedantic(_orjson_float, args=(trades[1], out), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == trades[2]
+    assert count_lines(out) == trades[2]
 
 
 @pytest.mark.benchmark(group="W2")
@@ -152,7 +146,7 @@ def test_python_loop_exact_decimal(benchmark, trades, tmp_path):
     _record(benchmark, trades)
     out = tmp_path / "e.jsonl"
     benchmark.pedantic(_exact_decimal, args=(trades[1], out), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == trades[2]
+    assert count_lines(out) == trades[2]
 
 
 @pytest.mark.benchmark(group="W2")
@@ -170,7 +164,7 @@ def test_duckdb(benchmark, trades, tmp_path):
            f"GROUP BY symbol, ts // {WINDOW_MS}) TO '{out}' (FORMAT JSON)")
     _record(benchmark, trades)
     benchmark.pedantic(con.execute, args=(sql,), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == trades[2]
+    assert count_lines(out) == trades[2]
 
 
 @pytest.mark.benchmark(group="W2")
@@ -188,7 +182,7 @@ def test_velostream_file_to_file(benchmark, trades, tmp_path):
         pytest.skip(f"this build cannot run W2 yet: {err}")
     _record(benchmark, trades)
     benchmark.pedantic(lambda: StreamApp(sql).run(), rounds=ROUNDS, iterations=1)
-    assert _lines(out) == trades[2]
+    assert count_lines(out) == trades[2]
 
 
 # --------------------------------------------------------------------------- state backends
@@ -261,7 +255,7 @@ def test_w2_state_backend(benchmark, state, tmp_path_factory):
         StreamApp(sql).run()
 
     benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
-    assert _lines(base / "out.jsonl") == rows
+    assert count_lines(base / "out.jsonl") == rows
 
 
 @pytest.mark.parametrize("state", ["memory", "rocksdb", "rocksdb 16 MiB cache"])
@@ -295,7 +289,7 @@ def test_peak_rss_of_a_million_open_groups(benchmark, state, distinct_keys_file,
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info["peak_rss_mb"] = max(peaks)
-    assert _lines(out) == RECORDS
+    assert count_lines(out) == RECORDS
 
 
 # --------------------------------------------------------------------------- session windows
@@ -348,7 +342,7 @@ def test_session_orjson_loop(benchmark, session_trades, tmp_path):
     benchmark.extra_info["baseline"] = True
     out = tmp_path / "o.jsonl"
     benchmark.pedantic(_session_loop, args=(session_trades, out), rounds=ROUNDS, iterations=1)
-    assert _lines(out) > SESSION_SYMBOLS
+    assert count_lines(out) > SESSION_SYMBOLS
 
 
 @pytest.mark.benchmark(group="W2 session windows (1,000 symbols, 5 s gap)")
@@ -361,4 +355,4 @@ def test_session_velostream(benchmark, session_trades, tmp_path):
     benchmark.extra_info["ops"] = RECORDS
     benchmark.pedantic(lambda: StreamApp(sql).run(), rounds=ROUNDS, iterations=1)
     _session_loop(session_trades, expected)
-    assert _lines(out) == _lines(expected)
+    assert count_lines(out) == count_lines(expected)
