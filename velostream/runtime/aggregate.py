@@ -332,17 +332,9 @@ class AggregateOperator(Operator):
 
     def finish(self) -> Output:
         out = Output()
-        if self.window is None and self.groups is not None and self.groups.store is not None:
-            if self.emit == "FINAL":
-                out.batches = self._stream_closing([None], None, out)
-            return out
         if self.window is None:
             if self.emit == "FINAL":
-                ids = _concat(self._order)
-                if not self.keys and not len(ids):
-                    # A global aggregate over no rows is one row (COUNT(*) = 0), as in SQL.
-                    ids = _ids(1)
-                self._emit_groups(ids, None, out)
+                out.batches = self._stream_closing([None], None, out)
             return out
         self._close(_END, out)
         return out
@@ -456,25 +448,11 @@ class AggregateOperator(Operator):
         if self.window.kind == "SLIDING":
             self._trim_sliding(ts)
             return
-        size = self.window.size
-        if self.groups is not None and self.groups.store is not None:
-            self._close_stored(ts, out)
-            return
-        closing = sorted(s for s in self._open if ts == _END or s + size + self.lateness <= ts)
-        if not closing:
-            return
-        all_ids, starts = array("q"), array("q")
-        for start in closing:
-            ids = _concat(self._open.pop(start))
-            all_ids.extend(ids)
-            starts.extend(_ids(len(ids), start))
-        if self.emit == "FINAL":
-            self._emit_groups(all_ids, (W.time_column(starts), W.time_column(starts, size)), out)
-        self._release(all_ids)
+        self._close_windows(ts, out)
 
-    def _close_stored(self, ts, out):
-        """Close the windows that are done, one at a time in window order, with their groups
-        in the state store (``runtime.group_state``): held and spilled ones merged. The
+    def _close_windows(self, ts, out):
+        """Close the TUMBLING / HOPPING windows that are done, one at a time in window order
+        (``runtime.group_state``: with a state store, held and spilled groups merged). The
         output batches are a generator: the chain writes each before the next is read back."""
         size = self.window.size
         windows = set(self._open) | self.groups.stored | self.groups.spilled
@@ -507,9 +485,6 @@ class AggregateOperator(Operator):
             part = Output()
             self._emit_groups(_ids(1), None, part)         # COUNT(*) = 0 over no rows
             yield from part.batches
-
-    def _release(self, ids):
-        self._forget(ids, filed=False)
 
     def _forget(self, ids, filed: bool = True):
         """Drop groups ``ids`` from memory (closed, or spilled to the store); ``filed``: also
